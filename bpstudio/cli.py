@@ -1,0 +1,908 @@
+"""Headless command line: ``bpstudio [gui|train|predict|datasets|gradcheck|export|info]``.
+
+``bpstudio`` alone opens the window (imported lazily, so the headless commands never load Qt).
+``train`` fits a network on a CSV file or a ``builtin:NAME`` dataset with defaults that work
+without tuning (standardised inputs; two relu layers of 32; softmax + cross-entropy for classes,
+linear + MSE for values; adam, α = 0.01, batch 32, 100 epochs, float32), shows a progress bar
+on a terminal, prints a summary and can export the model and a metrics JSON. ``predict``
+applies an exported model to a raw CSV.
+
+Exit codes: 0 success; 1 a check failed (gradcheck above tolerance, training diverged);
+2 bad arguments or bad data, with ONE line on stderr and no traceback; 130 interrupted.
+Leaves out: resuming training from a saved model, test-split reporting, plotting.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+
+PROG = "bpstudio"
+
+# Defaults for `train`. Measured on builtin:spirals (480 train / 120 val rows), 10 seeds: relu
+# 32,32 + adam α=0.01 reaches ≥ 95 % val accuracy by epoch 18–24 and ends at 99.2–100 % after 100
+# epochs (~0.2 s); tanh at α=0.01 ended at 82–97 %. The same settings also do best or equal-best on
+# the other built-ins (xor, circles, moons, blobs, checkerboard, sine, plane, gaussian_bump).
+DEFAULT_HIDDEN = "32,32"
+DEFAULT_ACTIVATION = "relu"
+DEFAULT_OPTIMIZER = "adam"
+DEFAULT_LR = 0.01
+DEFAULT_BATCH = 32
+DEFAULT_EPOCHS = 100
+DEFAULT_DTYPE = "float32"  # as fast or faster, same accuracy on the built-ins
+RELU_FAMILY = ("relu", "leaky_relu", "elu")
+PROGRESS_AFTER_S = 1.0  # runs shorter than this never show a bar
+
+
+class CLIError(Exception):
+    """A user mistake the parser can't see (e.g. --patience without a validation split)."""
+
+
+class _UsageError(Exception):
+    """argparse's complaint, turned into one line instead of usage + message + exit."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise _UsageError(f"{self.prog}: error: {message} (see '{self.prog} --help')")
+
+
+# ------------------------------------------------------------------------------- argument types
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got '{text}'") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number >= 1, got {value}")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got '{text}'") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {value}")
+    return value
+
+
+def _float_in(low: float, high: float | None, *, low_open: bool, high_open: bool = True):
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got '{text}'") from None
+        too_low = value <= low if low_open else value < low
+        too_high = high is not None and (value >= high if high_open else value > high)
+        if not np.isfinite(value) or too_low or too_high:
+            lo = "(" if low_open else "["
+            hi = ("inf)" if high is None else f"{high:g})") if high_open else f"{high:g}]"
+            raise argparse.ArgumentTypeError(f"expected a number in {lo}{low:g}, {hi}, got {text}")
+        return value
+
+    return parse
+
+
+_positive_float = _float_in(0.0, None, low_open=True)
+_non_negative_float = _float_in(0.0, None, low_open=False)
+_fraction = _float_in(0.0, 1.0, low_open=False)
+
+
+def _int_list(text: str) -> list[int]:
+    """'32,16' → [32, 16]; '' or 'none' → [] (no hidden layer)."""
+    text = text.strip()
+    if text.lower() in ("", "none", "-"):
+        return []
+    out = []
+    for part in text.replace("x", ",").split(","):
+        part = part.strip()
+        if not part:
+            continue
+        try:
+            value = int(part)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"expected comma-separated layer sizes like 32,16, got '{text}'"
+            ) from None
+        if value < 1:
+            raise argparse.ArgumentTypeError(f"layer sizes must be >= 1, got '{text}'")
+        out.append(value)
+    return out
+
+
+def _names(table: Any) -> list[str]:
+    return [str(name) for name in table]
+
+
+def _choice_list(allowed: Sequence[str], what: str) -> Callable[[str], list[str] | str]:
+    """One name, or a comma-separated list (one per hidden layer)."""
+
+    def parse(text: str) -> list[str] | str:
+        parts = [p.strip() for p in text.split(",") if p.strip()]
+        bad = [p for p in parts if p not in allowed]
+        if not parts or bad:
+            raise argparse.ArgumentTypeError(
+                f"unknown {what} '{bad[0] if bad else text}'; choose from {', '.join(allowed)}"
+            )
+        return parts[0] if len(parts) == 1 else parts
+
+    return parse
+
+
+# ---------------------------------------------------------------------------------------- parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from bpstudio import __version__
+    from bpstudio.engine import (
+        HIDDEN_ACTIVATIONS,
+        INITIALIZERS,
+        LOSSES,
+        OPTIMIZERS,
+        OUTPUT_ACTIVATIONS,
+        SCHEDULES,
+    )
+
+    hidden_acts = _names(HIDDEN_ACTIVATIONS)
+    inits = _names(INITIALIZERS)
+    if "xavier" not in inits:
+        inits.append("xavier")
+
+    parser = _Parser(
+        prog=PROG,
+        description="Backprop Studio: watch backpropagation train a network. "
+        "Without a command, opens the window.",
+    )
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("gui", help="open the window (the default)")
+    p.add_argument("--dataset", help="start on this dataset, e.g. builtin:spirals or a CSV path")
+    p.set_defaults(func=cmd_gui)
+
+    p = sub.add_parser(
+        "train",
+        help="train a network on a CSV file or builtin:NAME",
+        description="Train a network headless. DATA is a CSV path or builtin:NAME "
+        "(see 'bpstudio datasets').",
+    )
+    p.add_argument("data", metavar="DATA", help="CSV path or builtin:NAME")
+    p.add_argument(
+        "--target",
+        action="append",
+        metavar="COL",
+        help="target column (repeat for several); default: the dataset's label / last column",
+    )
+    p.add_argument(
+        "--task",
+        choices=("auto", "classification", "regression"),
+        default="auto",
+        help="default auto: text or few-valued integer targets are classes",
+    )
+    p.add_argument(
+        "--drop", action="append", metavar="COL", default=[], help="ignore this column (repeat)"
+    )
+    p.add_argument(
+        "--hidden",
+        type=_int_list,
+        default=_int_list(DEFAULT_HIDDEN),
+        metavar="N,N",
+        help=f"hidden layer sizes (default {DEFAULT_HIDDEN}; 'none' for no hidden layer)",
+    )
+    p.add_argument(
+        "--activation",
+        type=_choice_list(hidden_acts, "activation"),
+        default=DEFAULT_ACTIVATION,
+        metavar="NAME[,NAME]",
+        help=f"hidden activation, or one per hidden layer: {', '.join(hidden_acts)} "
+        f"(default {DEFAULT_ACTIVATION})",
+    )
+    p.add_argument(
+        "--output",
+        choices=_names(OUTPUT_ACTIVATIONS),
+        help="output activation (default: softmax for classes, linear for values)",
+    )
+    p.add_argument(
+        "--loss",
+        choices=_names(LOSSES),
+        help="default: cross_entropy with a softmax/sigmoid output on classes, else mse",
+    )
+    p.add_argument(
+        "--init",
+        choices=inits,
+        help="weight initialiser (default: he for relu-like activations, else xavier)",
+    )
+    p.add_argument(
+        "--optimizer",
+        choices=_names(OPTIMIZERS),
+        default=DEFAULT_OPTIMIZER,
+        help="(default %(default)s)",
+    )
+    p.add_argument(
+        "--lr", type=_positive_float, default=DEFAULT_LR, help=f"learning rate α ({DEFAULT_LR})"
+    )
+    p.add_argument(
+        "--momentum", type=_fraction, default=0.9, help="for --optimizer momentum (default 0.9)"
+    )
+    p.add_argument(
+        "--schedule",
+        choices=_names(SCHEDULES),
+        default="constant",
+        help="learning-rate schedule (default %(default)s)",
+    )
+    p.add_argument(
+        "--batch-size", type=_positive_int, default=DEFAULT_BATCH, help="(default %(default)s)"
+    )
+    p.add_argument(
+        "--epochs", type=_positive_int, default=DEFAULT_EPOCHS, help="(default %(default)s)"
+    )
+    p.add_argument(
+        "--seed",
+        type=_non_negative_int,
+        default=0,
+        help="weights, shuffling and the train/val split (default %(default)s)",
+    )
+    p.add_argument(
+        "--val-split",
+        type=_fraction,
+        default=0.2,
+        metavar="F",
+        help="fraction held out for validation (default 0.2; 0 = none)",
+    )
+    p.add_argument(
+        "--patience",
+        type=_positive_int,
+        help="stop when val loss hasn't improved for this many epochs (keeps the best weights)",
+    )
+    p.add_argument("--weight-decay", type=_non_negative_float, default=0.0, help="L2 strength")
+    p.add_argument(
+        "--scaling",
+        choices=("standardize", "minmax", "none"),
+        default="standardize",
+        help="input scaling, fitted on the training rows (default %(default)s)",
+    )
+    p.add_argument(
+        "--missing",
+        choices=("drop", "impute"),
+        default="drop",
+        help="rows with missing values: drop (default) or impute mean / most frequent",
+    )
+    p.add_argument(
+        "--dtype",
+        choices=("float64", "float32"),
+        default=DEFAULT_DTYPE,
+        help="training and model dtype (default %(default)s)",
+    )
+    p.add_argument("--samples", type=_positive_int, help="builtin datasets: number of rows")
+    p.add_argument("--noise", type=_non_negative_float, help="builtin datasets: noise level")
+    p.add_argument(
+        "--export", metavar="MODEL", help="save the model (.npz, .json; .safetensors if installed)"
+    )
+    p.add_argument("--metrics", metavar="JSON", help="write final metrics + history as JSON")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser(
+        "predict",
+        help="apply an exported model to a CSV file",
+        description="One output row per input row: 'prediction' (the class label as spelled in "
+        "the training data, or the value in original units) and p(<class>) columns.",
+    )
+    p.add_argument("model", metavar="MODEL")
+    p.add_argument("data", metavar="DATA", help="CSV path or builtin:NAME")
+    p.add_argument("--out", metavar="CSV", help="output CSV (default: standard output)")
+    p.add_argument(
+        "--keep-columns", action="store_true", help="copy the input columns into the output"
+    )
+    p.add_argument(
+        "--impute",
+        action="store_true",
+        help="fill missing feature values with the training means / most frequent values "
+        "(default only for models trained with --missing impute; otherwise they are an error)",
+    )
+    p.set_defaults(func=cmd_predict)
+
+    p = sub.add_parser("datasets", help="list the built-in datasets")
+    p.set_defaults(func=cmd_datasets)
+
+    p = sub.add_parser(
+        "gradcheck",
+        help="compare backprop with finite differences",
+        description="Central finite differences vs backprop on a random network and batch; "
+        "exits 1 if any relative error is above --tol.",
+    )
+    p.add_argument("--sizes", type=_int_list, default=[2, 5, 3], metavar="N,N,N")
+    p.add_argument("--activation", type=_choice_list(hidden_acts, "activation"), default="tanh")
+    p.add_argument("--output", choices=_names(OUTPUT_ACTIVATIONS), default="sigmoid")
+    p.add_argument("--loss", choices=_names(LOSSES), default="mse")
+    p.add_argument("--samples", type=_positive_int, default=4)
+    p.add_argument("--seed", type=_non_negative_int, default=0)
+    p.add_argument("--eps", type=_positive_float, default=1e-6)
+    p.add_argument("--tol", type=_positive_float, default=1e-6)
+    p.add_argument(
+        "--all", action="store_true", help="every allowed activation × output × loss combination"
+    )
+    p.set_defaults(func=cmd_gradcheck)
+
+    p = sub.add_parser("export", help="convert a model file to another format")
+    p.add_argument("model", metavar="MODEL")
+    p.add_argument("out", metavar="OUT", help="target path; the suffix picks the format")
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("info", help="describe a model file")
+    p.add_argument("model", metavar="MODEL")
+    p.set_defaults(func=cmd_info)
+    return parser
+
+
+# ------------------------------------------------------------------------------------------ gui
+
+
+def _import_run_app() -> Callable[..., int]:
+    try:
+        from bpstudio.ui import run_app
+    except ImportError:
+        from bpstudio.ui.app import run_app
+    return run_app
+
+
+def cmd_gui(args: argparse.Namespace) -> int:
+    try:
+        run_app = _import_run_app()
+    except ImportError as exc:
+        raise CLIError(
+            f"the window can't start ({exc}); the headless commands still work: bpstudio --help"
+        ) from None
+    # run_app's argv holds extra Qt arguments only (it adds the program name itself).
+    return int(run_app([], dataset=args.dataset) or 0)
+
+
+# ---------------------------------------------------------------------------------------- train
+
+
+class _Progress:
+    """One-line progress bar on a terminal's stderr: ≤ 10 draws/s, none in the first second."""
+
+    def __init__(self, stream: IO[str], epochs: int, enabled: bool) -> None:
+        self.stream = stream
+        self.epochs = epochs
+        self.enabled = enabled
+        self.start = time.perf_counter()
+        self.last_draw = 0.0
+        self.drawn = False
+        self.epoch = 0
+        self.fraction = 0.0
+        self.text = ""
+
+    def __call__(self, event: Any) -> None:
+        now = time.perf_counter()
+        if hasattr(event, "train_loss"):  # EpochEvent
+            self.epoch = event.epoch
+            parts = [f"loss {event.train_loss:.4g}"]
+            if event.val_loss is not None:
+                parts.append(f"val {event.val_loss:.4g}")
+            if event.val_accuracy is not None:
+                parts.append(f"acc {event.val_accuracy:.1%}")
+            self.text = "  ".join(parts)
+            fraction = event.epoch / self.epochs
+        else:  # StepEvent: only moves the bar within a long epoch
+            fraction = (event.epoch - 1 + event.batch / event.n_batches) / self.epochs
+        self.fraction = min(fraction, 1.0)
+        if now - self.start < PROGRESS_AFTER_S or now - self.last_draw < 0.1:
+            return
+        self.last_draw = now
+        self._draw(now)
+
+    def _draw(self, now: float) -> None:
+        width = 24
+        filled = int(round(width * self.fraction))
+        bar = "#" * filled + "." * (width - filled)
+        elapsed = now - self.start
+        line = f"\repoch {self.epoch}/{self.epochs} [{bar}] {self.text}  {elapsed:.1f}s"
+        self.stream.write(line.ljust(79))
+        self.stream.flush()
+        self.drawn = True
+
+    def close(self) -> None:
+        if self.drawn:
+            self._draw(time.perf_counter())  # the last state, which throttling may have skipped
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+@contextlib.contextmanager
+def _stop_on_ctrl_c(control: Any) -> Iterator[None]:
+    """First Ctrl-C stops training after the current mini-batch; a second one aborts."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        if control.stop_requested:
+            raise KeyboardInterrupt
+        control.request_stop()
+        sys.stderr.write("\nstopping after this mini-batch (Ctrl-C again to abort)\n")
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+@contextlib.contextmanager
+def _one_blas_thread() -> Iterator[None]:
+    # Small GEMMs on these 2-core machines run faster (and steadier) on one BLAS thread.
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - threadpoolctl is a dependency
+        yield
+        return
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
+
+
+def _accuracy(A: np.ndarray, Y: np.ndarray) -> float:
+    if Y.shape[1] == 1:
+        return float(np.mean((A[:, 0] >= 0.5) == (Y[:, 0] >= 0.5)))
+    return float(np.mean(np.argmax(A, axis=1) == np.argmax(Y, axis=1)))
+
+
+def _builtin_params(args: argparse.Namespace) -> dict[str, Any]:
+    params: dict[str, Any] = {}
+    if args.samples is not None or args.noise is not None:
+        if not str(args.data).startswith("builtin:"):
+            raise CLIError("--samples/--noise only apply to builtin:NAME datasets")
+        if args.samples is not None:
+            params["n_samples"] = args.samples
+        if args.noise is not None:
+            params["noise"] = args.noise
+    return params
+
+
+def _default_head(task: str, n_outputs: int, output: str | None, loss: str | None):
+    classification = task == "classification"
+    if output is None:
+        output = ("softmax" if n_outputs > 1 else "sigmoid") if classification else "linear"
+    if loss is None:
+        loss = "cross_entropy" if classification and output in ("softmax", "sigmoid") else "mse"
+    return output, loss
+
+
+def _describe_net(sizes: list[int], activation: Any, output: str, loss: str) -> str:
+    act = ",".join(activation) if isinstance(activation, list) else activation
+    return f"network {'-'.join(map(str, sizes))} ({act} hidden, {output} output, {loss} loss)"
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from bpstudio.data import DatasetOptions, load_table, prepare
+    from bpstudio.engine import FitControl, Network, fit
+    from bpstudio.io import atomic_write_json, save_model
+
+    if args.patience is not None and args.val_split == 0:
+        raise CLIError("--patience watches the validation loss; give --val-split > 0")
+    activation = args.activation
+    if isinstance(activation, list) and len(activation) != len(args.hidden):
+        raise CLIError(
+            f"--activation lists {len(activation)} names for {len(args.hidden)} hidden layers"
+        )
+    out = sys.stdout
+    table = load_table(args.data, **_builtin_params(args))
+    options = DatasetOptions(
+        target=list(args.target) if args.target else None,
+        task=args.task,
+        missing=args.missing,
+        scaling=args.scaling,
+        val_fraction=args.val_split,
+        seed=args.seed,
+        drop_columns=list(args.drop),
+    )
+    ds = prepare(table, options)
+    if ds.X_train.shape[0] == 0:
+        raise CLIError(f"{args.data}: no rows left to train on")
+    classification = ds.task == "classification"
+    output, loss = _default_head(ds.task, ds.n_outputs, args.output, args.loss)
+    first = activation[0] if isinstance(activation, list) else activation
+    init = args.init or ("he" if first in RELU_FAMILY else "xavier")
+    sizes = [ds.n_inputs, *args.hidden, ds.n_outputs]
+    net = Network(
+        sizes,
+        activation=activation,
+        output=output,
+        loss=loss,
+        init=init,
+        seed=args.seed,
+        dtype=args.dtype,
+    )
+    has_val = ds.X_val.shape[0] > 0
+    X_val = ds.X_val if has_val else None
+    Y_val = ds.Y_val if has_val else None
+    if args.patience is not None and not has_val:
+        raise CLIError("--patience needs validation rows, but the split left none")
+
+    what = f"{len(ds.classes)} classes" if classification and ds.classes else ds.task
+    print(
+        f"{args.data}: {what}, {ds.n_inputs} inputs, "
+        f"{ds.X_train.shape[0]} train / {ds.X_val.shape[0]} val rows"
+        + (f" ({ds.n_dropped} dropped)" if ds.n_dropped else ""),
+        file=out,
+    )
+    print(
+        f"{_describe_net(sizes, activation, output, loss)}, {args.optimizer} lr {args.lr:g}, "
+        f"batch {args.batch_size}",
+        file=out,
+        flush=True,
+    )
+
+    control = FitControl()
+    show_bar = not args.quiet and sys.stderr.isatty()
+    progress = _Progress(sys.stderr, args.epochs, show_bar) if show_bar else None
+    overrides: dict[str, Any] = {
+        "epochs": args.epochs,
+        "batch_size": args.batch_size,
+        "optimizer": args.optimizer,
+        "lr": args.lr,
+        "momentum": args.momentum,
+        "schedule": args.schedule,
+        "weight_decay": args.weight_decay,
+        "patience": args.patience,
+        "seed": args.seed,
+    }
+    try:
+        with _one_blas_thread(), _stop_on_ctrl_c(control):
+            history = fit(
+                net,
+                ds.X_train,
+                ds.Y_train,
+                X_val=X_val,
+                Y_val=Y_val,
+                control=control,
+                callback=progress,
+                **overrides,
+            )
+    finally:
+        if progress is not None:
+            progress.close()
+
+    # Final figures from the final (or best, after early stopping) weights, not the last epoch.
+    with _one_blas_thread():
+        train_loss = float(net.loss(ds.X_train, ds.Y_train))
+        val_loss = float(net.loss(X_val, Y_val)) if has_val else None
+        train_acc = _accuracy(net.forward(ds.X_train), ds.Y_train) if classification else None
+        val_acc = _accuracy(net.forward(X_val), Y_val) if classification and has_val else None
+
+    reason = history.stop_reason
+    line = {
+        "finished": f"finished {history.epochs} epochs",
+        "stopped": f"stopped by the user after {history.epochs} epochs",
+        "early_stopped": f"stopped early after {history.epochs} epochs "
+        f"(best val loss at epoch {history.best_epoch})",
+        "diverged": f"diverged after {history.epochs} epochs",
+    }.get(reason, f"{reason} after {history.epochs} epochs")
+    print(f"{line} ({history.steps} steps) in {history.seconds:.2f} s", file=out)
+    scores = [f"train loss {train_loss:.4g}"]
+    if val_loss is not None:
+        scores.append(f"val loss {val_loss:.4g}")
+    if train_acc is not None:
+        scores.append(f"train accuracy {train_acc:.1%}")
+    if val_acc is not None:
+        scores.append(f"val accuracy {val_acc:.1%}")
+    print(", ".join(scores), file=out)
+    if reason == "diverged" and history.message:
+        print(f"{PROG}: {history.message}", file=sys.stderr)
+
+    summary = {
+        "dataset": str(args.data),
+        "task": ds.task,
+        "classes": list(ds.classes) if ds.classes else None,
+        "feature_names": list(ds.feature_names),
+        "target_names": list(ds.target_names),
+        "n_train": int(ds.X_train.shape[0]),
+        "n_val": int(ds.X_val.shape[0]),
+        "train_loss": train_loss,
+        "val_loss": val_loss,
+        "train_accuracy": train_acc,
+        "val_accuracy": val_acc,
+        "epochs": int(history.epochs),
+        "steps": int(history.steps),
+        "seconds": float(history.seconds),
+        "stop_reason": reason,
+        "best_epoch": history.best_epoch,
+        "message": history.message,
+        "network": net.config(),
+        "fit": {**overrides, "dtype": args.dtype},
+    }
+    if args.export and reason == "diverged":
+        print(f"{PROG}: not saving {args.export}: the training diverged", file=sys.stderr)
+    elif args.export:
+        path = save_model(args.export, net, ds.preprocessor, extra=summary)
+        print(f"saved model to {path}", file=out)
+    if args.metrics:
+        metrics = dict(summary)
+        metrics["history"] = {
+            "train_loss": list(history.epoch_train_loss),
+            "val_loss": list(history.epoch_val_loss),
+            "train_accuracy": list(history.epoch_train_accuracy),
+            "val_accuracy": list(history.epoch_val_accuracy),
+        }
+        atomic_write_json(args.metrics, metrics)
+        print(f"wrote metrics to {args.metrics}", file=out)
+    return 1 if reason == "diverged" else 0
+
+
+# -------------------------------------------------------------------------------------- predict
+
+
+def _class_column(name: str) -> str:
+    return f"p({name})"
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from bpstudio.data import load_table
+    from bpstudio.io import load_model
+    from bpstudio.io.atomic import atomic_open
+
+    model = load_model(args.model)
+    pre = model.preprocessor
+    if pre is None:
+        raise CLIError(
+            f"{args.model}: the model has no preprocessor; export it with bpstudio train"
+        )
+    table = load_table(args.data)
+    frame = table.frame
+    n_rows = len(frame)
+    # Missing feature cells: fill them as in training only if the model was trained to impute
+    # (or --impute says so); a model trained on complete rows reports the first gap instead.
+    impute = args.impute or getattr(pre, "missing", "drop") == "impute"
+    X = pre.transform(frame, missing="impute" if impute else "error", source=str(args.data))
+    if X.shape[0] != n_rows:
+        raise CLIError(
+            f"{args.data}: only {X.shape[0]} of {n_rows} rows could be used "
+            "(missing or unreadable feature values); clean the file"
+        )
+    with _one_blas_thread():
+        A = model.net.forward(X)
+    labels, probabilities = pre.decode(A)
+    labels = np.asarray(labels)
+
+    result = frame.copy() if args.keep_columns else pd.DataFrame(index=frame.index)
+    if labels.ndim == 2 and labels.shape[1] == 1:
+        labels = labels[:, 0]
+    if labels.ndim == 1:
+        result["prediction"] = labels
+    else:
+        for j, name in enumerate(pre.target_names):
+            result[f"prediction({name})"] = labels[:, j]
+    classes = list(pre.classes or [])
+    if probabilities is not None and classes:
+        probabilities = np.asarray(probabilities)
+        for j, name in enumerate(classes):
+            result[_class_column(str(name))] = probabilities[:, j]
+
+    report = sys.stdout if args.out else sys.stderr
+    if args.out:
+        with atomic_open(args.out, "w") as handle:
+            result.to_csv(handle, index=False)
+        print(f"wrote {n_rows} predictions to {args.out}", file=report)
+    else:
+        result.to_csv(sys.stdout, index=False)
+
+    # When the file still has the target column(s), say how well the model did on it.
+    if all(name in frame.columns for name in pre.target_names):
+        print(_score_line(pre, frame, A, labels, str(args.data)), file=report)
+    return 0
+
+
+def _score_line(pre: Any, frame: Any, A: np.ndarray, values: np.ndarray, source: str) -> str:
+    """Accuracy (classes) or RMSE in the target's own units (values) on a labelled file."""
+    import pandas as pd
+
+    from bpstudio.data import DataError
+
+    if pre.classes:
+        try:
+            Y = pre.encode_targets(frame, source=source)
+        except DataError as exc:
+            return f"no accuracy: {_one_line(exc)}"
+        return f"accuracy on {source}: {_accuracy(A, Y):.1%} of {len(Y)} rows"
+    truth = np.column_stack(
+        [pd.to_numeric(frame[name], errors="coerce").to_numpy(float) for name in pre.target_names]
+    )
+    pred = np.asarray(values, dtype=float).reshape(truth.shape)
+    ok = np.isfinite(truth).all(axis=1)
+    if not ok.any():
+        return f"no RMSE: the target column(s) of {source} hold no numbers"
+    rmse = np.sqrt(np.mean((pred[ok] - truth[ok]) ** 2, axis=0))
+    parts = [f"{name} {r:.4g}" for name, r in zip(pre.target_names, rmse, strict=True)]
+    return f"RMSE on {source} ({int(ok.sum())} rows): " + ", ".join(parts)
+
+
+# ------------------------------------------------------------------------- datasets / gradcheck
+
+
+def cmd_datasets(args: argparse.Namespace) -> int:
+    from bpstudio.data import BUILTIN_DATASETS
+
+    width = max(len(name) for name in BUILTIN_DATASETS) + len("builtin:")
+    for name, spec in BUILTIN_DATASETS.items():
+        print(
+            f"{'builtin:' + name:<{width}}  {spec.task:<14}  {spec.n_samples:>5} rows  "
+            f"{spec.description}"
+        )
+    return 0
+
+
+def _gradcheck_targets(output: str, loss: str, n: int, k: int, rng: np.random.Generator):
+    if output == "softmax":
+        return np.eye(k)[rng.integers(0, k, size=n)]
+    if output == "sigmoid":
+        if loss == "cross_entropy":
+            return rng.integers(0, 2, size=(n, k)).astype(float)
+        return rng.uniform(0, 1, size=(n, k))
+    if output == "tanh":
+        return rng.uniform(-0.9, 0.9, size=(n, k))
+    return rng.normal(size=(n, k))
+
+
+def _gradcheck_one(
+    sizes: list[int], activation: Any, output: str, loss: str, args: argparse.Namespace
+) -> Any:
+    from bpstudio.engine import Network, gradient_check
+
+    net = Network(sizes, activation=activation, output=output, loss=loss, seed=args.seed)
+    rng = np.random.default_rng(args.seed)
+    X = rng.normal(size=(args.samples, sizes[0]))
+    Y = _gradcheck_targets(output, loss, args.samples, sizes[-1], rng)
+    return gradient_check(net, X, Y, eps=args.eps)
+
+
+def cmd_gradcheck(args: argparse.Namespace) -> int:
+    from bpstudio.engine import HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIONS, compatible_losses
+
+    sizes = list(args.sizes)
+    if len(sizes) < 2:
+        raise CLIError("--sizes needs at least an input and an output layer, e.g. 2,5,3")
+    if args.output == "softmax" and sizes[-1] < 2:
+        raise CLIError("a softmax output needs at least 2 units (last of --sizes)")
+    if args.all:
+        failures = 0
+        worst = 0.0
+        n = 0
+        print(f"gradient check, all combinations on {'-'.join(map(str, sizes))}, tol {args.tol:g}")
+        for act in _names(HIDDEN_ACTIVATIONS):
+            for output in _names(OUTPUT_ACTIVATIONS):
+                if output == "softmax" and sizes[-1] < 2:
+                    continue
+                for loss in compatible_losses(output):
+                    result = _gradcheck_one(sizes, act, output, loss, args)
+                    ok = result.max_error <= args.tol
+                    failures += not ok
+                    worst = max(worst, result.max_error)
+                    n += 1
+                    flag = "ok" if ok else "FAIL"
+                    print(f"  {act:<11} {output:<8} {loss:<14} {result.max_error:.2e}  {flag}")
+        print(f"{n - failures}/{n} passed, worst relative error {worst:.2e}")
+        return 1 if failures else 0
+
+    result = _gradcheck_one(sizes, args.activation, args.output, args.loss, args)
+    act = ",".join(args.activation) if isinstance(args.activation, list) else args.activation
+    print(
+        f"gradient check: {'-'.join(map(str, sizes))}, {act} hidden, {args.output} output, "
+        f"{args.loss} loss, {args.samples} samples, eps {args.eps:g}, float64"
+    )
+    for name, error in result.errors.items():
+        print(f"  {name:<4} relative error {error:.2e}")
+    ok = result.max_error <= args.tol
+    verdict = "OK" if ok else "FAILED"
+    print(f"max relative error {result.max_error:.2e} (tolerance {args.tol:g}): {verdict}")
+    return 0 if ok else 1
+
+
+# --------------------------------------------------------------------------------- export / info
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from bpstudio.io import load_model, save_model
+
+    model = load_model(args.model)
+    if Path(args.out).resolve() == Path(args.model).resolve():
+        raise CLIError("OUT is the same file as MODEL")
+    # Copy the stored preprocessor dict as is, so nothing is lost in a round trip.
+    pre = model.metadata.get("preprocessor")
+    path = save_model(args.out, model.net, pre, extra=model.metadata.get("extra"))
+    print(f"wrote {path}")
+    return 0
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    from bpstudio.io import load_model
+
+    model = load_model(args.model)
+    cfg = model.net.config()
+    acts = cfg.get("activations") or []
+    print(f"{args.model}: {model.format}, format version {model.metadata.get('format_version')}")
+    print(
+        f"network {'-'.join(map(str, cfg['sizes']))}, hidden {', '.join(acts) or '-'}, "
+        f"output {cfg.get('output')}, loss {cfg.get('loss')}, {cfg.get('dtype')}"
+    )
+    if model.classes:
+        print(f"classes: {', '.join(map(str, model.classes))}")
+    extra = model.extra
+    if extra.get("feature_names"):
+        print(f"features: {', '.join(map(str, extra['feature_names']))}")
+    figures = [
+        f"{key} {extra[key]:.4g}"
+        for key in ("train_loss", "val_loss", "val_accuracy")
+        if isinstance(extra.get(key), (int, float))
+    ]
+    if figures:
+        print("trained: " + ", ".join(figures) + f", {extra.get('epochs')} epochs")
+    return 0
+
+
+# ----------------------------------------------------------------------------------------- main
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text
+
+
+def _user_errors() -> tuple[type[BaseException], ...]:
+    errors: list[type[BaseException]] = [CLIError, OSError]
+    with contextlib.suppress(ImportError):
+        from bpstudio.data import DataError
+
+        errors.append(DataError)
+    with contextlib.suppress(ImportError):
+        from bpstudio.engine import EngineError
+
+        errors.append(EngineError)
+    from bpstudio.io import ModelFileError
+
+    errors.append(ModelFileError)
+    return tuple(errors)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``bpstudio`` script and ``python -m bpstudio``; returns the exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+    except _UsageError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    except SystemExit as exc:  # --help / --version
+        return exc.code if isinstance(exc.code, int) else 0
+    if args.command is None:
+        args.dataset = None
+        args.func = cmd_gui
+    try:
+        return int(args.func(args))
+    except BrokenPipeError:  # e.g. `bpstudio predict … | head`: stop quietly
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    except _user_errors() as exc:
+        print(f"{PROG}: error: {_one_line(exc)}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"\n{PROG}: interrupted", file=sys.stderr)
+        return 130
