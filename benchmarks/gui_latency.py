@@ -1,0 +1,284 @@
+"""GUI responsiveness while training: event-loop lateness, throughput vs headless, open-to-ready.
+
+With the real ``MainWindow`` (offscreen, or a real X server: ``xvfb-run -a .venv/bin/python
+benchmarks/gui_latency.py``) and live plots, for
+
+  (a) the playground net 2 → 8 → 8 → 1 tanh, MSE, batch 10, on ~1000 samples, and
+  (b) W1-sized data: 60 000 × 784 → 128 → 10 sigmoid, softmax + CE, batch 128 (synthetic),
+
+it measures how late a 10 ms ``QTimer`` in the GUI thread fires (p50 / p95 / max) while training,
+and the training throughput (steps/s, from the run's own step counter over wall time) against a
+headless ``fit`` of the same configuration in this process (BLAS on one thread in both). It also
+measures window open-to-ready: ``MainWindow()`` + ``show()`` until the first paint, with and without
+the imports. Targets: lateness p95 ≤ 30 ms, max ≤ 100 ms; throughput ≥ 85 % of headless (W1),
+≥ 60 % (playground); open-to-ready ≤ 1.5 s. Prints a table and ``RESULT …`` lines.
+
+Leaves out: real-display compositor effects, and per-frame paint times (pyqtgraph's own example
+``PlotSpeedTest`` measures those).
+
+Usage: ``python benchmarks/gui_latency.py [--seconds 8] [--skip-w1]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+
+# No Qt or pyqtgraph at module level: the training child must not import them (see remote.py).
+
+
+def _percentiles(values: list[float]) -> tuple[float, float, float]:
+    import numpy as np
+
+    a = np.asarray(values) if values else np.zeros(1)
+    return float(np.percentile(a, 50)), float(np.percentile(a, 95)), float(a.max())
+
+
+def headless_steps_per_s(net, ds, fit_kw: dict, min_seconds: float) -> float:
+    """Steps/s of plain ``fit`` (no callback), repeated epochs until ``min_seconds`` of training."""
+    from threadpoolctl import threadpool_limits
+
+    from bpstudio.engine import fit
+
+    with threadpool_limits(1):
+        net = net.copy()
+        fit(net, ds.X_train[:2000], ds.Y_train[:2000], **{**fit_kw, "epochs": 1})  # warm-up
+        steps = 0
+        seconds = 0.0
+        while seconds < min_seconds:
+            h = fit(net, ds.X_train, ds.Y_train, X_val=ds.X_val, Y_val=ds.Y_val, **fit_kw)
+            steps += h.steps
+            seconds += h.seconds
+    return steps / seconds
+
+
+def measure_window(app, w, seconds: float, warmup: float = 1.0) -> dict:
+    """Train in the window until stopped; sample a 10 ms timer and the step counter."""
+    from PySide6.QtCore import QElapsedTimer, Qt, QTimer
+
+    lateness: list[float] = []
+    samples: list[tuple[float, int]] = []  # (wall time, step) at each Progress message
+    clock = QElapsedTimer()
+    clock.start()
+    last = [0.0]
+    measuring = [False]
+
+    def on_tick() -> None:
+        now = clock.nsecsElapsed() / 1e9
+        if measuring[0] and last[0]:
+            lateness.append(max(0.0, now - last[0] - 0.010))
+        last[0] = now
+
+    def on_progress(p) -> None:
+        if measuring[0] and len(p.steps):
+            samples.append((time.perf_counter(), int(p.step)))
+
+    timer = QTimer()
+    timer.setTimerType(Qt.TimerType.PreciseTimer)
+    timer.setInterval(10)
+    timer.timeout.connect(on_tick)
+    w.worker_handle.worker.progress.connect(on_progress)
+    w.training_panel.until_stopped_check.setChecked(True)
+    w.toggle_training()
+    t_start = time.perf_counter()
+    first_data = None
+    while True:  # wait for the first data (spawn, data transfer), then warm up
+        app.processEvents()
+        if len(w.loss_plot.buffers["step"]) and first_data is None:
+            first_data = time.perf_counter() - t_start
+            t_warm = time.perf_counter()
+        if first_data is not None and time.perf_counter() - t_warm >= warmup:
+            break
+        time.sleep(0.001)
+        if time.perf_counter() - t_start > 120:
+            raise RuntimeError("training did not start")
+    timer.start()
+    measuring[0] = True
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        app.processEvents()  # the event loop, as exec() would run it
+        time.sleep(0.0005)
+    measuring[0] = False
+    timer.stop()
+    w.worker_handle.worker.progress.disconnect(on_progress)
+    done = []
+    w.runEnded.connect(done.append)
+    w.stop()
+    t_stop = time.perf_counter()
+    while not done and time.perf_counter() - t_stop < 30:
+        app.processEvents()
+        time.sleep(0.001)
+    p50, p95, mx = _percentiles(lateness)
+    (t0, s0), (t1, s1) = samples[0], samples[-1]
+    return {
+        "p50_ms": 1000 * p50,
+        "p95_ms": 1000 * p95,
+        "max_ms": 1000 * mx,
+        "ticks": len(lateness),
+        "steps_per_s": (s1 - s0) / (t1 - t0),
+        "first_data_s": first_data,
+        "curve_points": len(w.loss_plot.buffers["step"]),
+    }
+
+
+def make_w1(n: int = 60_000, n_val: int = 2_000, seed: int = 0):
+    """Synthetic MNIST-shaped data (float32), as a PreparedDataset without a preprocessor."""
+    import numpy as np
+
+    from bpstudio.data import PreparedDataset
+
+    rng = np.random.default_rng(seed)
+    k, d = 10, 784
+    centres = rng.normal(size=(k, d)).astype(np.float32)
+    labels = rng.integers(0, k, size=n + n_val)
+    X = centres[labels] + rng.normal(scale=2.0, size=(n + n_val, d)).astype(np.float32)
+    Y = np.eye(k, dtype=np.float32)[labels]
+    empty = np.zeros((0, d), np.float32)
+    return PreparedDataset(
+        name="W1 (synthetic 60000×784)",
+        task="classification",
+        X_train=X[:n],
+        Y_train=Y[:n],
+        X_val=X[n:],
+        Y_val=Y[n:],
+        X_test=empty,
+        Y_test=np.zeros((0, k), np.float32),
+        feature_names=[f"p{i}" for i in range(d)],
+        target_names=["digit"],
+        classes=[str(i) for i in range(k)],
+        preprocessor=None,
+        notes=[],
+        n_rows=n + n_val,
+        n_dropped=0,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--seconds", type=float, default=8.0, help="measured seconds per case")
+    ap.add_argument("--skip-w1", action="store_true", help="only the playground net")
+    args = ap.parse_args(argv)
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1)  # as run_app does: the GUI process only does small array work
+
+    t_imp = time.perf_counter()
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    from bpstudio.ui import theme
+    from bpstudio.ui.main_window import MainWindow
+
+    import_s = time.perf_counter() - t_imp
+    theme.apply_theme(app, "light")
+    tmp = tempfile.mkdtemp(prefix="bpstudio-bench-")
+    settings = QSettings(os.path.join(tmp, "s.ini"), QSettings.Format.IniFormat)
+
+    t0 = time.perf_counter()
+    w = MainWindow(settings=settings, restore=False)
+    w.show()
+    painted: list[float] = []
+    spy = _PaintSpy(painted)  # keep a reference: a collected filter is silently removed
+    w.loss_plot.viewport().installEventFilter(spy)
+    while not painted and time.perf_counter() - t0 < 30:
+        app.processEvents()
+    ready_s = time.perf_counter() - t0
+    print(
+        f"platform {app.platformName()}; imports {import_s:.3f} s; window open-to-ready "
+        f"{ready_s:.3f} s (imports + open: {import_s + ready_s:.3f} s)"
+    )
+    print(
+        f"RESULT case=open_to_ready seconds={ready_s:.3f} with_imports={import_s + ready_s:.3f} "
+        f"target=1.5 ok={ready_s <= 1.5}"
+    )
+
+    from bpstudio.engine.remote import RemoteTrainer  # noqa: F401 - warm import
+
+    rows = []
+    try:
+        # (a) playground: 2 → 8 → 8 → 1 tanh, batch 10, ~1000 samples
+        w.dataset_panel.select_builtin("gaussian_bump", n_samples=1250)
+        w.network_editor.set_spec(
+            {
+                "hidden": [8, 8],
+                "activations": ["tanh", "tanh"],
+                "output": "linear",
+                "loss": "mse",
+                "init": "xavier_uniform",
+                "seed": 0,
+            }
+        )
+        w.training_panel.apply_settings({"optimizer": "sgd", "lr": 0.05, "batch_size": 10})
+        fit_kw = {**w.training_panel.fit_config(), "epochs": 20}
+        rows.append(("playground", 0.60, w, fit_kw, args.seconds, app))
+        if not args.skip_w1:
+            rows.append(("W1", 0.85, None, None, args.seconds, app))
+        results = []
+        for name, target, _, _, seconds, _ in rows:
+            if name == "W1":
+                ds = make_w1()
+                w._on_dataset_changed(ds)  # as DatasetPanel.datasetChanged would
+                w.network_editor.set_spec(
+                    {
+                        "hidden": [128],
+                        "activations": ["sigmoid"],
+                        "output": "softmax",
+                        "loss": "cross_entropy",
+                        "init": "xavier_uniform",
+                        "seed": 0,
+                    }
+                )
+                w.training_panel.apply_settings({"optimizer": "sgd", "lr": 0.1, "batch_size": 128})
+                fit_kw = {**w.training_panel.fit_config(), "epochs": 1}
+            ds = w.dataset
+            sizes = "→".join(map(str, w.network.sizes))
+            gui = measure_window(app, w, seconds)
+            head = headless_steps_per_s(w.network, ds, fit_kw, min_seconds=min(seconds, 4.0))
+            ratio = gui["steps_per_s"] / head
+            results.append((name, sizes, gui, head, ratio, target))
+            print(
+                f"\n[{name}] {sizes}, batch {fit_kw['batch_size']}, {len(ds.X_train)} rows: "
+                f"first data after {gui['first_data_s']:.2f} s"
+            )
+            print(
+                f"  timer lateness p50 {gui['p50_ms']:.1f} ms, p95 {gui['p95_ms']:.1f} ms, "
+                f"max {gui['max_ms']:.1f} ms over {gui['ticks']} ticks"
+            )
+            print(
+                f"  throughput {gui['steps_per_s']:.0f} steps/s in the window vs "
+                f"{head:.0f} headless = {100 * ratio:.0f} %"
+            )
+            ok = gui["p95_ms"] <= 30 and gui["max_ms"] <= 100 and ratio >= target
+            print(
+                f"RESULT case={name} lateness_p50_ms={gui['p50_ms']:.1f} "
+                f"lateness_p95_ms={gui['p95_ms']:.1f} lateness_max_ms={gui['max_ms']:.1f} "
+                f"gui_steps_per_s={gui['steps_per_s']:.0f} headless_steps_per_s={head:.0f} "
+                f"ratio={ratio:.2f} target_ratio={target:.2f} ok={ok}"
+            )
+    finally:
+        w.close()
+    return 0
+
+
+class _PaintSpy:
+    """Event filter object noting the first paint of a widget."""
+
+    def __new__(cls, sink: list):
+        from PySide6.QtCore import QEvent, QObject
+
+        class Spy(QObject):
+            def eventFilter(self, obj, event):  # noqa: N802 - Qt override
+                if event.type() == QEvent.Type.Paint and not sink:
+                    sink.append(time.perf_counter())
+                return False
+
+        return Spy()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,39 @@
+"""The backprop engine: NumPy only, no Qt (importing it must never load PySide6 or pyqtgraph).
+
+Public API (see the contract): `Network`, `fit` and its `FitConfig`/`FitControl`/`StepEvent`/
+`EpochEvent`/`History`, `gradient_check`, `EngineError`, and the name tables the UI offers.
+The modules below are named for what they hold: activations, losses, initializers, optimizers,
+backprop (readable BP1–BP4), kernels (the same equations, fast), network, training, gradcheck.
+"""
+
+from __future__ import annotations
+
+from bpstudio.engine.activations import HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIONS
+from bpstudio.engine.errors import EngineError
+from bpstudio.engine.gradcheck import GradCheckResult, gradient_check
+from bpstudio.engine.initializers import INITIALIZERS
+from bpstudio.engine.losses import LOSSES, compatible_losses
+from bpstudio.engine.network import LayerTrace, Network
+from bpstudio.engine.optimizers import OPTIMIZERS, SCHEDULES
+from bpstudio.engine.training import EpochEvent, FitConfig, FitControl, History, StepEvent, fit
+
+__all__ = [
+    "HIDDEN_ACTIVATIONS",
+    "INITIALIZERS",
+    "LOSSES",
+    "OPTIMIZERS",
+    "OUTPUT_ACTIVATIONS",
+    "SCHEDULES",
+    "EngineError",
+    "EpochEvent",
+    "FitConfig",
+    "FitControl",
+    "GradCheckResult",
+    "History",
+    "LayerTrace",
+    "Network",
+    "StepEvent",
+    "compatible_losses",
+    "fit",
+    "gradient_check",
+]

@@ -1,0 +1,222 @@
+"""The training hot path: BP1–BP4 for one mini-batch through buffers allocated once per fit.
+
+Same equations as `backprop.py` (read that first), rewritten for speed. Where it departs:
+- every array is preallocated (one `Plan` per distinct batch length) and written with `out=`;
+- activations are applied in place over Z^l, and σ'(Z^l) is computed from A^l, so Z is never kept;
+- a scale `s` (learning rate α, or Adam's (1 − β1), divided by the batch size N) is folded into
+  Δ^L, so BP3/BP4 write the finished step `N·s·∂J/∂θ` straight into the flat gradient vector and
+  BP2 carries the factor down for free (it is linear in Δ);
+- weights are stored as (W^l)ᵀ, so the forward GEMM is `A @ WT` and BP2 is `Δ @ WTᵀ` (a BLAS
+  transpose flag, no copy); b^l is stored as one more row under (W^l)ᵀ;
+- "augmented" mode, for small layers where every NumPy call costs more than its arithmetic: each
+  activation buffer carries an extra column of ones, so `[A^{l-1}, 1] @ [(W^l)ᵀ; b^l]` adds the
+  bias inside the forward GEMM, and `[A^{l-1}, 1]ᵀ @ Δ^l` yields ∂J/∂W^l (BP4) and, in its last
+  row, Σ_rows Δ^l = ∂J/∂b^l (BP3) in one call. Large layers skip it: the strided buffers it needs
+  cost more there than the two calls it saves.
+Constants (1, the scale s) are 0-d arrays of the training dtype: cheaper to pass than Python floats.
+Left out: fusing layers, multi-threading (BLAS threads are left as the caller set them).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from bpstudio.engine.activations import ACTIVATIONS
+from bpstudio.engine.losses import LOG_FLOOR, LOSS_TABLE
+
+# Augment (fold biases into the GEMMs) when batch × widest layer is at most this many elements.
+AUGMENT_MAX_ELEMENTS = 8192
+
+
+def use_augmented(sizes: list[int], batch: int) -> bool:
+    return batch * max(sizes) <= AUGMENT_MAX_ELEMENTS
+
+
+def delta_mode(output: str, loss: str, rows_sum_to_one: bool) -> str:
+    """Which BP1 kernel to use: a matched-pair shortcut when it is exact, else the general form."""
+    if loss == "cross_entropy" and output == "softmax" and rows_sum_to_one:
+        return "softmax_ce"
+    if loss == "cross_entropy" and output == "sigmoid":
+        return "sigmoid_ce"
+    if loss == "mse" and ACTIVATIONS[output].elementwise:
+        return "mse"
+    return "general"
+
+
+class Plan:
+    """Buffers for one batch length n, and the per-layer argument tuples a step loops over."""
+
+    def __init__(self, n: int, kr: Kernel) -> None:
+        dt, aug = kr.dtype, kr.augment
+        self.n = n
+        widths = kr.sizes[1:-1]
+        if aug:  # hidden A^l with a trailing column of ones: [A^l, 1]
+            self.A_in = [np.ones((n, k + 1), dtype=dt) for k in widths]
+            self.A = [a[:, :-1] for a in self.A_in]
+        else:
+            self.A = [np.empty((n, k), dtype=dt) for k in widths]
+            self.A_in = self.A
+        self.D = [np.empty((n, k), dtype=dt) for k in kr.sizes[1:]]
+        self.T = [np.empty((n, k), dtype=dt) for k in kr.sizes[1:]]
+        self.rowmax = np.empty((n, 1), dtype=dt)
+        self.s = np.zeros((), dtype=dt)  # s = fold / n
+        self.s_k = np.zeros((), dtype=dt)  # s / k (MSE and sigmoid-CE carry 1/k)
+        last = len(kr.sizes) - 2
+        # forward, hidden layers: (input or None for X, weights, bias or None, Z^l/A^l, σ)
+        self.hidden = [
+            (
+                self.A_in[i - 1] if i else None,
+                kr.blocks[i] if aug else kr.WT[i],
+                None if aug else kr.b[i],
+                self.A[i],
+                kr.apply[i],
+            )
+            for i in range(last)
+        ]
+        # backward, output first: (input ᵀ or None for Xᵀ, Δ^l, ∂W target, ∂b or None,
+        # W^l for BP2 or None at l = 2, Δ^{l-1}, σ'^{l-1}, A^{l-1}, T^{l-1})
+        self.backward = []
+        for i in range(last, -1, -1):
+            prev = i > 0
+            self.backward.append(
+                (
+                    self.A_in[i - 1].T if prev else None,
+                    self.D[i],
+                    kr.gblocks[i] if aug else kr.gWT[i],
+                    None if aug else kr.gb[i],
+                    kr.W[i] if prev else None,
+                    self.D[i - 1] if prev else None,
+                    kr.bprime[i - 1] if prev else None,
+                    self.A[i - 1] if prev else None,
+                    self.T[i - 1] if prev else None,
+                )
+            )
+
+    def set_scale(self, fold: float, k: int) -> None:
+        self.s[()] = fold / self.n
+        self.s_k[()] = fold / (self.n * k)
+
+
+class Kernel:
+    """One mini-batch of forward + backprop writing the (scaled) gradient into `gblocks`.
+
+    `blocks`/`gblocks` are the per-layer [(W^l)ᵀ; b^l] views of θ and of the gradient vector
+    (see `Network.blocks`). In augmented mode the X given to `step` must have a ones column.
+    """
+
+    def __init__(
+        self,
+        sizes: list[int],
+        activations: list[str],
+        loss: str,
+        blocks: list[np.ndarray],
+        gblocks: list[np.ndarray],
+        rows_sum_to_one: bool,
+        augment: bool,
+    ) -> None:
+        self.sizes = sizes
+        self.output = activations[-1]
+        self.loss = loss
+        self.k = sizes[-1]
+        self.augment = augment
+        self.dtype = blocks[0].dtype
+        self.blocks = blocks
+        self.WT = [blk[:-1] for blk in blocks]
+        self.b = [blk[-1] for blk in blocks]
+        self.W = [w.T for w in self.WT]  # W^l views: BP2 is Δ @ W (a transposed GEMM, no copy)
+        self.gblocks = gblocks
+        self.gWT = [blk[:-1] for blk in gblocks]
+        self.gb = [blk[-1] for blk in gblocks]
+        hot = [ACTIVATIONS[a].hot(self.dtype) for a in activations]
+        self.apply = [h[0] for h in hot]  # None for the identity: saves a call per layer
+        self.bprime = [h[1] for h in hot]
+        self.mode = delta_mode(self.output, loss, rows_sum_to_one)
+        self.floor = np.array(LOG_FLOOR, dtype=self.dtype)
+        self.one = np.array(1.0, dtype=self.dtype)
+        self.plans: dict[int, Plan] = {}
+        self.fold = 1.0
+
+    def plan(self, n: int) -> Plan:
+        p = self.plans.get(n)
+        if p is None:
+            p = self.plans[n] = Plan(n, self)
+            p.set_scale(self.fold, self.k)
+        return p
+
+    def set_fold(self, fold: float) -> None:
+        """The factor folded into Δ^L (α for SGD/momentum); the 1/N is added per plan."""
+        self.fold = fold
+        for p in self.plans.values():
+            p.set_scale(fold, self.k)
+
+    def step(self, X: np.ndarray, Y: np.ndarray, AL: np.ndarray, p: Plan) -> float:
+        """Forward + backward on (X, Y); A^L goes to `AL`; gradients ×(N·s); returns mean loss."""
+        matmul = np.matmul
+        for a_in, Wm, b, z, apply in p.hidden:
+            matmul(X if a_in is None else a_in, Wm, out=z)  # Z^l = A^{l-1} (W^l)ᵀ + b^l
+            if b is not None:
+                np.add(z, b, out=z)
+            if apply is not None:
+                apply(z)  # A^l = σ(Z^l), in place
+        a_last = p.A_in[-1] if p.hidden else X
+        if self.augment:
+            matmul(a_last, self.blocks[-1], out=AL)
+        else:
+            matmul(a_last, self.WT[-1], out=AL)
+            np.add(AL, self.b[-1], out=AL)
+
+        # BP1 (loss alongside): Δ^L, scaled by s
+        n = p.n
+        d, t = p.D[-1], p.T[-1]
+        mode = self.mode
+        if mode == "softmax_ce":
+            m = p.rowmax
+            np.max(AL, axis=1, keepdims=True, out=m)
+            np.subtract(AL, m, out=AL)  # subtract the row max: exp never overflows
+            np.exp(AL, out=AL)
+            np.add.reduce(AL, axis=1, keepdims=True, out=m)
+            np.divide(AL, m, out=AL)
+            np.maximum(AL, self.floor, out=t)  # logs clipped
+            np.log(t, out=t)
+            loss = -float(np.vdot(Y, t)) / n
+            np.subtract(AL, Y, out=d)  # BP1, matched pair: Δ^L = A^L − Y
+            np.multiply(d, p.s, out=d)
+        else:
+            if self.apply[-1] is not None:
+                self.apply[-1](AL)
+            if mode == "mse":
+                # BP1: Δ^L = ∇_A J ⊙ σ'(Z^L) with ∇_A J = (A − Y)/k
+                np.subtract(AL, Y, out=d)
+                loss = float(np.vdot(d, d)) / (2.0 * n * self.k)
+                np.multiply(d, p.s_k, out=d)
+                if self.bprime[-1] is not None:
+                    self.bprime[-1](AL, d, t)
+            elif mode == "sigmoid_ce":
+                np.maximum(AL, self.floor, out=t)
+                np.log(t, out=t)
+                s1 = float(np.vdot(Y, t))
+                np.subtract(self.one, AL, out=t)
+                np.maximum(t, self.floor, out=t)
+                np.log(t, out=t)
+                s2 = float(np.add.reduce(t, axis=None)) - float(np.vdot(Y, t))
+                loss = -(s1 + s2) / (n * self.k)
+                np.subtract(AL, Y, out=d)  # BP1, matched pair: Δ^L = (A^L − Y)/k
+                np.multiply(d, p.s_k, out=d)
+            else:
+                lo = LOSS_TABLE[self.loss]
+                loss = lo.value(AL, Y, self.output)
+                grad_a = lo.gradient(AL, Y, self.output)
+                d[...] = ACTIVATIONS[self.output].vjp(None, AL, grad_a)  # BP1 general form
+                np.multiply(d, p.s, out=d)
+
+        for a_in_T, d, gW, gb, W, d_prev, bprime, a_prev, t_prev in p.backward:
+            # BP4: ∂J/∂W^l = (Δ^l)ᵀ A^{l-1} / N, stored transposed; augmented, the last row
+            # is BP3: ∂J/∂b^l = mean of Δ^l (the 1/N is in s)
+            matmul(X.T if a_in_T is None else a_in_T, d, out=gW)
+            if gb is not None:
+                np.add.reduce(d, axis=0, out=gb)  # BP3
+            if W is not None:
+                matmul(d, W, out=d_prev)  # BP2: Δ^l = (Δ^{l+1} W^{l+1}) ⊙ σ'(Z^l)
+                if bprime is not None:
+                    bprime(a_prev, d_prev, t_prev)
+        return loss

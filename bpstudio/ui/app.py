@@ -1,0 +1,48 @@
+"""Start the GUI: ``run_app(argv, dataset)`` creates the QApplication, applies the saved theme,
+shows the main window and runs the event loop. The CLI calls it when ``bpstudio`` has no subcommand.
+
+Leaves out: single-instance handling and command-line options of its own (Qt's, such as
+``-platform``, pass through ``argv``).
+"""
+
+from __future__ import annotations
+
+import sys
+
+
+def run_app(argv: list[str] | None = None, dataset: str | None = None) -> int:
+    """Open Backprop Studio; ``dataset`` is "builtin:NAME" or a CSV path (opens the import dialog).
+
+    Returns the event loop's exit code.
+    """
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QApplication
+
+    from bpstudio.ui import theme
+    from bpstudio.ui.main_window import APPLICATION, ORGANIZATION, MainWindow
+
+    try:  # the GUI process only does small array work; the training child has its own core
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(1)
+    except ImportError:  # pragma: no cover - threadpoolctl is a dependency
+        pass
+    app = QApplication.instance()
+    owns_app = app is None
+    if app is None:
+        app = QApplication([sys.argv[0] if sys.argv else "bpstudio", *(argv or [])])
+    app.setOrganizationName(ORGANIZATION)
+    app.setApplicationName(APPLICATION)
+    app.setApplicationDisplayName("Backprop Studio")
+    mode = str(QSettings().value("view/theme", "auto"))
+    theme.apply_theme(app, mode if mode in ("auto", "light", "dark") else "auto")
+    window = MainWindow(dataset=dataset)
+    window.show()
+    if not owns_app:
+        return 0
+    code = app.exec()
+    window.shutdown()
+    return int(code)
+
+
+__all__ = ["run_app"]

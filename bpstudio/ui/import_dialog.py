@@ -1,0 +1,392 @@
+"""The CSV import dialog: preview a parsed table and choose how it becomes a dataset.
+
+``ImportDialog(table)`` shows the reader's notes (delimiter, encoding, header, ragged lines…), a
+preview of the first rows whose header names each column's detected kind and missing count, and a
+column list where each column is a Feature, a Target or Dropped (several targets allowed; the
+default target is ``table.default_target``). Below: task (auto / classification / regression),
+missing values (drop rows / impute), scaling, validation and test percentages and the split seed.
+For tables up to ``LIVE_PREPARE_ROWS`` rows every change runs ``bpstudio.data.prepare`` to show
+exactly what will be produced (features after encoding, classes, split sizes) — or why it will
+fail, in which case OK is disabled. ``options()`` returns the ``DatasetOptions``.
+
+The dialog is opened non-blocking by the dataset panel (``open()`` + accepted/rejected); it never
+calls ``exec()`` itself. Leaves out: editing cells, per-column type overrides, date parsing.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pandas as pd
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QBrush, QColor, QFont
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QSpinBox,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from bpstudio.data import DataError, DatasetOptions, RawTable, prepare
+
+PREVIEW_ROWS = 50
+LIVE_PREPARE_ROWS = 20_000
+ROLES = ("Feature", "Target", "Drop")
+_TASKS = [
+    ("auto (from the target)", "auto"),
+    ("classification", "classification"),
+    ("regression", "regression"),
+]
+_MISSING = [("drop rows with missing values", "drop"), ("impute (mean / most frequent)", "impute")]
+_SCALING = [
+    ("standardize (mean 0, sd 1)", "standardize"),
+    ("min–max to [0, 1]", "minmax"),
+    ("none", "none"),
+]
+_KIND_TIPS = {
+    "numeric": "numbers: used as is (then scaled)",
+    "categorical": "few distinct text values: one-hot encoded (one input per value)",
+    "text": "many distinct text values (IDs, free text): dropped as a feature",
+    "constant": "one value only: carries no information",
+    "empty": "no values at all",
+}
+
+
+def _combo(name: str, items: list[tuple[str, str]], current: str) -> QComboBox:
+    c = QComboBox()
+    c.setObjectName(name)
+    for label, value in items:
+        c.addItem(label, value)
+    i = c.findData(current)
+    c.setCurrentIndex(max(i, 0))
+    return c
+
+
+def _cell_text(v: Any) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA or v is pd.NaT:
+        return ""
+    if isinstance(v, float):
+        return f"{v:.6g}"
+    return str(v)
+
+
+class ImportDialog(QDialog):
+    """Preview a RawTable; choose targets, dropped columns, task, missing values, scaling, split."""
+
+    optionsChanged = Signal()
+
+    def __init__(
+        self, table: RawTable, parent: QWidget | None = None, options: DatasetOptions | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("importDialog")
+        self.table = table
+        self.prepared: Any = None  # the live PreparedDataset (small tables), else None
+        self.error: str | None = None
+        self._quiet = False
+        opts = options or DatasetOptions()
+        self.setWindowTitle(f"Import {table.name}")
+        self.setSizeGripEnabled(True)
+        self.resize(980, 680)
+
+        # Header: source and reader notes.
+        n_rows, n_cols = table.n_rows, len(table.columns)
+        facts = [f"{n_rows:,} rows × {n_cols} columns"]
+        if table.delimiter is not None:
+            facts.append(
+                {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}.get(
+                    table.delimiter, repr(table.delimiter)
+                )
+                + "-separated"
+            )
+        if table.encoding:
+            facts.append(f"encoding {table.encoding}")
+        facts.append("header row" if table.has_header else "no header row (columns named x1…)")
+        self.source_label = QLabel(f"<b>{table.source}</b><br>{' · '.join(facts)}")
+        self.source_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.source_label.setWordWrap(True)
+        self.notes_label = QLabel()
+        self.notes_label.setObjectName("importNotes")
+        self.notes_label.setWordWrap(True)
+        self.notes_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        if table.notes:
+            self.notes_label.setText(
+                "Reader notes:<ul style='margin:0'>"
+                + "".join(f"<li>{_esc(n)}</li>" for n in table.notes)
+                + "</ul>"
+            )
+        else:
+            self.notes_label.setText("Reader notes: none — the file parsed cleanly.")
+
+        # Preview.
+        self.preview = QTableWidget()
+        self.preview.setObjectName("importPreview")
+        self.preview.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.preview.setAlternatingRowColors(True)
+        self._fill_preview()
+
+        # Columns and their roles.
+        self.columns_table = QTableWidget(len(table.columns), 4)
+        self.columns_table.setObjectName("importColumns")
+        self.columns_table.setHorizontalHeaderLabels(["Column", "Kind", "Missing", "Use as"])
+        self.columns_table.verticalHeader().setVisible(False)
+        self.columns_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        hh = self.columns_table.horizontalHeader()
+        hh.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        for i in (1, 2, 3):
+            hh.setSectionResizeMode(i, QHeaderView.ResizeMode.ResizeToContents)
+        targets = list(opts.target) if opts.target else list(table.default_target)
+        dropped = set(opts.drop_columns or [])
+        self._role_combos: dict[str, QComboBox] = {}
+        for r, info in enumerate(table.columns):
+            self.columns_table.setItem(r, 0, QTableWidgetItem(info.name))
+            kind = QTableWidgetItem(info.kind)
+            kind.setToolTip(_KIND_TIPS.get(info.kind, ""))
+            self.columns_table.setItem(r, 1, kind)
+            miss = QTableWidgetItem(f"{info.missing:,}")
+            miss.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            self.columns_table.setItem(r, 2, miss)
+            role = QComboBox()
+            role.addItems(ROLES)
+            role.setCurrentText(
+                "Target" if info.name in targets else "Drop" if info.name in dropped else "Feature"
+            )
+            role.currentIndexChanged.connect(self._on_changed)
+            self._role_combos[info.name] = role
+            self.columns_table.setCellWidget(r, 3, role)
+
+        # Options.
+        self.task_combo = _combo("importTaskCombo", _TASKS, opts.task)
+        self.missing_combo = _combo("importMissingCombo", _MISSING, opts.missing)
+        self.scaling_combo = _combo("importScalingCombo", _SCALING, opts.scaling)
+        self.scaling_combo.setToolTip("Fitted on the training split only; saved with the model")
+        self.val_spin = self._percent_spin(
+            "importValSpin", opts.val_fraction, "validation share of the rows"
+        )
+        self.test_spin = self._percent_spin(
+            "importTestSpin", opts.test_fraction, "held-out test share (not used in training)"
+        )
+        self.seed_spin = QSpinBox()
+        self.seed_spin.setObjectName("importSeedSpin")
+        self.seed_spin.setRange(0, 2**31 - 1)
+        self.seed_spin.setValue(int(opts.seed))
+        self.seed_spin.setToolTip("Seed of the shuffled train/validation/test split")
+        for w in (self.task_combo, self.missing_combo, self.scaling_combo):
+            w.currentIndexChanged.connect(self._on_changed)
+        for w in (self.val_spin, self.test_spin, self.seed_spin):
+            w.valueChanged.connect(self._on_changed)
+        form = QFormLayout()
+        form.addRow("Task:", self.task_combo)
+        form.addRow("Missing values:", self.missing_combo)
+        form.addRow("Scaling:", self.scaling_combo)
+        split = QHBoxLayout()
+        split.addWidget(QLabel("validation"))
+        split.addWidget(self.val_spin)
+        split.addWidget(QLabel("test"))
+        split.addWidget(self.test_spin)
+        split.addStretch(1)
+        form.addRow("Split:", split)
+        form.addRow("Split seed:", self.seed_spin)
+
+        self.summary_label = QLabel()
+        self.summary_label.setObjectName("importSummary")
+        self.summary_label.setWordWrap(True)
+        self.summary_label.setTextFormat(Qt.TextFormat.RichText)
+        self.summary_label.setMinimumHeight(60)
+
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Import")
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+
+        cols_box = QGroupBox("Columns")
+        cl = QVBoxLayout(cols_box)
+        cl.addWidget(self.columns_table)
+        opts_box = QGroupBox("Preparation")
+        ol = QVBoxLayout(opts_box)
+        ol.addLayout(form)
+        ol.addWidget(self.summary_label)
+        ol.addStretch(1)
+        bottom = QWidget()
+        bl = QHBoxLayout(bottom)
+        bl.setContentsMargins(0, 0, 0, 0)
+        bl.addWidget(cols_box, 1)
+        bl.addWidget(opts_box, 1)
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        pv = QGroupBox(f"Preview (first {min(PREVIEW_ROWS, n_rows)} of {n_rows:,} rows)")
+        pl = QVBoxLayout(pv)
+        pl.addWidget(self.preview)
+        splitter.addWidget(pv)
+        splitter.addWidget(bottom)
+        splitter.setStretchFactor(0, 1)
+        splitter.setStretchFactor(1, 1)
+        lay = QVBoxLayout(self)
+        lay.addWidget(self.source_label)
+        lay.addWidget(self.notes_label)
+        lay.addWidget(splitter, 1)
+        lay.addWidget(self.buttons)
+        self._on_changed()
+
+    # --- public API ---------------------------------------------------------------------------
+    def options(self) -> DatasetOptions:
+        return DatasetOptions(
+            target=self.targets() or None,
+            task=str(self.task_combo.currentData()),
+            missing=str(self.missing_combo.currentData()),
+            scaling=str(self.scaling_combo.currentData()),
+            val_fraction=self.val_spin.value() / 100.0,
+            test_fraction=self.test_spin.value() / 100.0,
+            seed=int(self.seed_spin.value()),
+            drop_columns=self.dropped(),
+        )
+
+    def targets(self) -> list[str]:
+        return [n for n, c in self._role_combos.items() if c.currentText() == "Target"]
+
+    def dropped(self) -> list[str]:
+        return [n for n, c in self._role_combos.items() if c.currentText() == "Drop"]
+
+    def set_role(self, column: str, role: str) -> None:
+        """``role`` is "Feature", "Target" or "Drop"."""
+        if role not in ROLES:
+            raise ValueError(f"role must be one of {ROLES}")
+        self._role_combos[column].setCurrentText(role)
+
+    def set_targets(self, names: list[str]) -> None:
+        self._quiet = True
+        try:
+            for n, c in self._role_combos.items():
+                if n in names:
+                    c.setCurrentText("Target")
+                elif c.currentText() == "Target":
+                    c.setCurrentText("Feature")
+        finally:
+            self._quiet = False
+        self._on_changed()
+
+    def ok_button(self) -> Any:
+        return self.buttons.button(QDialogButtonBox.StandardButton.Ok)
+
+    # --- internals ----------------------------------------------------------------------------
+    @staticmethod
+    def _percent_spin(name: str, fraction: float, tip: str) -> QSpinBox:
+        s = QSpinBox()
+        s.setObjectName(name)
+        s.setRange(0, 90)
+        s.setSingleStep(5)
+        s.setSuffix(" %")
+        s.setValue(round(100 * float(fraction)))
+        s.setToolTip(tip)
+        return s
+
+    def _fill_preview(self) -> None:
+        t = self.table
+        head = t.frame.head(PREVIEW_ROWS)
+        cols = [c.name for c in t.columns]
+        self.preview.setColumnCount(len(cols))
+        self.preview.setRowCount(len(head))
+        for j, info in enumerate(t.columns):
+            miss = f"{info.missing:,} missing" if info.missing else "no missing"
+            item = QTableWidgetItem(f"{info.name}\n{info.kind} · {miss}")
+            item.setToolTip(f"{_KIND_TIPS.get(info.kind, '')}; {info.unique:,} distinct values")
+            self.preview.setHorizontalHeaderItem(j, item)
+        self.preview.setVerticalHeaderLabels([str(i) for i in head.index])
+        self.preview.verticalHeader().setToolTip("line in the file")
+        missing_brush = QBrush(QColor(220, 80, 60, 60))
+        for j, name in enumerate(cols):
+            if name not in head.columns:
+                continue
+            values = head[name].tolist()
+            for i, v in enumerate(values):
+                text = _cell_text(v)
+                item = QTableWidgetItem(text if text else "—")
+                if not text:
+                    item.setBackground(missing_brush)
+                    item.setToolTip("missing")
+                self.preview.setItem(i, j, item)
+        self.preview.resizeColumnsToContents()
+        for j in range(len(cols)):
+            if self.preview.columnWidth(j) > 220:
+                self.preview.setColumnWidth(j, 220)
+
+    def _mark_roles(self) -> None:
+        targets, dropped = set(self.targets()), set(self.dropped())
+        bold = QFont(self.preview.font())
+        bold.setBold(True)
+        for j, info in enumerate(self.table.columns):
+            item = self.preview.horizontalHeaderItem(j)
+            if item is None:
+                continue
+            f = QFont(self.preview.font())
+            f.setBold(info.name in targets)
+            f.setStrikeOut(info.name in dropped)
+            item.setFont(f)
+
+    def _on_changed(self, *_: Any) -> None:
+        if self._quiet:
+            return
+        self._mark_roles()
+        self.prepared, self.error = None, None
+        ok = self.ok_button()
+        if not self.targets():
+            self.error = "Choose at least one target column (set 'Use as' to Target)."
+        elif self.val_spin.value() + self.test_spin.value() >= 100:
+            self.error = "Validation + test must leave rows for training."
+        elif self.table.n_rows <= LIVE_PREPARE_ROWS:
+            try:
+                self.prepared = prepare(self.table, self.options())
+            except DataError as e:
+                self.error = str(e)
+            except Exception as e:  # noqa: BLE001 - show, don't crash the dialog
+                self.error = f"{type(e).__name__}: {e}"
+        ok.setEnabled(self.error is None)
+        self.summary_label.setText(self._summary_html())
+        self.optionsChanged.emit()
+
+    def _summary_html(self) -> str:
+        if self.error:
+            return f"<span style='color:#D55E00'><b>Cannot import:</b> {_esc(self.error)}</span>"
+        ds = self.prepared
+        if ds is None:
+            feats = [
+                c
+                for c in self.table.columns
+                if c.name not in self.targets() and c.name not in self.dropped()
+            ]
+            return (
+                f"{len(feats)} feature column(s), target {', '.join(self.targets())}. "
+                f"{self.table.n_rows:,} rows; the exact summary is computed on import."
+            )
+        n_train, n_val, n_test = len(ds.X_train), len(ds.X_val), len(ds.X_test)
+        lines = [f"<b>{ds.n_inputs}</b> input feature(s) after encoding → <b>{ds.task}</b>"]
+        if ds.task == "classification" and ds.classes is not None:
+            shown = ", ".join(map(str, ds.classes[:12])) + (" …" if len(ds.classes) > 12 else "")
+            lines.append(f"{len(ds.classes)} classes: {_esc(shown)}")
+        else:
+            lines.append(f"{ds.n_outputs} target(s): {_esc(', '.join(ds.target_names))}")
+        rows = f"rows: train {n_train:,} · validation {n_val:,} · test {n_test:,}"
+        if getattr(ds, "n_dropped", 0):
+            rows += f" ({ds.n_dropped:,} dropped)"
+        lines.append(rows)
+        reader_notes = set(self.table.notes)  # already shown at the top
+        for n in [n for n in getattr(ds, "notes", []) or [] if n not in reader_notes][:6]:
+            lines.append(f"<span style='color:gray'>• {_esc(n)}</span>")
+        return "<br>".join(lines)
+
+
+def _esc(s: str) -> str:
+    return str(s).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
