@@ -430,6 +430,8 @@ def _parser_error(label: str, message: str, delimiter: str) -> DataError:
 
 
 def _tidy(label: str, frame: pd.DataFrame, first_line: int, notes: list[str]) -> pd.DataFrame:
+    if frame.shape[1] == 0:
+        raise DataError(f"{label}: no columns found; check that the file is a table of values")
     names, renamed = [], 0
     for j, c in enumerate(frame.columns):
         name = str(c).strip()

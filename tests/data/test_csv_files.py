@@ -249,6 +249,21 @@ def test_unclosed_quote(tmp_path):
         read_csv(p)
 
 
+def test_chunked_and_whole_reads_agree():
+    for path in sorted(FILES.glob("*.csv")):
+        try:
+            whole = read_csv(path)
+        except DataError as exc:
+            message = str(exc)
+            with pytest.raises(DataError) as again:
+                read_csv(path, progress=lambda f, n: None)
+            assert str(again.value) == message
+            continue
+        chunked = read_csv(path, cancel=lambda: False)
+        assert whole.frame.equals(chunked.frame), path.name
+        assert whole.notes == chunked.notes and whole.columns == chunked.columns
+
+
 def test_progress_and_cancel(tmp_path, monkeypatch):
     import bpstudio.data.csvio as csvio
 
@@ -297,13 +312,17 @@ def test_text_in_a_later_chunk(tmp_path, monkeypatch):
     rows[2500] = "oops,1,A"
     p = tmp_path / "late_text.csv"
     p.write_text("a,b,label\n" + "\n".join(rows) + "\n")
-    t = read_csv(p)
-    assert t.column("a").kind == "numeric" and len(t.frame) == 3000
-    assert t.frame["a"].iloc[10] == 10
-    with pytest.raises(DataError, match="column 'a' has text 'oops' at line 2502"):
-        prepare(t)
-    d = prepare(t, DatasetOptions(drop_columns=["a"]))
-    assert d.feature_names == ["b"]
+    chunked = read_csv(p, progress=lambda f, n: None)  # callbacks: the chunked path
+    whole = read_csv(p)  # no callbacks: one pandas call
+    for t in (chunked, whole):
+        assert t.column("a").kind == "numeric" and len(t.frame) == 3000
+        assert float(t.frame["a"].iloc[10]) == 10
+        with pytest.raises(DataError, match="column 'a' has text 'oops' at line 2502"):
+            prepare(t)
+        d = prepare(t, DatasetOptions(drop_columns=["a"]))
+        assert d.feature_names == ["b"]
+    np.testing.assert_array_equal(prepare(chunked, DatasetOptions(drop_columns=["a"])).X,
+                                  prepare(whole, DatasetOptions(drop_columns=["a"])).X)  # fmt: skip
 
 
 def test_empty_last_field_is_missing_not_short(tmp_path):
