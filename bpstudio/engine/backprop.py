@@ -33,10 +33,13 @@ def forward(
     """Return (zs, as): zs[i] = Z^{i+2}, as[0] = X = A^1, as[i] = A^{i+1}."""
     zs: list[np.ndarray] = []
     acts = [X]
-    for (W, b), name in zip(layers, activations, strict=True):
-        z = weighted_input(acts[-1], W, b)
-        zs.append(z)
-        acts.append(ACTIVATIONS[name].fn(z))
+    # Huge (diverged) weights may overflow to inf/NaN here: callers see it in the loss, which is
+    # how the engine reports it, so NumPy's overflow warnings would only be noise.
+    with np.errstate(over="ignore", invalid="ignore"):
+        for (W, b), name in zip(layers, activations, strict=True):
+            z = weighted_input(acts[-1], W, b)
+            zs.append(z)
+            acts.append(ACTIVATIONS[name].fn(z))
     return zs, acts
 
 

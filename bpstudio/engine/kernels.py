@@ -59,6 +59,7 @@ class Plan:
         self.D = [np.empty((n, k), dtype=dt) for k in kr.sizes[1:]]
         self.T = [np.empty((n, k), dtype=dt) for k in kr.sizes[1:]]
         self.rowmax = np.empty((n, 1), dtype=dt)
+        self.ones_row = np.ones((1, n), dtype=dt)  # BP3 as a GEMV: 1ᵀΔ sums the rows
         self.s = np.zeros((), dtype=dt)  # s = fold / n
         self.s_k = np.zeros((), dtype=dt)  # s / k (MSE and sigmoid-CE carry 1/k)
         last = len(kr.sizes) - 2
@@ -83,7 +84,7 @@ class Plan:
                     self.A_in[i - 1].T if prev else None,
                     self.D[i],
                     kr.gblocks[i] if aug else kr.gWT[i],
-                    None if aug else kr.gb[i],
+                    None if aug else kr.gb[i][None, :],
                     kr.W[i] if prev else None,
                     self.D[i - 1] if prev else None,
                     kr.bprime[i - 1] if prev else None,
@@ -133,6 +134,9 @@ class Kernel:
         self.mode = delta_mode(self.output, loss, rows_sum_to_one)
         self.floor = np.array(LOG_FLOOR, dtype=self.dtype)
         self.one = np.array(1.0, dtype=self.dtype)
+        self.ones_k = np.ones((self.k, 1), dtype=self.dtype)
+        # A row sum above this keeps every probability ≥ 1e-12 (the log floor) a normal float.
+        self.tiny_sum = 1e13 * float(np.finfo(self.dtype).tiny)
         self.plans: dict[int, Plan] = {}
         self.fold = 1.0
 
@@ -149,6 +153,14 @@ class Kernel:
         for p in self.plans.values():
             p.set_scale(fold, self.k)
 
+    def _output_z(self, a_last: np.ndarray, out: np.ndarray) -> None:
+        """Z^L = A^{L-1} (W^L)ᵀ + b^L into `out`."""
+        if self.augment:
+            np.matmul(a_last, self.blocks[-1], out=out)
+        else:
+            np.matmul(a_last, self.WT[-1], out=out)
+            np.add(out, self.b[-1], out=out)
+
     def step(self, X: np.ndarray, Y: np.ndarray, AL: np.ndarray, p: Plan) -> float:
         """Forward + backward on (X, Y); A^L goes to `AL`; gradients ×(N·s); returns mean loss."""
         matmul = np.matmul
@@ -159,22 +171,27 @@ class Kernel:
             if apply is not None:
                 apply(z)  # A^l = σ(Z^l), in place
         a_last = p.A_in[-1] if p.hidden else X
-        if self.augment:
-            matmul(a_last, self.blocks[-1], out=AL)
-        else:
-            matmul(a_last, self.WT[-1], out=AL)
-            np.add(AL, self.b[-1], out=AL)
+        self._output_z(a_last, AL)
 
         # BP1 (loss alongside): Δ^L, scaled by s
         n = p.n
         d, t = p.D[-1], p.T[-1]
         mode = self.mode
         if mode == "softmax_ce":
+            # softmax. Any per-row shift gives the same result; subtracting the max of the whole
+            # batch (one fast reduction) instead of each row's max (a slow short-axis reduction)
+            # already keeps exp from overflowing. If a row's values sit so far below the batch
+            # max that its sum nearly underflows, Z^L is recomputed and shifted row by row.
             m = p.rowmax
-            np.max(AL, axis=1, keepdims=True, out=m)
-            np.subtract(AL, m, out=AL)  # subtract the row max: exp never overflows
+            np.subtract(AL, np.max(AL), out=AL)
             np.exp(AL, out=AL)
-            np.add.reduce(AL, axis=1, keepdims=True, out=m)
+            np.matmul(AL, self.ones_k, out=m)  # row sums as a GEMV: faster than add.reduce
+            if not np.min(m) >= self.tiny_sum:  # rare: recompute Z^L, shift by each row's max
+                self._output_z(a_last, AL)
+                np.max(AL, axis=1, keepdims=True, out=m)
+                np.subtract(AL, m, out=AL)
+                np.exp(AL, out=AL)
+                np.add.reduce(AL, axis=1, keepdims=True, out=m)
             np.divide(AL, m, out=AL)
             np.maximum(AL, self.floor, out=t)  # logs clipped
             np.log(t, out=t)
@@ -214,7 +231,7 @@ class Kernel:
             # is BP3: ∂J/∂b^l = mean of Δ^l (the 1/N is in s)
             matmul(X.T if a_in_T is None else a_in_T, d, out=gW)
             if gb is not None:
-                np.add.reduce(d, axis=0, out=gb)  # BP3
+                matmul(p.ones_row, d, out=gb)  # BP3: 1ᵀΔ^l (a GEMV beats add.reduce here)
             if W is not None:
                 matmul(d, W, out=d_prev)  # BP2: Δ^l = (Δ^{l+1} W^{l+1}) ⊙ σ'(Z^l)
                 if bprime is not None:

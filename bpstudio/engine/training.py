@@ -160,12 +160,19 @@ def looks_like_classes(Y: np.ndarray) -> bool:
     return Y.shape[1] == 1 or bool(np.all(Y.sum(axis=1) == 1))
 
 
-def accuracy(A: np.ndarray, Y: np.ndarray) -> float:
+def class_labels(Y: np.ndarray) -> np.ndarray:
+    """Class index per row: argmax of one-hot rows, or the 0/1 value for a single output."""
+    return (Y[:, 0] > 0.5).astype(np.intp) if Y.shape[1] == 1 else Y.argmax(axis=1)
+
+
+def accuracy(A: np.ndarray, Y: np.ndarray, labels: np.ndarray | None = None) -> float:
+    """Share of rows whose predicted class (argmax, or A > 0.5 for one output) is right."""
     if A.shape[0] == 0:
         return float("nan")
-    if Y.shape[1] == 1:
-        return float(np.mean((A[:, 0] > 0.5) == (Y[:, 0] > 0.5)))
-    return float(np.mean(A.argmax(axis=1) == Y.argmax(axis=1)))
+    if labels is None:
+        labels = class_labels(Y)
+    predicted = (A[:, 0] > 0.5) if A.shape[1] == 1 else A.argmax(axis=1)
+    return float(np.count_nonzero(predicted == labels)) / A.shape[0]
 
 
 def _fmt(x: float) -> str:
@@ -212,6 +219,7 @@ def fit(
     B = min(int(cfg.batch_size), N)
     n_batches = -(-N // B)
     classes = looks_like_classes(Yw)
+    labels = class_labels(Yw) if classes else None  # once per fit; permuted per epoch
     val_classes = has_val and classes and looks_like_classes(Yv)
     loss_obj = LOSS_TABLE[net.loss_name]
     acts = net.all_activations
@@ -223,7 +231,7 @@ def fit(
     WT, b = net.block_views(theta)
     g = np.zeros_like(theta)
     gWT, gb = net.block_views(g)
-    rows_one = bool(np.allclose(Yw.sum(axis=1), 1.0)) if Yw.shape[1] > 1 else False
+    rows_one = Yw.shape[1] > 1 and float(np.abs(Yw.sum(axis=1) - 1.0).max()) <= 1e-6
     aug = use_augmented(net.sizes, B)
     kernel = Kernel(net.sizes, acts, net.loss_name, net.blocks(theta), net.blocks(g), rows_one, aug)
     opt = make_optimizer(cfg.optimizer, theta.size, dtype, cfg)
@@ -252,15 +260,18 @@ def fit(
     Xbuf = np.ones((rows, n_in + 1), dtype=dtype) if aug else np.empty((rows, n_in), dtype=dtype)
     Xin = Xbuf[:, :n_in]
     Ybuf = np.empty((rows, Yw.shape[1]), dtype=dtype)
-    batches = []
-    for bi in range(n_batches):
-        s, e = bi * B, min(N, (bi + 1) * B)
-        n = e - s
-        if permute:
-            batches.append((Xbuf[s:e], Ybuf[s:e], out_epoch[s:e], kernel.plan(n), s, e))
-        else:
-            batches.append((Xbuf[:n], Ybuf[:n], out_epoch[s:e], kernel.plan(n), s, e))
-    g_out_bias = gb[-1]  # a non-finite Δ^L shows up in its column sums, i.e. here
+    plans = {B: kernel.plan(B), N - (n_batches - 1) * B: kernel.plan(N - (n_batches - 1) * B)}
+    batches = [
+        (
+            Xbuf[s : s + B] if permute else Xbuf[: min(B, N - s)],
+            Ybuf[s : s + B] if permute else Ybuf[: min(B, N - s)],
+            out_epoch[s : s + B],
+            plans[min(B, N - s)],
+            s,
+            min(N, s + B),
+        )
+        for s in range(0, N, B)
+    ]
     rng = np.random.default_rng(cfg.seed)
 
     hist = History()
@@ -275,7 +286,7 @@ def fit(
     epoch_limit = cfg.epochs
     callback_ = callback
     step_fn, opt_step = kernel.step, opt.step
-    vdot, isfinite = np.vdot, math.isfinite
+    isfinite = math.isfinite
 
     def set_lr(lr: float) -> float:
         """Fold the optimiser's scale for α into the kernels; returns it (0 means α = 0)."""
@@ -285,25 +296,25 @@ def fit(
             np.multiply(wd_mask, fold * wd, out=wd_scaled)
         return fold
 
-    def diverged_message(ep: int, st: int, Xb: np.ndarray) -> str:
+    def diverged(ep: int, st: int, Xb: np.ndarray) -> str:
+        """Say where training diverged; put back the start-of-epoch weights if θ is not finite."""
         layer = None
         with np.errstate(all="ignore"):
             zs, _ = bp.forward(layers_view(), acts, Xb.astype(dtype))
             for i, z in enumerate(zs):
                 if not np.all(np.isfinite(z)):
-                    layer = f"layer {names[i]} (z^{names[i]} overflowed)"
+                    layer = f"layer {names[i]} (z^{names[i]} is not finite)"
                     break
-            if layer is None:
-                for i in range(len(names)):
-                    if not (np.all(np.isfinite(gWT[i])) and np.all(np.isfinite(gb[i]))):
-                        layer = f"layer {names[i]} (∂J/∂W{names[i]} is not finite)"
-                        break
         where = layer or f"layer {names[-1]} (the output: the loss overflowed)"
+        if np.all(np.isfinite(theta)):
+            kept = "The weights were kept at their last finite values."
+        else:
+            np.copyto(theta, snapshot)
+            kept = f"The weights were reset to their (finite) values at the start of epoch {ep}."
         return (
             f"Training diverged at epoch {ep}, step {st}: the loss or a gradient became "
-            f"infinite/NaN, first in {where}. The weights were kept at their last finite values. "
-            f"Try a smaller learning rate α (now {_fmt(lr)}, e.g. {_fmt(lr / 10)}), or scale the "
-            f"inputs (standardize the features)."
+            f"infinite/NaN, first in {where}. {kept} Try a smaller learning rate α (now "
+            f"{_fmt(lr)}, e.g. {_fmt(lr / 10)}), or scale the inputs (standardize the features)."
         )
 
     with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
@@ -335,11 +346,13 @@ def fit(
                     np.take(Yw, idx, axis=0, out=Yb, mode="clip")
                 loss = step_fn(Xb, Yb, ALb, plan)
                 step += 1
-                if not (isfinite(loss) and isfinite(float(vdot(g_out_bias, g_out_bias)))):
-                    if not np.all(np.isfinite(theta)):
-                        np.copyto(theta, snapshot)
+                # A finite loss means finite A^L, hence a finite Δ^L; and any non-finite weight
+                # reaches the loss through the forward pass (inf·0 = NaN), so this one check also
+                # catches an update that overflowed, one step late: then θ goes back to the
+                # start-of-epoch snapshot. A last check runs at the end of each epoch.
+                if not isfinite(loss):
                     reason = "diverged"
-                    message = diverged_message(ep, step, Xb[:, :n_in])
+                    message = diverged(ep, step, Xb[:, :n_in])
                     step -= 1
                     break
                 ge = control.grad_norm_every
@@ -362,6 +375,9 @@ def fit(
                     sync()
                     callback_(StepEvent(ep, step, bi + 1, n_batches, loss, lr, norms))
             done_batches = len(batch_losses)
+            if reason != "diverged" and not np.all(np.isfinite(theta)):
+                reason = "diverged"  # the epoch's last update overflowed
+                message = diverged(ep, step, batches[-1][0][:, :n_in])
             hist.step_loss.extend(batch_losses)
             if reason != "finished" or done_batches < n_batches:
                 if reason == "finished":
@@ -371,8 +387,7 @@ def fit(
             train_loss = float(np.mean(batch_losses))
             train_acc = None
             if classes:
-                Yo = Ybuf if permute else Yw[perm]
-                train_acc = accuracy(out_epoch, Yo)
+                train_acc = accuracy(out_epoch, Yw, labels[perm])
             val_loss = val_acc = None
             if has_val:
                 _, va = bp.forward(layers_view(), acts, Xv)
@@ -383,7 +398,7 @@ def fit(
                 val_loss is not None and not math.isfinite(val_loss)
             ):
                 reason = "diverged"
-                message = diverged_message(ep, step, Xw[: min(N, 256)])
+                message = diverged(ep, step, Xw[: min(N, 256)])
                 break
             hist.epoch_train_loss.append(train_loss)
             hist.epoch_val_loss.append(val_loss)

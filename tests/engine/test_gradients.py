@@ -175,3 +175,22 @@ def test_softmax_and_logs_are_numerically_safe() -> None:
     assert np.all(np.isfinite(A))
     loss = net.loss(X, np.array([[0.0, 1.0]]))
     assert np.isfinite(loss) and loss > 20
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_fast_softmax_handles_rows_far_below_the_batch_max(dtype: str) -> None:
+    """The kernel shifts by the batch max; a row 200 below it must fall back to its own max."""
+    net = Network([2, 3], output="softmax", loss="cross_entropy", dtype=dtype)
+    net.set_params({"W2": np.array([[1.0, 0.0], [0.0, 0.0], [-1.0, 0.0]]), "b2": np.zeros(3)})
+    X = np.array([[100.0, 0.0], [-100.0, 0.0], [0.5, 0.0]])
+    Y = np.eye(3)[[0, 2, 1]]
+    theta = net._theta.copy()
+    g = np.zeros_like(theta)
+    k = Kernel(net.sizes, net.all_activations, "cross_entropy", net.blocks(theta),
+               net.blocks(g), True, False)  # fmt: skip
+    AL = np.empty((3, 3), dtype=dtype)
+    loss = k.step(X.astype(dtype), Y.astype(dtype), AL, k.plan(3))
+    expected = net.forward(X)
+    assert np.all(np.isfinite(AL))
+    np.testing.assert_allclose(AL, expected, rtol=1e-5, atol=1e-30)
+    assert loss == pytest.approx(net.loss(X, Y), rel=1e-5)

@@ -97,13 +97,14 @@ def test_every_optimizer_learns(optimizer: str, dtype: str) -> None:
     assert net.params["W2"].dtype == np.dtype(dtype)
 
 
+@pytest.mark.parametrize("lr", [1e6, 1e38])  # 1e38: the update itself overflows float32
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_huge_learning_rate_diverges_gracefully(dtype: str) -> None:
+def test_huge_learning_rate_diverges_gracefully(dtype: str, lr: float) -> None:
     rng = np.random.default_rng(0)
     X = rng.normal(size=(64, 3)) * 10
     Y = X @ np.array([[1.0], [2.0], [-1.0]])
     net = Network([3, 8, 1], activation="relu", output="linear", loss="mse", dtype=dtype)
-    hist = fit(net, X, Y, epochs=50, batch_size=8, lr=1e6)
+    hist = fit(net, X, Y, epochs=50, batch_size=8, lr=lr)
     assert hist.stop_reason == "diverged"
     assert "epoch" in hist.message and "step" in hist.message and "layer" in hist.message
     assert "learning rate" in hist.message and "scale the inputs" in hist.message
