@@ -654,7 +654,7 @@ def _class_column(name: str) -> str:
 def cmd_predict(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from bpstudio.data import load_table
+    from bpstudio.data import DataError, load_table
     from bpstudio.io import load_model
     from bpstudio.io.atomic import atomic_open
 
@@ -670,7 +670,12 @@ def cmd_predict(args: argparse.Namespace) -> int:
     # Missing feature cells: fill them as in training only if the model was trained to impute
     # (or --impute says so); a model trained on complete rows reports the first gap instead.
     impute = args.impute or getattr(pre, "missing", "drop") == "impute"
-    X = pre.transform(frame, missing="impute" if impute else "error", source=str(args.data))
+    try:
+        X = pre.transform(frame, missing="impute" if impute else "error", source=str(args.data))
+    except DataError as exc:
+        if impute:
+            raise
+        raise CLIError(f"{exc}, or pass --impute to fill gaps as the training data would") from exc
     if X.shape[0] != n_rows:
         raise CLIError(
             f"{args.data}: only {X.shape[0]} of {n_rows} rows could be used "

@@ -3,7 +3,10 @@
 States: ``01-fresh`` (as opened), ``02-spirals-training`` (mid-training on two spirals, plots
 filled, paused), ``03-vanishing-gradients`` (6 sigmoid hidden layers: the gradient-norm curves
 fan out by orders of magnitude), ``04-import-dialog`` (the CSV import dialog on a sample file),
-``05-dark`` (the spirals run in the dark palette).
+``05-dark`` (the spirals run in the dark palette), and on XOR with a 2 → 8 → 8 → 2 net paused
+mid-training: ``06-network-diagram`` (the Network tab), ``07-backprop-trace`` (the Backprop
+trace tab: one sample's forward and backward pass with BP1–BP4), ``08-weights`` (the Weights tab)
+and ``09-trace-dark``.
 
 Run it under a real X server so fonts and styles are the ones people see:
 ``xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python scripts/screenshots.py out/``
@@ -107,6 +110,41 @@ def main(argv: list[str] | None = None) -> int:
         theme.apply_theme(app, "light")
         w.stop()
         _pump(app, 10, lambda: w.state == "idle")
+
+        w.dataset_panel.select_builtin("xor")
+        w.network_editor.set_spec(
+            {
+                "hidden": [8, 8],
+                "activations": ["tanh", "tanh"],
+                "output": "softmax",
+                "loss": "cross_entropy",
+                "init": "xavier_uniform",
+                "seed": 0,
+            }
+        )
+        w.training_panel.apply_settings(
+            {"optimizer": "sgd", "lr": 0.1, "batch_size": 10, "epochs": 300}
+        )
+        tabs = w.view_tabs
+        tabs.setCurrentIndex(1)  # Network: its weights stream in while training
+        _train_for(app, w, seconds=2.0)
+        w.trace_view.set_sample_index(7)
+        _pump(app, 0.3)
+        shot(w, "06-network-diagram")
+        tabs.setCurrentIndex(2)
+        _pump(app, 0.3)
+        shot(w, "07-backprop-trace")
+        tabs.setCurrentIndex(3)
+        _pump(app, 0.3)
+        shot(w, "08-weights")
+        tabs.setCurrentIndex(2)
+        theme.apply_theme(app, "dark")
+        _pump(app, 0.5)
+        shot(w, "09-trace-dark")
+        theme.apply_theme(app, "light")
+        w.stop()
+        _pump(app, 10, lambda: w.state == "idle")
+        tabs.setCurrentIndex(0)
 
         w.dataset_panel.select_builtin("circles")
         w.network_editor.set_spec(

@@ -14,7 +14,9 @@ import pytest
 QT_MODULES = ("PySide6", "shiboken6", "pyqtgraph")
 
 
-@pytest.mark.parametrize("module", ["bpstudio.engine", "bpstudio.data", "bpstudio.io", "bpstudio.cli"])
+@pytest.mark.parametrize(
+    "module", ["bpstudio.engine", "bpstudio.data", "bpstudio.io", "bpstudio.cli"]
+)
 def test_headless_packages_load_no_qt(module: str) -> None:
     code = (
         f"import sys, {module}\n"

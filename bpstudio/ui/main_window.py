@@ -7,9 +7,15 @@ process driven by a worker thread (:mod:`bpstudio.ui.worker`); the window only
   training settings when Train / Step / Step epoch is pressed,
 - appends each ``Progress`` message (≤ 20 a second) to the plots' buffers and repaints them from a
   ≤ 30 Hz ``QTimer`` only when new data arrived,
-- copies the parameter snapshots (≤ 5 Hz) into its own :class:`~bpstudio.engine.Network` for the
-  decision surface, and the final weights when the run ends (finished / stopped / early-stopped /
-  diverged — the reason goes to the status bar and a notice above the plots).
+- copies the parameter snapshots (≤ 5 Hz) into its own :class:`~bpstudio.engine.Network` and
+  hands it to the weight-driven view on screen (decision surface, network diagram, backprop
+  trace, weight heatmaps; the hidden ones catch up when their tab is opened), and the final
+  weights when the run ends (finished / stopped / early-stopped / diverged — the reason goes to
+  the status bar and a notice above the plots).
+
+Layout: the side column scrolls (dataset, network, training settings) above a fixed bar with
+Train / Step / Step epoch / Stop / Reset; the loss and gradient-norm plots are always visible at
+the top right, the other views are tabs below them (the selected tab persists).
 
 A second run continues from the current weights, and its steps continue the curves; Reset weights
 re-initialises the network and clears the plots. Closing the window stops the child and waits
@@ -48,6 +54,7 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QScrollArea,
     QSplitter,
+    QTabWidget,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -57,7 +64,15 @@ from bpstudio.engine.remote import Finished, Progress, RunRequest
 from bpstudio.ui import dialogs, theme
 from bpstudio.ui.dataset_panel import DatasetPanel
 from bpstudio.ui.network_editor import NetworkEditor, NetworkSpec
-from bpstudio.ui.plots import AccuracyPlot, DecisionSurfaceView, GradientNormPlot, LossPlot
+from bpstudio.ui.network_view import NetworkDiagramView
+from bpstudio.ui.plots import (
+    AccuracyPlot,
+    DecisionSurfaceView,
+    GradientNormPlot,
+    LossPlot,
+    WeightsView,
+)
+from bpstudio.ui.trace_view import BackpropTraceView
 from bpstudio.ui.training_panel import TrainingPanel
 from bpstudio.ui.worker import WorkerHandle
 
@@ -66,6 +81,15 @@ APPLICATION = "bpstudio"
 NET_DTYPE = "float32"  # the engine trains fastest in float32; exports keep it
 REFRESH_MS = 33  # ≤ 30 Hz repaint
 PARAMS_INTERVAL = 0.2  # s between weight snapshots while training (≤ 5 Hz)
+BIG_NET_PARAMS = 250_000  # above this many parameters, snapshots come once a second
+# the tabs below the loss and gradient-norm plots: (key saved in QSettings, title)
+VIEW_TABS = (
+    ("surface", "Decision surface"),
+    ("network", "Network"),
+    ("trace", "Backprop trace"),
+    ("weights", "Weights"),
+    ("accuracy", "Accuracy"),
+)
 
 _REASONS = {
     "finished": "Training finished",
@@ -168,7 +192,6 @@ class MainWindow(QMainWindow):
         self._rate: tuple[float, int] | None = None  # (elapsed, step) at the previous message
         self._steps_per_s = 0.0
         self._plots_dirty = False
-        self._surface_dirty = False
         self._refresh_next = 0  # round-robin position in _refresh_plots
         self._paint_cost = 0.0  # s, running mean of one view's refresh + paint
         self._closing = False
@@ -221,7 +244,7 @@ class MainWindow(QMainWindow):
             kw["builtin"] = initial.removeprefix("builtin:")
         self.dataset_panel = DatasetPanel(settings=self._settings, **kw)
         self.network_editor = NetworkEditor()
-        self.training_panel = TrainingPanel()
+        self.training_panel = TrainingPanel(embed_controls=False)
         side = QWidget()
         side.setObjectName("sidePanel")
         side_layout = QVBoxLayout(side)
@@ -237,12 +260,26 @@ class MainWindow(QMainWindow):
         self.side_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.side_scroll.setWidget(side)
         self.side_scroll.setMinimumWidth(340)
+        # the run controls never scroll out of view
+        bar = self.training_panel.run_controls
+        bar.setFrameShape(QFrame.Shape.StyledPanel)
+        self.side_column = QWidget()
+        self.side_column.setObjectName("sideColumn")
+        col = QVBoxLayout(self.side_column)
+        col.setContentsMargins(0, 0, 0, 0)
+        col.setSpacing(4)
+        col.addWidget(self.side_scroll, 1)
+        col.addWidget(bar, 0)
 
         with _plain_lines():
             self.loss_plot = LossPlot()
             self.grad_plot = GradientNormPlot()
             self.accuracy_plot = AccuracyPlot()
         self.surface_view = DecisionSurfaceView()
+        self.network_view = NetworkDiagramView()
+        self.trace_view = BackpropTraceView()
+        self.weights_view = WeightsView()
+        self.trace_view.set_learning_rate(self.training_panel.learning_rate())
         for plot in (self.loss_plot, self.grad_plot, self.accuracy_plot):
             # Grid lines for two tick levels, not three: the finest level is most of the lines
             # and roughly doubled each repaint (measured: 11 ms → 4 ms for a 500×400 plot).
@@ -263,16 +300,40 @@ class MainWindow(QMainWindow):
         self.top_splitter.setObjectName("topPlotSplitter")
         self.top_splitter.addWidget(boxed(self.loss_plot, True))
         self.top_splitter.addWidget(boxed(self.grad_plot, True))
-        self.bottom_splitter = QSplitter(Qt.Orientation.Horizontal)
-        self.bottom_splitter.setObjectName("bottomPlotSplitter")
-        self.bottom_splitter.addWidget(boxed(self.accuracy_plot, False))
-        self.bottom_splitter.addWidget(boxed(self.surface_view, False))
+        self.view_tabs = QTabWidget()
+        self.view_tabs.setObjectName("viewTabs")
+        self.view_tabs.setDocumentMode(True)
+        pages = {
+            "surface": self.surface_view,
+            "network": self.network_view,
+            "trace": self.trace_view,
+            "weights": self.weights_view,
+            "accuracy": self.accuracy_plot,
+        }
+        self._tab_keys = [key for key, _ in VIEW_TABS]
+        for key, title in VIEW_TABS:
+            self.view_tabs.addTab(boxed(pages[key], False), title)
+        self.view_tabs.setTabToolTip(
+            self._tab_keys.index("trace"),
+            "One sample through the network: forward pass, then BP1–BP4 backwards",
+        )
         self.plot_splitter = QSplitter(Qt.Orientation.Vertical)
         self.plot_splitter.setObjectName("plotSplitter")
         self.plot_splitter.addWidget(self.top_splitter)
-        self.plot_splitter.addWidget(self.bottom_splitter)
-        for sp in (self.top_splitter, self.bottom_splitter, self.plot_splitter):
+        self.plot_splitter.addWidget(self.view_tabs)
+        for sp in (self.top_splitter, self.plot_splitter):
             sp.setChildrenCollapsible(False)
+        # views that draw the current weights; the ones not on screen are refreshed lazily
+        self._param_views: list[Any] = [
+            self.surface_view,
+            self.network_view,
+            self.trace_view,
+            self.weights_view,
+        ]
+        self._stale_views: list[Any] = []
+        self.view_tabs.currentChanged.connect(self._on_tab_changed)
+        self.trace_view.sampleChanged.connect(self._on_trace_sample)
+        self.surface_view.scene().sigMouseClicked.connect(self._on_surface_clicked)
 
         self.notice = NoticeBar()
         centre = QWidget()
@@ -283,14 +344,13 @@ class MainWindow(QMainWindow):
 
         self.main_splitter = QSplitter(Qt.Orientation.Horizontal)
         self.main_splitter.setObjectName("mainSplitter")
-        self.main_splitter.addWidget(self.side_scroll)
+        self.main_splitter.addWidget(self.side_column)
         self.main_splitter.addWidget(centre)
         self.main_splitter.setStretchFactor(0, 0)
         self.main_splitter.setStretchFactor(1, 1)
         self.main_splitter.setSizes([400, 1000])
         self.top_splitter.setSizes([500, 500])
-        self.bottom_splitter.setSizes([500, 500])
-        self.plot_splitter.setSizes([430, 370])
+        self.plot_splitter.setSizes([330, 470])
         self.setCentralWidget(self.main_splitter)
 
         tp = self.training_panel
@@ -300,6 +360,7 @@ class MainWindow(QMainWindow):
         tp.stopClicked.connect(self.stop)
         tp.resetClicked.connect(self.reset_weights)
         tp.learningRateChanged.connect(self._on_lr_changed)
+        tp.learningRateChanged.connect(self.trace_view.set_learning_rate)
 
     def _action(
         self, name: str, text: str, slot: Any, shortcuts: list[Any] | None = None, tip: str = ""
@@ -480,7 +541,9 @@ class MainWindow(QMainWindow):
         self._dataset = ds
         self._data_gen += 1
         self.surface_view.set_dataset(ds)
-        self.accuracy_plot.setVisible(ds.task == "classification")
+        self.view_tabs.setTabVisible(self._tab_keys.index("accuracy"), ds.task == "classification")
+        self.trace_view.set_dataset(ds)
+        self._on_trace_sample(self.trace_view.sample_index)
         # set_io emits specChanged, which rebuilds the network and clears the plots
         self.network_editor.set_io(ds.n_inputs, ds.n_outputs, ds.task)
         if self._net is None or list(self._net.sizes) != self.network_editor.sizes():
@@ -498,7 +561,7 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(f"Network not valid: {exc}", 8000)
             return
         self._clear_history()
-        self.surface_view.set_network(self._net)
+        self._params_changed(now=True)
 
     def _clear_history(self) -> None:
         self.loss_plot.clear()
@@ -570,7 +633,7 @@ class MainWindow(QMainWindow):
             return
         self._net.reinitialize()
         self._clear_history()
-        self.surface_view.set_network(self._net)
+        self._params_changed(now=True)
         self.statusBar().showMessage("Weights re-initialised", 3000)
 
     def _start_run(self, mode: str) -> None:
@@ -583,7 +646,9 @@ class MainWindow(QMainWindow):
             return
         cfg = self.training_panel.fit_config()
         has_val = ds.X_val is not None and len(ds.X_val) > 0
-        wants_params = self.surface_view.isVisible() and ds.n_inputs <= 2
+        # the weight-driven views are tabs: snapshots are wanted whichever one is open now
+        n_params = sum(int(v.size) for v in net.params.values())
+        interval = PARAMS_INTERVAL if n_params <= BIG_NET_PARAMS else 1.0
         req = RunRequest(
             net_config=net.config(),
             params=net.get_params(),
@@ -595,7 +660,7 @@ class MainWindow(QMainWindow):
             Y_val=ds.Y_val if has_val else None,
             step_budget=1 if mode == "step" else None,
             until_epoch=mode == "step_epoch",
-            params_interval=PARAMS_INTERVAL if wants_params else 0.0,
+            params_interval=interval,
             step_offset=self._steps_done,
         )
         self._run_epochs = cfg["epochs"]
@@ -678,7 +743,7 @@ class MainWindow(QMainWindow):
             self._plots_dirty = True
         if p.params is not None and self._net is not None:
             self._net.set_params(p.params)
-            self._surface_dirty = True
+            self._params_changed()
         self._last_lr = p.lr
         self._update_status(p.epoch, p.step, p.batch, p.n_batches, p.elapsed)
         if p.paused and self._state == "paused":
@@ -702,7 +767,7 @@ class MainWindow(QMainWindow):
         self._rate = (elapsed, step)
         total_epoch = epoch + self._epoch_offset
         self.epoch_label.setText(
-            f"epoch {total_epoch}" + (f" ({batch}/{n_batches})" if n_batches else "")
+            f"epoch {total_epoch}" + (f", batch {batch}/{n_batches}" if n_batches else "")
         )
         self.step_label.setText(f"step {step}")
         self.rate_label.setText(
@@ -721,7 +786,7 @@ class MainWindow(QMainWindow):
             (self.loss_plot, self.loss_plot.has_pending),
             (self.grad_plot, self.grad_plot.has_pending),
             (self.accuracy_plot, self.accuracy_plot.has_pending),
-            (self.surface_view, lambda: self._surface_dirty),
+            (None, self._param_view_pending),
         ]
         n = len(views)
         for i in range(n):
@@ -729,10 +794,10 @@ class MainWindow(QMainWindow):
             if not pending():
                 continue
             t0 = time.perf_counter()
-            if view is self.surface_view:
-                self._surface_dirty = False
-                if self._net is not None and view.isVisible():
-                    view.set_network(self._net)
+            if view is None:
+                view = self._update_param_views(limit=None if everything else 1)
+                if view is None:
+                    continue
             elif view.isVisible() or everything:
                 view.refresh()
             else:
@@ -740,7 +805,7 @@ class MainWindow(QMainWindow):
             if not everything:
                 # paint now, so the cost is measured, then space the ticks so that repainting
                 # takes at most ~1/4 of the GUI thread (the rest stays free for input and timers)
-                view.viewport().repaint()
+                (view.viewport() if hasattr(view, "viewport") else view).repaint()
                 cost = time.perf_counter() - t0
                 self._paint_cost = 0.8 * self._paint_cost + 0.2 * cost
                 interval = int(1000 * min(0.25, max(REFRESH_MS / 1000, 4 * self._paint_cost)))
@@ -757,7 +822,7 @@ class MainWindow(QMainWindow):
             return
         if self._net is not None:
             self._net.set_params(f.params)
-            self._surface_dirty = True
+            self._params_changed()
         self._plots_dirty = True
         self._steps_done = self._run_step0 + f.steps
         self._epoch_offset += f.epochs
@@ -768,7 +833,9 @@ class MainWindow(QMainWindow):
         head = _REASONS.get(f.stop_reason, f.stop_reason)
         detail = (f.message or "").strip()
         summary = f"{f.epochs} epoch(s), {f.steps} step(s) in {_fmt_seconds(f.seconds)}"
-        text = f"{head}: {detail}" if detail else f"{head} after {summary}."
+        # the engine's message already says what happened ("Finished 30 epoch(s)…"); the head
+        # only adds a word for the reasons whose message does not name them
+        text = detail if detail else f"{head} after {summary}."
         self.statusBar().showMessage(text)
         if f.stop_reason == "diverged":
             self.notice.show_message(f"<b>{head}.</b> {detail}", "error")
@@ -789,6 +856,66 @@ class MainWindow(QMainWindow):
         if not self._closing:
             dialogs.show_error(self, title, message)
         self.runEnded.emit("error")
+
+    # ------------------------------------------------------------------ weight-driven views
+    def _params_changed(self, now: bool = False) -> None:
+        """The network's weights changed: every weight view is stale; the visible one is
+        redrawn by the refresh timer (or at once with ``now``), the others when shown."""
+        self._stale_views = list(self._param_views)
+        self._plots_dirty = True
+        if now:
+            self._update_param_views(limit=None)
+        elif not self._refresh_timer.isActive() and not self._closing:
+            self._refresh_timer.start()
+
+    def _param_view_pending(self) -> bool:
+        return any(v.isVisible() for v in self._stale_views)
+
+    def _update_param_views(self, limit: int | None = 1) -> Any:
+        """Give the current network to (at most ``limit``) stale views on screen; returns the
+        last one updated, or None."""
+        done = None
+        for view in list(self._stale_views):
+            if not view.isVisible():
+                continue
+            self._stale_views.remove(view)
+            if self._net is not None:
+                view.set_network(self._net)
+            done = view
+            if limit is not None:
+                limit -= 1
+                if limit <= 0:
+                    break
+        return done
+
+    def _on_tab_changed(self, _index: int) -> None:
+        if self._param_view_pending():
+            self._update_param_views(limit=None)
+
+    def _trace_sample(self) -> tuple[Any, Any, int | None]:
+        s = self.trace_view.sample()
+        if s is None:
+            return None, None, None
+        return s[0], s[1], self.trace_view.sample_index
+
+    def _on_trace_sample(self, _index: int) -> None:
+        self.network_view.set_sample(*self._trace_sample())
+
+    def _on_surface_clicked(self, event: Any) -> None:
+        """A click on the decision surface picks the nearest training sample for the trace."""
+        ds = self._dataset
+        if ds is None or ds.n_inputs != 2 or len(ds.X_train) == 0:
+            return
+        vb = self.surface_view.getPlotItem().vb
+        if not vb.sceneBoundingRect().contains(event.scenePos()):
+            return
+        p = vb.mapSceneToView(event.scenePos())
+        d = np.hypot(ds.X_train[:, 0] - p.x(), ds.X_train[:, 1] - p.y())
+        i = int(np.argmin(d))
+        self.trace_view.set_sample_index(i)
+        self.statusBar().showMessage(
+            f"Training sample {i + 1} selected: see the Backprop trace and Network tabs", 5000
+        )
 
     # ------------------------------------------------------------------ files
     def open_csv(self, path: str | None = None) -> None:
@@ -916,7 +1043,6 @@ class MainWindow(QMainWindow):
             ("main", self.main_splitter),
             ("plots", self.plot_splitter),
             ("top", self.top_splitter),
-            ("bottom", self.bottom_splitter),
         ):
             val = s.value(f"splitters/{key}")
             if isinstance(val, QByteArray | bytes) and val:
@@ -927,6 +1053,9 @@ class MainWindow(QMainWindow):
             self.training_panel.apply_settings(training)
         self.loss_plot.set_log_y(str(s.value("view/logLoss", "false")).lower() == "true")
         self.grad_plot.set_log_y(str(s.value("view/logGrad", "true")).lower() == "true")
+        tab = s.value("view/tab")
+        if isinstance(tab, str) and tab in self._tab_keys:
+            self.view_tabs.setCurrentIndex(self._tab_keys.index(tab))
 
     @staticmethod
     def _json(value: Any) -> Any:
@@ -953,9 +1082,9 @@ class MainWindow(QMainWindow):
             ("main", self.main_splitter),
             ("plots", self.plot_splitter),
             ("top", self.top_splitter),
-            ("bottom", self.bottom_splitter),
         ):
             s.setValue(f"splitters/{key}", sp.saveState())
+        s.setValue("view/tab", self._tab_keys[self.view_tabs.currentIndex()])
         source = self.dataset_panel.current_source()
         if source.startswith("builtin:"):
             s.setValue("dataset/last", source)
@@ -971,6 +1100,7 @@ class MainWindow(QMainWindow):
         """Stop the run and the child process, wait for the worker thread. Idempotent."""
         self._closing = True
         self._refresh_timer.stop()
+        self.statusBar().clearMessage()  # stops the status bar's own message timer
         self.dataset_panel.shutdown()
         self._worker.close()
 

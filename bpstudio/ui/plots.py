@@ -5,7 +5,15 @@ training worker sends; nothing is drawn until ``refresh()``, which the main wind
 QTimer (≤ 30 Hz) when new data arrived. Each series lives in a ``SeriesBuffer``: NumPy arrays that
 double when full, capped at ``max_points`` (10 000) by keeping every 2nd point of the *older half*
 of the history, so recent steps stay at full resolution and old ones thin out geometrically.
-Curves use peak downsampling and clip-to-view. Every plot has a legend, axis labels, a hover
+Curves use peak downsampling (~3 vertices per pixel column) and clip-to-view. Cost per repaint
+(measured for 7 gradient-norm curves × 10 k points, log-y, 560×400, software raster): a wide or
+antialiased pen sends a noisy curve through Qt's path stroker (0.5 s a paint); so *dense* curves
+(per-step loss, gradient norms) are drawn with width-1 cosmetic pens and no antialiasing, and
+per-epoch curves drop their markers and antialiasing once they hold more than ``SYMBOL_LIMIT``
+points. ``refresh()`` only touches curves whose data changed and that are visible (hidden bias
+curves are filled when shown); axes do not re-render their labels per range change (no auto SI
+prefix); the hover read-out is rate-limited to ``HOVER_RATE`` Hz.
+Every plot has a legend, axis labels, a hover
 read-out (crosshair + exact values of the nearest points), zoom/pan (mouse), and "Reset view" /
 "Log y" actions in the right-click menu (``reset_view()``, ``log_checkbox()`` for a visible toggle).
 
@@ -13,7 +21,10 @@ read-out (crosshair + exact values of the nearest points), zoom/pan (mouse), and
 ``curve.getOriginalDataset()`` and the ``buffers`` hold every kept point in original units.
 
 ``DecisionSurfaceView`` draws the training points over the network's prediction on a 100×100 grid
-(2 inputs), or the data and the predicted curve (1 input), or a short note (more inputs).
+(2 inputs), or the data and the predicted curve (1 input), or a short note (more inputs). The grid
+points and the RGBA buffer are allocated once per dataset and the one ``ImageItem`` is reused, so
+an update (≤ 5 Hz while training) is a forward pass plus a colour mapping. Class colours are in
+the title, not in a legend box over the data.
 
 Leaves out: saving plots to file (pyqtgraph's own context-menu "Export…" does that), smoothing,
 per-epoch x-axis ticks on the step plots, a colour bar for classification surfaces.
@@ -22,6 +33,7 @@ per-epoch x-axis ticks on the step plots, a colour bar for classification surfac
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -35,6 +47,10 @@ from bpstudio.ui import theme
 
 MAX_POINTS = 10_000
 SYMBOL_LIMIT = 60  # series with more points than this are drawn without markers
+# Peak downsampling keeps the min and max of each bin: ~2 × DOWNSAMPLE_FACTOR vertices per pixel
+# column (pyqtgraph's default factor, 5, draws 5× more than the eye can see).
+DOWNSAMPLE_FACTOR = 1.5
+HOVER_RATE = 30  # Hz: mouse-move read-outs at most this often (SignalProxy)
 _SUPERSCRIPTS = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 
@@ -140,6 +156,8 @@ class _Series:
         self.key, self.label, self.curve, self.buffer, self.style = key, label, curve, buffer, style
         self.dirty = False
         self.in_legend = True
+        self.dense = False  # many points by nature (per step): thin, never antialiased, no markers
+        self.few: bool | None = None  # drawn as "few points" (markers, antialiasing) last time?
 
 
 class BufferedPlot(pg.PlotWidget):
@@ -159,6 +177,7 @@ class BufferedPlot(pg.PlotWidget):
         super().__init__(parent, background=theme.plot_theme().background)
         _unshadow_clear(self)
         self.max_points = max_points
+        self.paint_seconds = 0.0  # duration of the last paint event (for a refresh-rate policy)
         self._series: dict[str, _Series] = {}
         self._color_index = 0
         item = self.getPlotItem()
@@ -170,6 +189,12 @@ class BufferedPlot(pg.PlotWidget):
         self.legend = item.addLegend(offset=(-10, 10), labelTextSize="9pt")
         self.legend.setZValue(20)
         item.vb.setMouseMode(pg.ViewBox.PanMode)
+        for side in ("left", "bottom"):
+            axis = item.getAxis(side)
+            # Grid lines for two tick levels, not three (the finest level is most of the lines),
+            # and no auto SI prefix: it re-renders the axis label (HTML) on every range change.
+            axis.setStyle(maxTickLevel=1)
+            axis.enableAutoSIPrefix(False)
         self.setMinimumSize(220, 160)
 
         # Hover read-out: crosshair lines, markers on the nearest points, a text box in a corner.
@@ -194,7 +219,9 @@ class BufferedPlot(pg.PlotWidget):
         self._readout.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
         self._readout.setTextFormat(Qt.TextFormat.RichText)
         self._readout.hide()
-        self.scene().sigMouseMoved.connect(self._on_mouse_moved)
+        self._hover_proxy = pg.SignalProxy(
+            self.scene().sigMouseMoved, rateLimit=HOVER_RATE, slot=self._on_mouse_proxy
+        )
 
         # Context-menu actions (right click on the plot area).
         menu = item.vb.menu
@@ -227,20 +254,26 @@ class BufferedPlot(pg.PlotWidget):
         dash: bool = False,
         legend: bool = True,
         visible: bool = True,
+        dense: bool = False,
     ) -> _Series:
+        """A curve with its buffer. ``dense``: one point per step (thin pen, no antialiasing)."""
         if color is None:
             color = self._color_index
             self._color_index += 1
         style = dict(
             color=color, width=width, alpha=alpha, symbol=symbol, size=symbol_size, dash=dash
         )
-        curve = pg.PlotDataItem(name=label if legend else None)
+        if dense:
+            style["width"] = min(width, 1.0)  # wider pens are drawn segment by segment
+        curve = pg.PlotDataItem(name=label if legend else None, antialias=False)
         series = _Series(key, label, curve, SeriesBuffer(self.max_points), style)
         series.in_legend = legend
+        series.dense = dense
         self._apply_style(series)
         self.getPlotItem().addItem(curve)
         curve.setDownsampling(auto=True, method="peak")
         curve.setClipToView(True)
+        curve.opts["autoDownsampleFactor"] = DOWNSAMPLE_FACTOR  # no public setter in 0.14
         curve.setVisible(visible)
         if not (legend and visible):
             self.legend.removeItem(curve)
@@ -255,12 +288,28 @@ class BufferedPlot(pg.PlotWidget):
         pen = pg.mkPen(line, width=s.style["width"])
         if s.style["dash"]:
             pen.setStyle(Qt.PenStyle.DashLine)
+        pen.setCosmetic(True)
         s.curve.setPen(pen)
         if s.style["symbol"]:
-            s.curve.setSymbol(s.style["symbol"])
             s.curve.setSymbolSize(s.style["size"])
             s.curve.setSymbolBrush(pg.mkBrush(qc))
-            s.curve.setSymbolPen(pg.mkPen(theme.plot_theme().background, width=1))
+            s.curve.setSymbolPen(pg.mkPen(theme.plot_theme().background, width=0.8))
+        s.few = None  # re-decide markers/antialiasing at the next _update_density
+        self._update_density(s)
+
+    def _update_density(self, s: _Series) -> None:
+        """Markers and antialiasing while a series has few points; neither once it is crowded."""
+        few = not s.dense and len(s.buffer) <= SYMBOL_LIMIT
+        if few == s.few:
+            return
+        s.few = few
+        if s.style["symbol"]:  # markers help a few epochs, clutter hundreds
+            s.curve.setSymbol(s.style["symbol"] if few else None)
+        # PlotDataItem.opts["antialias"] is handed to its curve and scatter at each update
+        s.curve.opts["antialias"] = few
+        s.curve.curve.opts["antialias"] = few
+        s.curve.scatter.opts["antialias"] = few
+        s.curve.update()
 
     def color_of(self, key: str) -> str:
         c = self._series[key].style["color"]
@@ -272,6 +321,9 @@ class BufferedPlot(pg.PlotWidget):
         self.legend.removeItem(s.curve)
         if visible and s.in_legend:
             self.legend.addItem(s.curve, s.label)
+            theme.style_legend(self.legend)
+        if visible and s.dirty:  # hidden curves are not refreshed; catch up now
+            self._refresh_series(s)
 
     @property
     def buffers(self) -> dict[str, SeriesBuffer]:
@@ -283,19 +335,34 @@ class BufferedPlot(pg.PlotWidget):
         s.dirty = True
 
     def has_pending(self) -> bool:
-        """True when data were appended since the last ``refresh()``."""
-        return any(s.dirty for s in self._series.values())
+        """True when a visible curve has data appended since the last ``refresh()``."""
+        return any(s.dirty and s.curve.isVisible() for s in self._series.values())
 
-    def refresh(self) -> None:
-        """Push buffered data to the curves (call from a ≤ 30 Hz timer when new data arrived)."""
+    def refresh(self) -> list[str]:
+        """Push buffered data to the visible curves whose data changed (call from a ≤ 30 Hz timer
+        when new data arrived). Returns the keys of the curves it updated."""
+        touched = []
         for s in self._series.values():
-            if s.dirty:
-                s.curve.setData(s.buffer.x.copy(), s.buffer.y.copy())
-                s.dirty = False
-                if s.style["symbol"]:  # markers help a few epochs, clutter hundreds
-                    few = len(s.buffer) <= SYMBOL_LIMIT
-                    if few != (s.curve.opts["symbol"] is not None):
-                        s.curve.setSymbol(s.style["symbol"] if few else None)
+            if s.dirty and s.curve.isVisible():
+                self._refresh_series(s)
+                touched.append(s.key)
+        if touched:
+            self._settle_view()
+        return touched
+
+    def _settle_view(self) -> None:
+        # Settle auto-range and the view transform now, not in the next paint: pyqtgraph does both
+        # in prepareForPaint, and the transform change then marks the items dirty again, so every
+        # data update cost two full paints (measured: 2.0-2.5 paint events per refresh → 1.0).
+        vb = self.getPlotItem().vb
+        vb.prepareForPaint()
+        vb.prepareForPaint()  # the first pass can queue one more auto-range (bounds changed)
+
+    def _refresh_series(self, s: _Series) -> None:
+        self._update_density(s)
+        # copies: the buffers are rewritten in place (appends, decimation), the curve keeps these
+        s.curve.setData(s.buffer.x.copy(), s.buffer.y.copy())
+        s.dirty = False
 
     def clear(self) -> None:  # type: ignore[override]  # PlotWidget.clear would remove the items
         """Forget all data (curves stay, empty) and return to auto-range."""
@@ -303,8 +370,14 @@ class BufferedPlot(pg.PlotWidget):
             s.buffer.clear()
             s.curve.setData([], [])
             s.dirty = False
+            self._update_density(s)
         self._hide_hover()
         self.reset_view()
+
+    def paintEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
+        t0 = time.perf_counter()
+        super().paintEvent(event)
+        self.paint_seconds = time.perf_counter() - t0
 
     # --- view ---------------------------------------------------------------------------------
     def reset_view(self) -> None:
@@ -358,7 +431,12 @@ class BufferedPlot(pg.PlotWidget):
         self._hide_hover()
         super().leaveEvent(event)
 
+    def _on_mouse_proxy(self, args: tuple) -> None:
+        self._on_mouse_moved(args[0])
+
     def _on_mouse_moved(self, pos: QPointF) -> None:
+        if self.getPlotItem() is None:  # closed
+            return
         vb = self.getPlotItem().vb
         if not vb.sceneBoundingRect().contains(pos):
             self._hide_hover()
@@ -442,12 +520,14 @@ class LossPlot(BufferedPlot):
         item.setLabel("left", "loss J")
         item.getAxis("left").enableAutoSIPrefix(False)  # "×0.001" on a unitless loss confuses
         item.setLabel("bottom", "step (mini-batches)")
-        self.step_curve = self._add_series("step", "per step", color=7, width=1, alpha=170).curve
+        self.step_curve = self._add_series(
+            "step", "per step", color=7, width=1, alpha=170, dense=True
+        ).curve
         self.epoch_curve = self._add_series(
-            "epoch", "train (epoch)", color=0, width=2, symbol="o", symbol_size=6
+            "epoch", "train (epoch)", color=0, width=2, symbol="o", symbol_size=5
         ).curve
         self.val_curve = self._add_series(
-            "val", "validation (epoch)", color=1, width=2, symbol="t", symbol_size=8
+            "val", "validation (epoch)", color=1, width=2, symbol="t", symbol_size=6
         ).curve
         self._restyle()
 
@@ -505,9 +585,9 @@ class GradientNormPlot(BufferedPlot):
 
     def _add_layer(self, layer: str, color: int) -> None:
         w, b = f"W{layer}", f"b{layer}"
-        self.curves[w] = self._add_series(w, grad_label(w), color=color, width=2).curve
+        self.curves[w] = self._add_series(w, grad_label(w), color=color, dense=True).curve
         self.curves[b] = self._add_series(
-            b, grad_label(b), color=color, width=1.2, dash=True, visible=self._show_biases
+            b, grad_label(b), color=color, dash=True, visible=self._show_biases, dense=True
         ).curve
 
     def set_show_biases(self, on: bool) -> None:
@@ -540,9 +620,11 @@ class AccuracyPlot(BufferedPlot):
         item.setLabel("left", "accuracy", units="%")
         item.getAxis("left").enableAutoSIPrefix(False)
         item.setLabel("bottom", "epoch")
-        self.train_curve = self._add_series("train", "train", color=0, width=2, symbol="o").curve
+        self.train_curve = self._add_series(
+            "train", "train", color=0, width=2, symbol="o", symbol_size=5
+        ).curve
         self.val_curve = self._add_series(
-            "val", "validation", color=1, width=2, symbol="t", symbol_size=8
+            "val", "validation", color=1, width=2, symbol="t", symbol_size=6
         ).curve
 
     def append_epoch(
@@ -565,29 +647,39 @@ class DecisionSurfaceView(pg.PlotWidget):
         _unshadow_clear(self)
         self.setObjectName("decisionSurface")
         self.grid = grid
+        self.paint_seconds = 0.0  # duration of the last paint event
         self.dataset: Any = None
         self._net_sizes: list[int] | None = None
         item = self.getPlotItem()
         item.showGrid(x=False, y=False)
         item.setMenuEnabled(True)
-        self.legend = item.addLegend(offset=(-10, 10), labelTextSize="9pt")
-        self.legend.setZValue(20)
+        # No legend box: it covered data points. The title names the classes in their colours.
+        self.legend = None
         self.setMinimumSize(220, 220)
         self.image = pg.ImageItem()
         self.image.setZValue(-10)
         item.addItem(self.image)
-        self.curve = pg.PlotDataItem(name="prediction")  # 1-input regression
+        self.curve = pg.PlotDataItem()  # 1-input regression
         item.addItem(self.curve)
-        self.legend.removeItem(self.curve)  # listed only for 1-input data
         self.scatters: list[pg.ScatterPlotItem] = []
+        self._scatter_class: list[int | None] = []  # class index of each scatter (for restyling)
         self.note = pg.TextItem("", anchor=(0.5, 0.5))
         item.addItem(self.note, ignoreBounds=True)
         self.prediction: np.ndarray | None = None
+        self._A: np.ndarray | None = None  # last raw prediction on the grid (recolour on theme)
+        # Per dataset: view bounds, grid points and the RGBA buffer (allocated once).
+        self._bounds_cache: tuple[float, float, float, float] | None = None
+        self._grid_points: np.ndarray | None = None
+        self._rgba: np.ndarray | None = None
         self._readout = QLabel(self)
         self._readout.setObjectName("plotReadout")
         self._readout.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
         self._readout.hide()
-        self.scene().sigMouseMoved.connect(self._on_mouse_moved)
+        self._hover_proxy = pg.SignalProxy(
+            self.scene().sigMouseMoved,
+            rateLimit=HOVER_RATE,
+            slot=lambda a: self._on_mouse_moved(a[0]),
+        )
         theme.notifier().themeChanged.connect(self._restyle)
         self._restyle()
         self.clear()
@@ -609,6 +701,7 @@ class DecisionSurfaceView(pg.PlotWidget):
         self.image.setVisible(False)
         self.curve.setData([], [])
         self.prediction = None
+        self._A = None
         self._net_sizes = None
 
     def set_dataset(self, ds: Any) -> None:
@@ -617,16 +710,14 @@ class DecisionSurfaceView(pg.PlotWidget):
         item = self.getPlotItem()
         for s in self.scatters:
             item.removeItem(s)
-            self.legend.removeItem(s)
         self.scatters.clear()
+        self._scatter_class.clear()
         self.clear()
         self._readout.hide()
         self.note.setText("")
         mode = self._mode()
-        self.legend.removeItem(self.curve)
-        if mode == "curve":
-            self.legend.addItem(self.curve, "prediction")
-        self.legend.setVisible(mode != "note")
+        self._bounds_cache = self._bounds() if mode in ("surface", "curve") else None
+        self._grid_points = self._rgba = None  # built at the first set_network
         X, Y = (np.asarray(ds.X), np.asarray(ds.Y)) if ds is not None else (None, None)
         names = list(getattr(ds, "feature_names", []) or [])
         classification = getattr(ds, "task", "") == "classification"
@@ -648,7 +739,7 @@ class DecisionSurfaceView(pg.PlotWidget):
                         pen=pg.mkPen(theme.plot_theme().foreground, width=0.6),
                         name=f"class {labels[j]}",
                     )
-                    self._add_scatter(sc)
+                    self._add_scatter(sc, j)
             else:
                 y = Y[:, 0] if Y.ndim == 2 else Y
                 brushes = self._value_brushes(y, float(np.nanmin(y)), float(np.nanmax(y)))
@@ -689,9 +780,34 @@ class DecisionSurfaceView(pg.PlotWidget):
             item.vb.autoRange()
             item.vb.enableAutoRange(enable=True)
 
-    def _add_scatter(self, sc: pg.ScatterPlotItem) -> None:
+    def _add_scatter(self, sc: pg.ScatterPlotItem, class_index: int | None = None) -> None:
         self.getPlotItem().addItem(sc)
         self.scatters.append(sc)
+        self._scatter_class.append(class_index)
+
+    def _title_html(self) -> str:
+        """The title: what the view shows, with each class (or series) in its colour."""
+        ds, mode = self.dataset, self._mode()
+
+        def dot(color: str, label: str, mark: str = "●") -> str:
+            return f"<span style='color:{color}'>{mark}</span>&nbsp;{label}"
+
+        if mode == "surface" and getattr(ds, "task", "") == "classification":
+            Y = np.asarray(ds.Y)
+            k = Y.shape[1] if Y.ndim == 2 and Y.shape[1] > 1 else 2
+            labels = list(getattr(ds, "classes", None) or [str(i) for i in range(k)])
+            colors = theme.class_colors(k)
+            shown = "&nbsp;&nbsp;".join(dot(colors[j], str(labels[j])) for j in range(min(k, 8)))
+            more = f"&nbsp;&nbsp;… {k} classes" if k > 8 else ""
+            return f"Decision surface&nbsp;&nbsp;{shown}{more}"
+        if mode == "surface":
+            return "Prediction surface&nbsp;&nbsp;(points: target, colour = value)"
+        if mode == "curve":
+            return (
+                f"Prediction&nbsp;&nbsp;{dot(theme.series_color(4), 'data')}&nbsp;&nbsp;"
+                f"{dot(theme.series_color(0), 'prediction', '━')}"
+            )
+        return "Decision surface"
 
     @staticmethod
     def _value_brushes(values: np.ndarray, lo: float, hi: float) -> list:
@@ -718,29 +834,48 @@ class DecisionSurfaceView(pg.PlotWidget):
         if not sizes or sizes[0] != self.dataset.n_inputs:
             self.clear()  # a network for another dataset (transient while switching)
             return
-        x0, x1, y0, y1 = self._bounds()
+        if self._bounds_cache is None:
+            self._bounds_cache = self._bounds()
+        x0, x1, y0, y1 = self._bounds_cache
         g = self.grid
-        with np.errstate(all="ignore"):
+        if self._grid_points is None:  # once per dataset
             if mode == "curve":
-                xs = np.linspace(x0, x1, 4 * g)
-                A = np.asarray(net.forward(xs[:, None]), dtype=np.float64)
-                self.prediction = A
-                self.curve.setData(xs, A[:, 0])
-                return
-            gx = np.linspace(x0, x1, g)
-            gy = np.linspace(y0, y1, g)
-            xx, yy = np.meshgrid(gx, gy, indexing="ij")  # image axis 0 = x
-            grid = np.column_stack([xx.ravel(), yy.ravel()])
-            A = np.asarray(net.forward(grid), dtype=np.float64)
+                self._grid_points = np.linspace(x0, x1, 4 * g)[:, None]
+            else:
+                gx = np.linspace(x0, x1, g)
+                gy = np.linspace(y0, y1, g)
+                xx, yy = np.meshgrid(gx, gy, indexing="ij")  # image axis 0 = x
+                self._grid_points = np.column_stack([xx.ravel(), yy.ravel()])
+                self._rgba = np.empty((g * g, 4), dtype=np.ubyte)
+                self._rgba[:, 3] = 255
+        with np.errstate(all="ignore"):
+            A = np.asarray(net.forward(self._grid_points), dtype=np.float64)
+        if mode == "curve":
+            self.prediction = A
+            self.curve.setData(self._grid_points[:, 0], A[:, 0])
+            return
         self.prediction = A.reshape(g, g, -1)
-        self.image.setImage(
-            self._surface_rgba(A).reshape(g, g, 4), autoLevels=False, levels=(0, 255)
-        )
-        self.image.setRect(x0, y0, x1 - x0, y1 - y0)
-        self.image.setVisible(True)
+        self._A = A
+        self._show_surface()
         self._net_sizes = sizes
 
-    def _surface_rgba(self, A: np.ndarray) -> np.ndarray:
+    def _show_surface(self) -> None:
+        """Colour the last prediction into the RGBA buffer and hand it to the (one) ImageItem."""
+        if self._A is None or self._rgba is None or self._bounds_cache is None:
+            return
+        g = self.grid
+        x0, x1, y0, y1 = self._bounds_cache
+        first = not self.image.isVisible()
+        self.image.setImage(
+            self._surface_rgba(self._A, out=self._rgba).reshape(g, g, 4),
+            autoLevels=False,
+            levels=(0, 255),
+        )
+        if first:
+            self.image.setRect(x0, y0, x1 - x0, y1 - y0)
+            self.image.setVisible(True)
+
+    def _surface_rgba(self, A: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         ds = self.dataset
         bg = np.array(QColor(theme.plot_theme().background).getRgb()[:3], dtype=np.float64)
         if getattr(ds, "task", "") == "classification":
@@ -768,13 +903,22 @@ class DecisionSurfaceView(pg.PlotWidget):
             cmap = pg.colormap.get("CET-D1")
             rgb = cmap.map(np.clip((y - lo) / ((hi - lo) or 1.0), 0, 1), mode="float")[:, :3] * 255
             rgb = bg + 0.6 * (rgb - bg)
-        out = np.empty((A.shape[0], 4), dtype=np.ubyte)
-        out[:, :3] = np.clip(rgb, 0, 255).astype(np.ubyte)
-        out[:, 3] = 255
+        if out is None:
+            out = np.empty((A.shape[0], 4), dtype=np.ubyte)
+            out[:, 3] = 255
+        np.clip(rgb, 0, 255, out=rgb)
+        out[:, :3] = rgb  # unsafe cast float → ubyte, in place
         return out
+
+    def paintEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
+        t0 = time.perf_counter()
+        super().paintEvent(event)
+        self.paint_seconds = time.perf_counter() - t0
 
     # --- hover --------------------------------------------------------------------------------
     def _on_mouse_moved(self, pos: QPointF) -> None:
+        if self.getPlotItem() is None:  # closed
+            return
         vb = self.getPlotItem().vb
         if self.prediction is None or not vb.sceneBoundingRect().contains(pos):
             self._readout.hide()
@@ -790,7 +934,7 @@ class DecisionSurfaceView(pg.PlotWidget):
         ds = self.dataset
         if self.prediction is None or ds is None:
             return ""
-        x0, x1, y0, y1 = self._bounds()
+        x0, x1, y0, y1 = self._bounds_cache or self._bounds()
         if self._mode() == "curve":
             A = self.prediction
             i = int(
@@ -826,9 +970,22 @@ class DecisionSurfaceView(pg.PlotWidget):
         if self.getPlotItem() is None:  # closed: pyqtgraph drops the plot item on close()
             return
         t = theme.plot_theme()
+        self.getPlotItem().setTitle(self._title_html(), size="10pt")
         theme.style_plot(self)
         self.note.setColor(t.foreground)
         self.curve.setPen(pg.mkPen(theme.series_color(0), width=2.5))
+        # the palette's class colours differ between light and dark: recolour points and surface
+        ds = self.dataset
+        if self.scatters and getattr(ds, "task", "") == "classification":
+            k = len(self._scatter_class)
+            colors = theme.class_colors(max(k, 2))
+            for sc, j in zip(self.scatters, self._scatter_class, strict=True):
+                if j is not None:
+                    sc.setBrush(pg.mkBrush(colors[j]))
+        for sc in self.scatters:
+            if self._mode() == "surface":
+                sc.setPen(pg.mkPen(t.foreground, width=0.6))
+        self._show_surface()
         fg, bg = QColor(t.foreground), QColor(t.background)
         self._readout.setStyleSheet(
             f"QLabel#plotReadout {{ background: rgba({bg.red()},{bg.green()},{bg.blue()},225);"
@@ -873,7 +1030,13 @@ class WeightsView(QWidget):
         lay.addWidget(self.plot, 1)
         lay.addWidget(self.readout)
         self.plot.scene().sigMouseMoved.connect(self._on_mouse_moved)
-        theme.notifier().themeChanged.connect(lambda *_: theme.style_plot(self.plot))
+        # a bound method, not a lambda: Qt drops the connection when this widget is deleted
+        theme.notifier().themeChanged.connect(self._restyle)
+        theme.style_plot(self.plot)
+
+    def _restyle(self, *_: Any) -> None:
+        if self.plot.getPlotItem() is None:  # closed: pyqtgraph drops the plot item on close()
+            return
         theme.style_plot(self.plot)
 
     def set_network(self, net: Any) -> None:

@@ -191,11 +191,23 @@ def style_plot(widget: pg.PlotWidget) -> None:
         axis = item.getAxis(name)
         axis.setPen(pg.mkPen(t.foreground))
         axis.setTextPen(pg.mkPen(t.foreground))
-    legend = item.legend
-    if legend is not None:
-        legend.setLabelTextColor(t.foreground)
-        legend.setBrush(pg.mkBrush(t.text_bg))
-        legend.setPen(pg.mkPen(t.crosshair))
+    if item.legend is not None:
+        style_legend(item.legend)
     title = item.titleLabel
     if title is not None and title.text:
         title.setText(title.text, color=t.foreground)
+
+
+def style_legend(legend: pg.LegendItem) -> None:
+    """Give a legend the current theme's frame and text colours, existing labels included.
+
+    ``LegendItem.setLabelTextColor`` only records the colour: labels already added keep the HTML
+    they were rendered with (dark text stays dark on a dark background), so render them again.
+    """
+    t = plot_theme()
+    legend.setLabelTextColor(t.foreground)
+    legend.setBrush(pg.mkBrush(t.text_bg))
+    legend.setPen(pg.mkPen(t.crosshair))
+    for sample, label in legend.items:
+        label.setText(label.text, color=t.foreground)
+        sample.update()

@@ -1,5 +1,7 @@
 """Training controls: optimizer and its settings, batch size, epochs, L2, schedule, early stopping,
-and the Train/Pause, Step, Step epoch, Stop and Reset buttons.
+and the Train/Pause, Step, Step epoch, Stop and Reset buttons (``run_controls``: inside the box by
+default; ``embed_controls=False`` leaves them for the window to place, e.g. in a bar that never
+scrolls out of view).
 
 The panel only describes a run: :meth:`TrainingPanel.fit_config` returns ``FitConfig`` fields by
 name, and its signals say which button was pressed. The window decides what a press means in the
@@ -20,6 +22,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
     QFormLayout,
+    QFrame,
     QGridLayout,
     QGroupBox,
     QHBoxLayout,
@@ -91,7 +94,7 @@ class TrainingPanel(QGroupBox):
     learningRateChanged = Signal(float)
     settingsChanged = Signal()
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, *, embed_controls: bool = True) -> None:
         super().__init__("Training", parent)
         self.setObjectName("trainingPanel")
         self._state = "idle"
@@ -201,9 +204,16 @@ class TrainingPanel(QGroupBox):
         buttons.addWidget(self.stop_button, 2, 0)
         buttons.addWidget(self.reset_button, 2, 1)
 
+        # The buttons live in their own widget so the window can keep them in view (a bar below
+        # the scrolling side column) while the settings scroll; standalone, they sit in the box.
+        self.run_controls = QFrame()
+        self.run_controls.setObjectName("runControls")
+        self.run_controls.setLayout(buttons)
+        buttons.setContentsMargins(6, 6, 6, 6)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
-        layout.addLayout(buttons)
+        if embed_controls:
+            layout.addWidget(self.run_controls)
 
         # the widgets a run cannot change (everything but α and the buttons)
         self._locked_widgets: list[QWidget] = [

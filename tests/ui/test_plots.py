@@ -231,3 +231,58 @@ def test_weights_view_shows_each_matrix(qtbot) -> None:
     assert levels[0] == -levels[1] == pytest.approx(-np.abs(net.params["W3"]).max())
     view.set_network(net)  # a refresh keeps the chosen layer
     assert view.current_layer() == "W3"
+
+
+def test_refresh_keeps_10k_points_and_touches_only_changed_curves(qtbot, monkeypatch) -> None:
+    plot = GradientNormPlot()
+    qtbot.addWidget(plot)
+    plot.set_layers(["W2", "W3", "W4"])
+    steps = np.arange(1, 12_001)
+    keys = ["W2", "b2", "W3", "b3", "W4", "b4"]
+    plot.append(steps, {k: np.full(steps.size, 0.1) for k in keys})
+    assert sorted(plot.refresh()) == ["W2", "W3", "W4"]  # bias curves are hidden: not touched
+    for k in ("W2", "W3", "W4"):
+        x, _ = plot.curves[k].getOriginalDataset()
+        assert len(x) <= MAX_POINTS and x[-1] == 12_000
+        drawn, _ = plot.curves[k].getData()
+        assert len(drawn) <= MAX_POINTS
+    calls: list[str] = []
+    for k, curve in plot.curves.items():
+        original = curve.setData
+        monkeypatch.setattr(curve, "setData", lambda *a, _k=k, _f=original, **kw: (
+            calls.append(_k), _f(*a, **kw))[1])  # fmt: skip
+    assert plot.refresh() == [] and calls == []  # nothing new: nothing re-set
+    plot.append(np.array([12_001]), {"W3": np.array([0.2])})
+    assert plot.refresh() == ["W3"] and calls == ["W3"]
+    assert not plot.has_pending()  # hidden bias curves do not keep the timer busy
+    plot.set_show_biases(True)  # shown: the bias curves catch up at once
+    assert _original_len(plot.curves["b2"]) <= MAX_POINTS and _original_len(plot.curves["b2"]) > 0
+    # dense curves: thin cosmetic pens, no antialiasing, no markers, peak downsampling
+    curve = plot.curves["W2"]
+    assert curve.opts["pen"].widthF() <= 1 and curve.opts["pen"].isCosmetic()
+    assert not curve.opts["antialias"] and curve.opts["symbol"] is None
+    assert curve.opts["autoDownsample"] and curve.opts["downsampleMethod"] == "peak"
+
+
+def test_theme_switch_rerenders_legends_and_keeps_markers_off(qtbot, qapp) -> None:
+    plot = LossPlot()
+    qtbot.addWidget(plot)
+    plot.append_steps(np.arange(1, 201), np.linspace(1, 0.1, 200))
+    for e in range(1, SYMBOL_LIMIT + 10):
+        plot.append_epoch(e * 2, e, 0.5)
+    plot.refresh()
+    assert plot.epoch_curve.opts["symbol"] is None
+    view = DecisionSurfaceView(grid=20)
+    qtbot.addWidget(view)
+    view.set_dataset(prepare(make_builtin("moons", n_samples=60)))
+    assert view.legend is None  # no legend box over the data; classes are named in the title
+    assert "A" in view.getPlotItem().titleLabel.text
+    try:
+        theme.apply_theme(qapp, "dark")
+        fg = theme.plot_theme().foreground.lower()
+        for _, label in plot.legend.items:
+            assert fg in label.item.toHtml().lower()  # re-rendered, not only recorded
+        assert plot.epoch_curve.opts["symbol"] is None  # restyling must not bring markers back
+        assert fg in view.getPlotItem().titleLabel.item.toHtml().lower()
+    finally:
+        theme.apply_theme(qapp, "light")

@@ -10,25 +10,9 @@ import pytest
 
 from bpstudio.engine import Network
 from bpstudio.engine.remote import RunRequest
-from bpstudio.ui import worker as worker_mod
 from bpstudio.ui.worker import WorkerHandle
 
 TIMEOUT = 30_000  # ms
-
-
-@pytest.fixture(autouse=True)
-def _no_running_threads_or_children(qapp):
-    """Fail a test that leaves a worker thread running or a training process alive."""
-    yield
-    running = [h for h in list(worker_mod._live_handles) if h.thread.isRunning()]
-    children = mp.active_children()
-    for h in running:
-        h.close()
-    for p in children:
-        p.kill()
-        p.join(5)
-    assert not running, "a worker QThread is still running"
-    assert not children, f"training processes still alive: {children}"
 
 
 @pytest.fixture
