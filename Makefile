@@ -54,7 +54,8 @@ bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/csv_load.py
 	$(BIN)/python benchmarks/gui_latency.py
 
-screenshots: system-libs-gui $(VENV)/.installed
+screenshots: $(VENV)/.installed
+	@QT_LIBS="$(QT_LIBS) $(XCB_LIBS) bin/xvfb-run:xvfb bin/xauth:xauth" sh scripts/ensure_libs.sh
 	xvfb-run -a -s "-screen 0 1600x1000x24" $(BIN)/python scripts/screenshots.py docs/screenshots
 
 clean:

@@ -102,7 +102,8 @@ def main(argv: list[str] | None = None) -> int:
         w.training_panel.apply_settings(
             {"optimizer": "adam", "lr": 0.01, "batch_size": 16, "epochs": 300}
         )
-        _train_for(app, w, seconds=5.0)
+        # a finite run: at ~10k steps/s a timed run would show thousands of converged epochs
+        _train_for(app, w, epochs=120)
         shot(w, "02-spirals-training")
         theme.apply_theme(app, "dark")
         _pump(app, 0.5)
@@ -127,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         tabs = w.view_tabs
         tabs.setCurrentIndex(1)  # Network: its weights stream in while training
-        _train_for(app, w, seconds=2.0)
+        _train_for(app, w, epochs=150)
         w.trace_view.set_sample_index(7)
         _pump(app, 0.3)
         shot(w, "06-network-diagram")

@@ -40,7 +40,10 @@ import numpy as np
 SEND_INTERVAL = 0.05  # s between Progress messages: at most 20 a second
 PARAMS_INTERVAL = 0.2  # s between parameter snapshots: at most 5 a second
 COMMAND_INTERVAL = 0.005  # s between checks of the command pipe while running
-GRAD_NORM_RATE = 100.0  # gradient-norm samples a second to aim for (adaptive grad_norm_every)
+GRAD_NORM_RATE = 1000.0  # gradient-norm samples a second to aim for (adaptive grad_norm_every)
+# The first rate estimate comes this soon after a (re)start: until then norms are measured every
+# step, and a long warm-up would draw a dense band followed by a sparse curve.
+FIRST_RATE_WINDOW = 0.02
 _INLINE_BYTES = 1 << 20  # arrays smaller than this are pickled with the request
 
 
@@ -578,7 +581,8 @@ class _Run:
             return
         t0, s0 = self.rate_mark
         step = self.last[1]
-        if now - t0 >= 0.2 and step > s0:
+        window = FIRST_RATE_WINDOW if self.control.grad_norm_every == 1 else 0.2
+        if now - t0 >= window and step > s0:
             rate = (step - s0) / (now - t0)
             self.control.grad_norm_every = max(1, int(rate / GRAD_NORM_RATE))
             self.rate_mark = (now, step)

@@ -7,14 +7,33 @@ Leaves out: single-instance handling and command-line options of its own (Qt's, 
 
 from __future__ import annotations
 
+import os
 import sys
+
+
+def _no_display() -> str | None:
+    """Why Qt could not open a window here, or None. Qt itself aborts the process (SIGABRT)
+    when no platform plugin can start, so say it in one line before Qt gets the chance."""
+    if not sys.platform.startswith("linux") or os.environ.get("QT_QPA_PLATFORM"):
+        return None
+    if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
+        return None
+    return (
+        "bpstudio: no display to open the window on (neither DISPLAY nor WAYLAND_DISPLAY is set); "
+        "run it in a desktop session or under xvfb-run, or use the headless commands "
+        "(bpstudio train --help)"
+    )
 
 
 def run_app(argv: list[str] | None = None, dataset: str | None = None) -> int:
     """Open Backprop Studio; ``dataset`` is "builtin:NAME" or a CSV path (opens the import dialog).
 
-    Returns the event loop's exit code.
+    Returns the event loop's exit code (2 when there is no display).
     """
+    problem = _no_display()
+    if problem:
+        print(problem, file=sys.stderr)
+        return 2
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
 
