@@ -29,7 +29,9 @@ recent-files menu reopens it through the import dialog).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
+import os
 import time
 from typing import Any
 
@@ -60,6 +62,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from bpstudio.data import DatasetOptions
 from bpstudio.engine.remote import Finished, Progress, RunRequest
 from bpstudio.ui import dialogs, theme
 from bpstudio.ui.dataset_panel import DatasetPanel
@@ -228,7 +231,9 @@ class MainWindow(QMainWindow):
         self.dataset_panel.recentFilesChanged.connect(self._rebuild_recent_menu)
         self.network_editor.specChanged.connect(self._on_spec_changed)
         self._rebuild_recent_menu()
-        self._apply_initial_dataset(initial if isinstance(initial, str) else None)
+        self._apply_initial_dataset(
+            initial if isinstance(initial, str) else None, restored=dataset is None
+        )
         self._apply_saved_spec()
         self._set_state("idle")
         # spawn the training process once the window is on screen, not before
@@ -520,7 +525,10 @@ class MainWindow(QMainWindow):
         sb.addPermanentWidget(self.progress_bar)
 
     # ------------------------------------------------------------------ dataset & network
-    def _apply_initial_dataset(self, source: str | None) -> None:
+    def _apply_initial_dataset(self, source: str | None, *, restored: bool = False) -> None:
+        """Open the dataset given on the command line, or the one of the last session: a
+        built-in with its parameters, or a CSV file with the import options chosen then (no
+        dialog; a file that has gone away is skipped)."""
         panel = self.dataset_panel
         params = self._json(self._settings.value("dataset/params")) if source else None
         if source and source.startswith("builtin:") and isinstance(params, dict) and params:
@@ -531,7 +539,20 @@ class MainWindow(QMainWindow):
         if ds is not None and ds is not self._dataset:
             self._on_dataset_changed(ds)
         if source and not source.startswith("builtin:") and panel.accepts_path(source):
-            QTimer.singleShot(0, lambda: panel.open_csv(source))
+            options = self._saved_csv_options() if restored else None
+            if restored and (options is None or not os.path.isfile(source)):
+                return
+            QTimer.singleShot(0, lambda: panel.open_csv(source, options=options))
+
+    def _saved_csv_options(self) -> DatasetOptions | None:
+        saved = self._json(self._settings.value("dataset/options"))
+        if not isinstance(saved, dict):
+            return None
+        known = {f.name for f in dataclasses.fields(DatasetOptions)}
+        try:
+            return DatasetOptions(**{k: v for k, v in saved.items() if k in known})
+        except TypeError:
+            return None
 
     def _on_dataset_changed(self, ds: Any) -> None:
         if ds is None:
@@ -1089,6 +1110,10 @@ class MainWindow(QMainWindow):
         if source.startswith("builtin:"):
             s.setValue("dataset/last", source)
             s.setValue("dataset/params", json.dumps(self.dataset_panel.current_params()))
+        elif source and self.dataset_panel.current_options() is not None:
+            s.setValue("dataset/last", source)
+            options = dataclasses.asdict(self.dataset_panel.current_options())
+            s.setValue("dataset/options", json.dumps(options))
         s.setValue("network/spec", json.dumps(self.network_editor.spec().to_dict()))
         s.setValue("training/settings", json.dumps(self.training_panel.settings()))
         s.setValue("view/logLoss", "true" if self.loss_plot.log_y() else "false")

@@ -516,7 +516,7 @@ class LossPlot(BufferedPlot):
         super().__init__(parent, max_points=max_points)
         self.setObjectName("lossPlot")
         item = self.getPlotItem()
-        item.setTitle("Loss")
+        item.setTitle("Loss", color=theme.plot_theme().foreground)
         item.setLabel("left", "loss J")
         item.getAxis("left").enableAutoSIPrefix(False)  # "×0.001" on a unitless loss confuses
         item.setLabel("bottom", "step (mini-batches)")
@@ -553,7 +553,7 @@ class GradientNormPlot(BufferedPlot):
         super().__init__(parent, max_points=max_points, log_y=True)
         self.setObjectName("gradientNormPlot")
         item = self.getPlotItem()
-        item.setTitle("Gradient norms per layer")
+        item.setTitle("Gradient norms per layer", color=theme.plot_theme().foreground)
         item.setLabel("left", "‖∂J/∂Wˡ‖ (Frobenius norm)")
         item.setLabel("bottom", "step (mini-batches)")
         self.curves: dict[str, pg.PlotDataItem] = {}
@@ -616,7 +616,7 @@ class AccuracyPlot(BufferedPlot):
         super().__init__(parent, max_points=max_points)
         self.setObjectName("accuracyPlot")
         item = self.getPlotItem()
-        item.setTitle("Accuracy")
+        item.setTitle("Accuracy", color=theme.plot_theme().foreground)
         item.setLabel("left", "accuracy", units="%")
         item.getAxis("left").enableAutoSIPrefix(False)
         item.setLabel("bottom", "epoch")

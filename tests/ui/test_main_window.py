@@ -405,3 +405,29 @@ def test_selected_tab_persists(qtbot, qapp, settings, errors):
         assert w2.view_tabs.currentIndex() == w2._tab_keys.index("trace")
     finally:
         w2.close()
+
+
+def test_last_csv_dataset_reopens_with_its_import_options(qtbot, settings, tmp_path, errors):
+    path = tmp_path / "pts.csv"
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(80, 2))
+    rows = ["a,b,label"] + [f"{x[0]:.4f},{x[1]:.4f},{'yes' if x[0] > 0 else 'no'}" for x in X]
+    path.write_text("\n".join(rows) + "\n")
+
+    first = MainWindow(settings=settings)
+    qtbot.addWidget(first)
+    first.open_csv(str(path))
+    qtbot.waitUntil(lambda: first.dataset_panel.import_dialog is not None, timeout=TIMEOUT)
+    first.dataset_panel.import_dialog.set_role("b", "Drop")
+    with qtbot.waitSignal(first.dataset_panel.datasetChanged, timeout=TIMEOUT):
+        first.dataset_panel.import_dialog.accept()
+    assert first.dataset.feature_names == ["a"]
+    first.close()
+
+    second = MainWindow(settings=settings)  # no import dialog this time: the options were saved
+    qtbot.addWidget(second)
+    qtbot.waitUntil(lambda: second.dataset_panel.current_source() == str(path), timeout=TIMEOUT)
+    assert second.dataset.feature_names == ["a"]
+    assert second.dataset_panel.import_dialog is None
+    assert not errors
+    second.close()
