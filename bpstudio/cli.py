@@ -462,6 +462,20 @@ def _accuracy(A: np.ndarray, Y: np.ndarray) -> float:
     return float(np.mean(np.argmax(A, axis=1) == np.argmax(Y, axis=1)))
 
 
+def _rmse(pre: Any, net: Any, X: np.ndarray, Y: np.ndarray) -> list[float]:
+    """Per-target RMSE in the target's original units (Y holds the scaled targets)."""
+    values, _ = pre.decode(net.forward(X))
+    truth = np.asarray(Y, dtype="float64") * pre.target_scale + pre.target_offset
+    pred = np.asarray(values, dtype="float64").reshape(truth.shape)
+    return [float(r) for r in np.sqrt(np.mean((pred - truth) ** 2, axis=0))]
+
+
+def _fmt_rmse(names: Sequence[str], rmse: Sequence[float]) -> str:
+    if len(rmse) == 1:
+        return f"{rmse[0]:.4g} ({names[0]} units)"
+    return ", ".join(f"{name} {r:.4g}" for name, r in zip(names, rmse, strict=True))
+
+
 def _builtin_params(args: argparse.Namespace) -> dict[str, Any]:
     params: dict[str, Any] = {}
     if args.samples is not None or args.noise is not None:
@@ -541,6 +555,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         + (f" ({ds.n_dropped} dropped)" if ds.n_dropped else ""),
         file=out,
     )
+    for note in ds.notes:  # dropped columns / rows, latin-1 fallback, …: say what happened
+        print(f"note: {note}", file=out)
     print(
         f"{_describe_net(sizes, activation, output, loss)}, {args.optimizer} lr {args.lr:g}, "
         f"batch {args.batch_size}",
@@ -584,6 +600,11 @@ def cmd_train(args: argparse.Namespace) -> int:
         val_loss = float(net.loss(X_val, Y_val)) if has_val else None
         train_acc = _accuracy(net.forward(ds.X_train), ds.Y_train) if classification else None
         val_acc = _accuracy(net.forward(X_val), Y_val) if classification and has_val else None
+        # The loss is on standardised targets; RMSE in the target's own units is what users read.
+        train_rmse = None if classification else _rmse(ds.preprocessor, net, ds.X_train, ds.Y_train)
+        val_rmse = (
+            _rmse(ds.preprocessor, net, X_val, Y_val) if has_val and not classification else None
+        )
 
     reason = history.stop_reason
     line = {
@@ -593,7 +614,10 @@ def cmd_train(args: argparse.Namespace) -> int:
         f"(best val loss at epoch {history.best_epoch})",
         "diverged": f"diverged after {history.epochs} epochs",
     }.get(reason, f"{reason} after {history.epochs} epochs")
-    print(f"{line} ({history.steps} steps) in {history.seconds:.2f} s", file=out)
+    kept = ""
+    if reason == "finished" and history.best_epoch not in (None, history.epochs):
+        kept = f"; kept the best weights (lowest val loss, epoch {history.best_epoch})"
+    print(f"{line} ({history.steps} steps) in {history.seconds:.2f} s{kept}", file=out)
     scores = [f"train loss {train_loss:.4g}"]
     if val_loss is not None:
         scores.append(f"val loss {val_loss:.4g}")
@@ -601,6 +625,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         scores.append(f"train accuracy {train_acc:.1%}")
     if val_acc is not None:
         scores.append(f"val accuracy {val_acc:.1%}")
+    for label, rmse in (("train", train_rmse), ("val", val_rmse)):
+        if rmse is not None:
+            scores.append(f"{label} RMSE {_fmt_rmse(ds.target_names, rmse)}")
     print(", ".join(scores), file=out)
     if reason == "diverged" and history.message:
         print(f"{PROG}: {history.message}", file=sys.stderr)
@@ -617,6 +644,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         "val_loss": val_loss,
         "train_accuracy": train_acc,
         "val_accuracy": val_acc,
+        "train_rmse": train_rmse,
+        "val_rmse": val_rmse,
         "epochs": int(history.epochs),
         "steps": int(history.steps),
         "seconds": float(history.seconds),
@@ -673,7 +702,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     try:
         X = pre.transform(frame, missing="impute" if impute else "error", source=str(args.data))
     except DataError as exc:
-        if impute:
+        if impute or "is missing a value" not in str(exc):  # --impute fills cells, not columns
             raise
         raise CLIError(f"{exc}, or pass --impute to fill gaps as the training data would") from exc
     if X.shape[0] != n_rows:
@@ -721,11 +750,14 @@ def _score_line(pre: Any, frame: Any, A: np.ndarray, values: np.ndarray, source:
     from bpstudio.data import DataError
 
     if pre.classes:
+        labelled = frame[pre.target_names[0]].notna().to_numpy()  # score the rows with a label
+        if not labelled.any():
+            return f"no accuracy: the target column of {source} is empty"
         try:
-            Y = pre.encode_targets(frame, source=source)
+            Y = pre.encode_targets(frame[labelled], source=source)
         except DataError as exc:
             return f"no accuracy: {_one_line(exc)}"
-        return f"accuracy on {source}: {_accuracy(A, Y):.1%} of {len(Y)} rows"
+        return f"accuracy on {source}: {_accuracy(A[labelled], Y):.1%} of {len(Y)} rows"
     truth = np.column_stack(
         [pd.to_numeric(frame[name], errors="coerce").to_numpy(float) for name in pre.target_names]
     )
@@ -853,9 +885,13 @@ def cmd_info(args: argparse.Namespace) -> int:
         print(f"features: {', '.join(map(str, extra['feature_names']))}")
     figures = [
         f"{key} {extra[key]:.4g}"
-        for key in ("train_loss", "val_loss", "val_accuracy")
+        for key in ("train_loss", "val_loss")
         if isinstance(extra.get(key), (int, float))
     ]
+    if isinstance(extra.get("val_accuracy"), (int, float)):
+        figures.append(f"val_accuracy {extra['val_accuracy']:.1%}")
+    if isinstance(extra.get("val_rmse"), list) and extra.get("target_names"):
+        figures.append(f"val RMSE {_fmt_rmse(extra['target_names'], extra['val_rmse'])}")
     if figures:
         print("trained: " + ", ".join(figures) + f", {extra.get('epochs')} epochs")
     return 0

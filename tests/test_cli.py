@@ -387,3 +387,86 @@ def test_python_m_bpstudio_round_trip(tmp_path):
     )  # fmt: skip
     assert bad.returncode == 2
     assert len(bad.stderr.strip().splitlines()) == 1 and "Traceback" not in bad.stderr
+
+
+# ------------------------------------------------------------------------------- QA additions
+
+
+def test_regression_summary_and_metrics_give_rmse_in_target_units(capsys, tmp_path):
+    """The loss is on standardised targets; the RMSE must be in the target's own units."""
+    rng = np.random.default_rng(0)
+    area = rng.uniform(40, 300, 400)
+    price = 1500 * area + 100_000 + rng.normal(0, 20_000, 400)  # house prices, noise 20k
+    path = tmp_path / "prices.csv"
+    pd.DataFrame({"area": area, "price": price}).to_csv(path, index=False)
+    metrics, model = tmp_path / "m.json", tmp_path / "m.npz"
+    code, out, err = run(capsys, "train", path, "-q", "--metrics", metrics, "--export", model)
+    assert code == 0, err
+    assert "val RMSE" in out and "(price units)" in out
+    data = json.loads(metrics.read_text())
+    assert 10_000 < data["val_rmse"][0] < 40_000  # near the noise, in dollars
+    assert 10_000 < data["train_rmse"][0] < 40_000
+    code, out, _ = run(capsys, "info", model)
+    assert code == 0 and "val RMSE" in out
+
+
+def test_train_prints_the_data_notes(capsys, tmp_path, iris_like_csv):
+    frame = pd.read_csv(iris_like_csv)
+    frame.insert(0, "id", [f"row-{i}" for i in range(len(frame))])  # an ID column gets dropped
+    path = tmp_path / "with_id.csv"
+    frame.to_csv(path, index=False)
+    code, out, err = run(capsys, "train", path, "--epochs", "2", "-q")
+    assert code == 0, err
+    assert "note:" in out and "dropped column 'id'" in out
+
+
+def test_info_shows_accuracy_as_a_percentage(capsys, tmp_path, iris_like_csv):
+    model = tmp_path / "m.json"
+    assert main(["train", str(iris_like_csv), "--epochs", "30", "-q", "--export", str(model)]) == 0
+    capsys.readouterr()
+    code, out, _ = run(capsys, "info", model)
+    assert code == 0
+    assert "val_accuracy 100.0%" in out
+
+
+def test_predict_missing_column_does_not_suggest_impute(capsys, tmp_path, iris_like_csv):
+    model = tmp_path / "m.npz"
+    assert main(["train", str(iris_like_csv), "--epochs", "2", "-q", "--export", str(model)]) == 0
+    other = tmp_path / "other.csv"
+    pd.read_csv(iris_like_csv).drop(columns=["petal"]).to_csv(other, index=False)
+    capsys.readouterr()
+    code, _, err = run(capsys, "predict", model, other)
+    assert_one_line_error(code, err)
+    assert "has no column 'petal'" in err and "--impute" not in err
+
+
+def test_softmax_on_one_output_is_a_clear_error(capsys):
+    code, _, err = run(capsys, "train", "builtin:sine", "--output", "softmax", "-q")
+    assert_one_line_error(code, err)
+    assert "softmax output needs at least 2 units" in err
+
+
+def test_finished_run_with_patience_says_it_kept_the_best_weights(capsys):
+    # builtin:checkerboard at this α peaks at epoch 29 of 40; patience 39 never fires
+    code, out, err = run(capsys, "train", "builtin:checkerboard", "--lr", "0.05", "--epochs", "40",
+                         "--patience", "39", "-q")  # fmt: skip
+    assert code == 0, err
+    assert "finished 40 epochs" in out
+    assert "kept the best weights (lowest val loss, epoch 29)" in out
+
+
+def test_predict_scores_the_labelled_rows_when_some_labels_are_missing(
+    capsys, tmp_path, iris_like_csv
+):
+    model = tmp_path / "m.npz"
+    assert main(["train", str(iris_like_csv), "--epochs", "30", "-q", "--export", str(model)]) == 0
+    frame = pd.read_csv(iris_like_csv)
+    frame.loc[[3, 7], "species"] = np.nan
+    path = tmp_path / "some_unlabelled.csv"
+    frame.to_csv(path, index=False)
+    out_csv = tmp_path / "p.csv"
+    capsys.readouterr()
+    code, out, err = run(capsys, "predict", model, path, "--out", out_csv)
+    assert code == 0, err
+    assert len(pd.read_csv(out_csv)) == len(frame)  # still one row per input row
+    assert f"of {len(frame) - 2} rows" in out and "accuracy on" in out

@@ -562,6 +562,12 @@ def prepare(table: RawTable, options: DatasetOptions | None = None) -> PreparedD
     infos = {c.name: c for c in table.columns}
     first = infos.get(targets[0])
     task = _decide_task(src, work, targets, opts.task, first.kind if first else None)
+    t0 = work[targets[0]]
+    auto_ints = is_numeric_series(t0) and not pd.api.types.is_bool_dtype(t0.dtype)
+    if opts.task == "auto" and task == "classification" and auto_ints:
+        notes.append(f"{src}: target '{targets[0]}' holds few whole numbers "
+                     f"({int(t0.nunique())} values), so they are classes; set "
+                     "task='regression' to predict them as values")  # fmt: skip
 
     # 2. classes (from every row, so no split meets an unknown one).
     classes = None
@@ -677,10 +683,12 @@ def prepare(table: RawTable, options: DatasetOptions | None = None) -> PreparedD
         if f.kind == "numeric":
             numeric_cols[j] = True
         j += len(f.output_names())
-    pre.offset, pre.scale = _fit_scaling(X_parts[0], opts.scaling, numeric_cols)
-    for X in X_parts:
-        X -= pre.offset
-        X /= pre.scale
+    with np.errstate(over="ignore", invalid="ignore"):  # reported below, by column
+        pre.offset, pre.scale = _fit_scaling(X_parts[0], opts.scaling, numeric_cols)
+        for X in X_parts:
+            X -= pre.offset
+            X /= pre.scale
+    _require_finite([pre.offset[None], pre.scale[None], *X_parts], pre.feature_names, src)
     if task == "regression":
         Y_raw = np.column_stack([_numeric(work[t], t, src, work, "target") for t in targets])
         pre.target_offset, pre.target_scale = _fit_scaling(
@@ -708,6 +716,19 @@ def prepare(table: RawTable, options: DatasetOptions | None = None) -> PreparedD
         n_rows=n_rows,
         n_dropped=n_rows - len(work),
     )
+
+
+def _require_finite(parts: list[np.ndarray], names: list[str], src: str) -> None:
+    """Values near the float64 limit (1e308) or "inf" overflow when scaled; the network would
+    only diverge on them, so name the column instead."""
+    for X in parts:
+        bad = ~np.isfinite(X).all(axis=0)
+        if bad.any():
+            name = names[int(np.argmax(bad))]
+            raise DataError(
+                f"{src}: column '{name}' has values too large to scale (infinite or near 1e308); "
+                "rescale the column or drop it"
+            )
 
 
 def _fit_scaling(X: np.ndarray, mode: str, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -90,6 +90,12 @@ class Network:
                 f"Unknown output activation {output!r}; choose one of "
                 f"{', '.join(OUTPUT_ACTIVATIONS)}."
             )
+        if output == "softmax" and sizes[-1] < 2:
+            # softmax over one unit is the constant 1: its gradient is zero and nothing learns
+            raise EngineError(
+                "A softmax output needs at least 2 units (one per class); for one output use "
+                "sigmoid (two classes) or linear (a value)."
+            )
         check_pair(output, loss)
         self.sizes: list[int] = sizes
         self.activations: list[str] = activations

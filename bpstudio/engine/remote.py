@@ -393,7 +393,9 @@ class _Run:
         self.grad_steps: list[int] = []
         self.grad_norms: dict[str, list[float]] = {}
         self.epochs: dict[str, list[float]] = {k: [] for k in _EPOCH_FIELDS}
-        self.last: tuple[int, int, int, int, float] = (0, 0, 0, 0, float(req.fit.get("lr", 0.0)))
+        # steps count on from earlier runs (offset): the rate estimate must start there too
+        lr0 = float(req.fit.get("lr", 0.0))
+        self.last: tuple[int, int, int, int, float] = (0, self.offset, 0, 0, lr0)
         # clocks
         now = time.perf_counter()
         self.active = 0.0  # training seconds before the current stretch
@@ -401,7 +403,7 @@ class _Run:
         self.next_send = now + SEND_INTERVAL
         self.next_cmd = now + COMMAND_INTERVAL
         self.next_params = now  # first message carries params
-        self.rate_mark = (now, 0)
+        self.rate_mark = (now, self.offset)
 
     # ----------------------------------------------------------------- run
     def execute(self) -> bool:
@@ -542,7 +544,7 @@ class _Run:
         params = None
         interval = self.req.params_interval
         if self.net is not None and (
-            (force and self.last[1] > 0) or (interval > 0 and now >= self.next_params)
+            (force and self.last[1] > self.offset) or (interval > 0 and now >= self.next_params)
         ):
             params = self.net.get_params()
             self.next_params = now + max(interval, SEND_INTERVAL)

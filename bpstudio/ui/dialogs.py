@@ -69,7 +69,11 @@ def get_save_model_path(
         except (ImportError, AttributeError):
             formats = dict(_DEFAULT_FORMATS)
     suffixes = [s if s.startswith(".") else "." + s for s in formats]
-    filters = [f"{desc} (*{suf})" for suf, desc in zip(suffixes, formats.values(), strict=True)]
+    # some descriptions already name their pattern ("NumPy archive (*.npz)"): do not repeat it
+    filters = [
+        desc if f"*{suf}" in desc else f"{desc} (*{suf})"
+        for suf, desc in zip(suffixes, formats.values(), strict=True)
+    ]
     start = os.path.join(_last_dir(), default_name)
     path, chosen = QFileDialog.getSaveFileName(parent, "Export model", start, ";;".join(filters))
     if not path:

@@ -31,6 +31,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import math
 import os
 import time
 from typing import Any
@@ -77,6 +78,7 @@ from bpstudio.ui.plots import (
 )
 from bpstudio.ui.trace_view import BackpropTraceView
 from bpstudio.ui.training_panel import TrainingPanel
+from bpstudio.ui.wheel_guard import WheelGuard
 from bpstudio.ui.worker import WorkerHandle
 
 ORGANIZATION = "Backprop Studio"
@@ -109,6 +111,15 @@ def _fmt_seconds(s: float) -> str:
     m, sec = divmod(int(s), 60)
     h, m = divmod(m, 60)
     return f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}"
+
+
+def _first_clause(text: str, limit: int = 90) -> str:
+    """A long message cut at its first ':' or sentence end (for the one-line status bar)."""
+    if len(text) <= limit:
+        return text
+    cuts = [i for i in (text.find(": "), text.find(". ")) if i > 0]
+    end = min(cuts) if cuts else limit
+    return text[: min(end, limit)].rstrip(" .,;:") + " (details above the plots)."
 
 
 @contextlib.contextmanager
@@ -230,6 +241,9 @@ class MainWindow(QMainWindow):
         self.dataset_panel.datasetChanged.connect(self._on_dataset_changed)
         self.dataset_panel.recentFilesChanged.connect(self._rebuild_recent_menu)
         self.network_editor.specChanged.connect(self._on_spec_changed)
+        self.network_editor.specChanged.connect(
+            lambda *_: self.wheel_guard.protect(self.network_editor)
+        )
         self._rebuild_recent_menu()
         self._apply_initial_dataset(
             initial if isinstance(initial, str) else None, restored=dataset is None
@@ -265,6 +279,9 @@ class MainWindow(QMainWindow):
         self.side_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.side_scroll.setWidget(side)
         self.side_scroll.setMinimumWidth(340)
+        # scrolling the panel must not change the fields the pointer passes over
+        self.wheel_guard = WheelGuard(self.side_scroll)
+        self.wheel_guard.protect(side)
         # the run controls never scroll out of view
         bar = self.training_panel.run_controls
         bar.setFrameShape(QFrame.Shape.StyledPanel)
@@ -563,14 +580,21 @@ class MainWindow(QMainWindow):
         self._data_gen += 1
         self.surface_view.set_dataset(ds)
         self.view_tabs.setTabVisible(self._tab_keys.index("accuracy"), ds.task == "classification")
+        # a regression net has no decision boundary: the tab shows its prediction
+        self.view_tabs.setTabText(
+            self._tab_keys.index("surface"),
+            "Decision surface" if ds.task == "classification" else "Prediction",
+        )
         self.trace_view.set_dataset(ds)
         self._on_trace_sample(self.trace_view.sample_index)
         # set_io emits specChanged, which rebuilds the network and clears the plots
         self.network_editor.set_io(ds.n_inputs, ds.n_outputs, ds.task)
         if self._net is None or list(self._net.sizes) != self.network_editor.sizes():
             self._on_spec_changed()
+        # the rows the net sees (after dropped ones), as in the dataset panel's summary
+        n_used = len(ds.X_train) + len(ds.X_val) + len(ds.X_test)
         self.statusBar().showMessage(
-            f"{ds.name}: {ds.n_rows} rows, {ds.n_inputs} inputs → {ds.n_outputs} outputs", 5000
+            f"{ds.name}: {n_used} rows, {ds.n_inputs} inputs → {ds.n_outputs} outputs", 5000
         )
 
     def _on_spec_changed(self) -> None:
@@ -857,12 +881,50 @@ class MainWindow(QMainWindow):
         # the engine's message already says what happened ("Finished 30 epoch(s)…"); the head
         # only adds a word for the reasons whose message does not name them
         text = detail if detail else f"{head} after {summary}."
-        self.statusBar().showMessage(text)
+        # the status bar shares its line with epoch/step/rate: a long message (the divergence
+        # advice) would run under them, so it keeps the first clause and the notice has the rest
+        self.statusBar().showMessage(_first_clause(text))
+        rose = self._loss_rose() if f.stop_reason != "diverged" else None
         if f.stop_reason == "diverged":
             self.notice.show_message(f"<b>{head}.</b> {detail}", "error")
+        elif rose is not None:
+            lr = self.training_panel.learning_rate()
+            self.notice.show_message(
+                f"<b>The loss rose during this run</b> (from {rose[0]:.4g} to {rose[1]:.4g}): "
+                f"the learning rate α = {lr:g} is probably too large. Lower it, then press "
+                "Reset weights and train again.",
+                "warning",
+            )
         elif f.stop_reason == "early_stopped":
             self.notice.show_message(f"<b>{head}.</b> {detail or summary}", "info")
         self.runEnded.emit(f.stop_reason)
+
+    def _loss_rose(self) -> tuple[float, float] | None:
+        """(start, end) training loss of the run that just ended if it ended clearly worse
+        than it started (the loss stayed finite, so the engine does not call it diverged), else
+        None. Start: the last per-epoch training loss before the run, or for a fresh network the
+        first mini-batch's loss (computed before any update); end: the last per-epoch loss."""
+        bufs = self.loss_plot.buffers
+        ex, ey = bufs["epoch"].x, bufs["epoch"].y
+        sx, sy = bufs["step"].x, bufs["step"].y
+        s0 = self._run_step0
+        after = ex > s0
+        if not after.any():
+            return None
+        end = float(ey[after][-1])
+        before = ex <= s0
+        if before.any():
+            start = float(ey[before][-1])
+        else:
+            first = sx > s0
+            if not first.any():
+                return None
+            start = float(sy[first][0])
+        if not (math.isfinite(start) and math.isfinite(end)):
+            return None
+        if end > 2.0 * start and end - start > 0.05:
+            return start, end
+        return None
 
     def _on_failed(self, title: str, message: str, user_error: bool) -> None:
         if self._closing:

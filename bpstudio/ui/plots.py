@@ -771,10 +771,14 @@ class DecisionSurfaceView(pg.PlotWidget):
             item.setLabel("left", "")
             n = ds.n_inputs
             self.note.setText(
-                f"The decision surface needs 1 or 2 inputs;\nthis dataset has {n} features."
+                f"The decision surface needs 1 or 2 inputs;\nthis dataset has {n} features.\n"
+                "Loss, gradient norms and the other tabs work for any number."
             )
             self.note.setPos(0.5, 0.5)
             item.vb.setRange(xRange=(0, 1), yRange=(0, 1), padding=0)
+        # empty 0…1 axes around the note only look like a broken plot (setLabel shows them)
+        for side in ("left", "bottom"):
+            item.showAxis(side, mode != "note")
         self._restyle()
         if mode in ("surface", "curve"):
             item.vb.autoRange()

@@ -198,3 +198,23 @@ def test_builtin_through_load_table_and_prepare():
     d = prepare(load_table("builtin:blobs", n_samples=90, k=3, seed=2))
     assert d.classes == ["A", "B", "C"] and d.n_outputs == 3
     assert len(d.X) == 90
+
+
+def test_few_whole_number_target_says_it_became_classes() -> None:
+    # e.g. prices rounded to 100k: 4 whole numbers are read as classes; the note says how to undo it
+    frame = pd.DataFrame(
+        {"area": np.arange(40.0), "price": [100_000, 200_000, 300_000, 400_000] * 10}
+    )
+    ds = prepare(table_of(frame), DatasetOptions(target="price"))
+    assert ds.task == "classification"
+    assert any("target 'price' holds few whole numbers (4 values)" in n for n in ds.notes)
+    assert any("task='regression'" in n for n in ds.notes)
+    ds = prepare(table_of(frame), DatasetOptions(target="price", task="regression"))
+    assert not any("whole numbers" in n for n in ds.notes)
+
+
+def test_values_too_large_to_scale_name_the_column(tmp_path):
+    p = tmp_path / "huge.csv"
+    p.write_text("a,b,label\n1,1e308,A\n2,-1e308,B\n3,1e308,A\n4,2,B\n")
+    with pytest.raises(DataError, match="column 'b' has values too large to scale"):
+        prepare(read_csv(p))

@@ -127,6 +127,11 @@ def test_bad_network_configs() -> None:
         Network([2])
     with pytest.raises(EngineError, match="X must have shape"):
         Network([2, 3, 1]).forward(np.zeros((4, 3)))
+    # softmax over a single unit is the constant 1 (zero gradient): refuse it with a way out
+    with pytest.raises(EngineError, match="softmax output needs at least 2 units"):
+        Network([2, 3, 1], output="softmax", loss="cross_entropy")
+    with pytest.raises(EngineError, match="softmax output needs at least 2 units"):
+        Network([2, 3, 1], output="softmax", loss="mse")
 
 
 def test_trace_is_float64_for_a_float32_network() -> None:

@@ -231,3 +231,17 @@ def test_close_mid_run_ends_the_child():
     t.close(timeout=10)
     assert not t.alive
     assert pid not in [p.pid for p in mp.active_children()]
+
+
+def test_gradient_norm_sampling_spans_a_continued_run(trainer):
+    """A run that continues the curve (step_offset) samples norms across the whole run, as a fresh
+    one does: the first rate estimate must count this run's steps, not the offset (else it sees a
+    huge rate and stops sampling after the first message)."""
+    for offset in (0, 5_000_000):
+        net = _net()
+        trainer.run(_request(net, fit={"epochs": 400}, step_offset=offset))
+        msgs = _collect(trainer, lambda m: isinstance(m, Finished))
+        steps = _steps(msgs)
+        grad_steps = np.concatenate([m.grad_steps for m in msgs if isinstance(m, Progress)])
+        coverage = (grad_steps[-1] - grad_steps[0]) / (steps[-1] - steps[0])
+        assert coverage > 0.9, (offset, coverage)

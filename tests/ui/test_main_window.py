@@ -431,3 +431,78 @@ def test_last_csv_dataset_reopens_with_its_import_options(qtbot, settings, tmp_p
     assert second.dataset_panel.import_dialog is None
     assert not errors
     second.close()
+
+
+def test_wheel_over_unfocused_field_scrolls_instead_of_editing(window, qtbot):
+    from PySide6.QtCore import QPoint, QPointF
+    from PySide6.QtGui import QWheelEvent
+    from PySide6.QtWidgets import QApplication, QComboBox
+
+    combo = window.training_panel.optimizer_combo
+    before = combo.currentIndex()
+    assert not combo.hasFocus()
+    pos = QPointF(5, 5)
+    ev = QWheelEvent(
+        pos,
+        QPointF(combo.mapToGlobal(QPoint(5, 5))),
+        QPoint(),
+        QPoint(0, -120),
+        Qt.MouseButton.NoButton,
+        Qt.KeyboardModifier.NoModifier,
+        Qt.ScrollPhase.NoScrollPhase,
+        False,
+    )
+    QApplication.sendEvent(combo, ev)
+    assert combo.currentIndex() == before
+    assert combo.focusPolicy() == Qt.FocusPolicy.StrongFocus
+    # rows added later are guarded too
+    window.network_editor.add_layer()
+    new = [
+        c
+        for c in window.network_editor.findChildren(QComboBox)
+        if c.property("_bpstudio_wheel_guarded")
+    ]
+    assert len(new) == len(window.network_editor.findChildren(QComboBox))
+
+
+def test_regression_tab_is_called_prediction(window):
+    tabs = window.view_tabs
+    assert tabs.tabText(0) == "Decision surface"
+    window.dataset_panel.select_builtin("sine")
+    assert tabs.tabText(0) == "Prediction"
+
+
+def test_loss_that_rose_is_reported(window, qtbot):
+    window.dataset_panel.select_builtin("spirals")
+    w = window
+    w.findChild(QDoubleSpinBox, "learningRateSpin").setValue(10)
+    w.training_panel.until_stopped_check.setChecked(False)
+    w.training_panel.epochs_spin.setValue(20)
+    with qtbot.waitSignal(w.runEnded, timeout=TIMEOUT) as sig:
+        w.toggle_training()
+    assert sig.args == ["finished"]
+    assert w.notice.isVisible()
+    assert "loss rose" in w.notice.label.text()
+
+
+def test_first_clause_keeps_the_status_line_short():
+    from bpstudio.ui.main_window import _first_clause
+
+    assert _first_clause("Finished 3 epoch(s).") == "Finished 3 epoch(s)."
+    long = "Training diverged at epoch 1, step 7: the loss " + "x" * 200
+    assert _first_clause(long).startswith("Training diverged at epoch 1, step 7 (")
+
+
+def test_many_inputs_note_hides_the_empty_axes(window):
+    item = window.surface_view.getPlotItem()
+    ds = window.dataset
+    assert item.getAxis("left").isVisible()
+    wide = type("WideDataset", (), {})()  # only what the view reads
+    for k in ("X", "Y", "task", "feature_names", "classes", "target_names"):
+        setattr(wide, k, getattr(ds, k, None))
+    wide.n_inputs = 4
+    window.surface_view.set_dataset(wide)
+    assert not item.getAxis("left").isVisible()
+    assert "4 features" in window.surface_view.note.toPlainText()
+    window.surface_view.set_dataset(ds)
+    assert item.getAxis("left").isVisible()
