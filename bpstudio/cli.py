@@ -197,6 +197,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--drop", action="append", metavar="COL", default=[], help="ignore this column (repeat)"
     )
     p.add_argument(
+        "--categorical",
+        action="append",
+        metavar="COL",
+        default=[],
+        help="one-hot encode this column even if it has many values or looks numeric (repeat)",
+    )
+    p.add_argument(
         "--hidden",
         type=_int_list,
         default=_int_list(DEFAULT_HIDDEN),
@@ -524,6 +531,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         val_fraction=args.val_split,
         seed=args.seed,
         drop_columns=list(args.drop),
+        categorical=list(args.categorical),
     )
     ds = prepare(table, options)
     if ds.X_train.shape[0] == 0:
@@ -730,6 +738,13 @@ def cmd_predict(args: argparse.Namespace) -> int:
             result[_class_column(str(name))] = probabilities[:, j]
 
     report = sys.stdout if args.out else sys.stderr
+    for column, values in pre.unseen_categories(frame).items():
+        shown = ", ".join(f"'{v}'" for v in values[:3]) + (" …" if len(values) > 3 else "")
+        print(
+            f"note: column '{column}' has values the model never saw in training ({shown}); "
+            "those rows were predicted with that input all zeros",
+            file=report,
+        )
     if args.out:
         with atomic_open(args.out, "w") as handle:
             result.to_csv(handle, index=False)

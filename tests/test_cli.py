@@ -470,3 +470,41 @@ def test_predict_scores_the_labelled_rows_when_some_labels_are_missing(
     assert code == 0, err
     assert len(pd.read_csv(out_csv)) == len(frame)  # still one row per input row
     assert f"of {len(frame) - 2} rows" in out and "accuracy on" in out
+
+
+def test_predict_notes_categories_never_seen_in_training(capsys, tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=90)
+    colour = np.array(["red", "green", "blue"])[np.arange(90) % 3]
+    train = pd.DataFrame({"x": x, "colour": colour, "label": np.where(x > 0, "hi", "lo")})
+    path = tmp_path / "train.csv"
+    train.to_csv(path, index=False)
+    model = tmp_path / "m.npz"
+    assert main(["train", str(path), "--epochs", "5", "--export", str(model), "-q"]) == 0
+    capsys.readouterr()
+    new = tmp_path / "new.csv"
+    pd.DataFrame({"x": [0.5, -0.5], "colour": ["red", "purple"]}).to_csv(new, index=False)
+    code, out, err = run(capsys, "predict", model, new, "--out", tmp_path / "p.csv")
+    assert code == 0, err
+    assert "note: column 'colour' has values the model never saw in training ('purple')" in out
+    assert len(pd.read_csv(tmp_path / "p.csv")) == 2
+
+
+def test_categorical_option_keeps_a_many_valued_text_column(capsys, tmp_path):
+    n = 60
+    frame = pd.DataFrame(
+        {
+            "x": np.linspace(-1, 1, n),
+            "tag": [f"t{i}" for i in range(n)],  # one value per row: dropped by default
+            "label": ["a", "b"] * (n // 2),
+        }
+    )
+    path = tmp_path / "tags.csv"
+    frame.to_csv(path, index=False)
+    code, out, err = run(capsys, "train", path, "--epochs", "1")
+    assert code == 0, err
+    assert "1 inputs" in out and "dropped column 'tag'" in out
+    code, out, err = run(capsys, "train", path, "--epochs", "1", "--categorical", "tag")
+    assert code == 0, err
+    # one input per category seen in the training split (80 % of the rows), plus x
+    assert f"{1 + int(0.8 * n)} inputs" in out and "dropped column 'tag'" not in out

@@ -172,6 +172,19 @@ class Preprocessor:
         X /= self.scale
         return X
 
+    def unseen_categories(self, frame) -> dict[str, list[str]]:
+        """Categorical inputs whose values in ``frame`` never occurred in training (they encode as
+        all zeros): column → those values, sorted. Lets a caller warn before predicting."""
+        frame, _ = _frame_and_source(frame, None)
+        unseen: dict[str, list[str]] = {}
+        for f in self.features:
+            if f.kind != "categorical" or f.name not in frame.columns:
+                continue
+            values = set(as_labels(frame[f.name]).dropna().tolist()) - set(f.categories)
+            if values:
+                unseen[f.name] = sorted(values)
+        return unseen
+
     def _raw_features(self, frame: pd.DataFrame, src: str, missing: str) -> np.ndarray:
         absent = [f.name for f in self.features if f.name not in frame.columns]
         if absent:
