@@ -203,11 +203,7 @@ class Preprocessor:
                 gaps = np.isnan(v)
                 if gaps.any():
                     if missing == "error" or f.impute is None:
-                        pos = int(np.argmax(gaps))
-                        raise DataError(
-                            f"{src}: column '{f.name}' is missing a value at {_where(frame, pos)}; "
-                            "fill it in or drop the row"
-                        )
+                        raise _missing_value(src, f.name, frame, gaps)
                     v[gaps] = f.impute
                 X[:, j] = v
                 j += 1
@@ -216,11 +212,7 @@ class Preprocessor:
                 gaps = labels.isna().to_numpy()
                 if gaps.any():
                     if missing == "error" or f.impute is None:
-                        pos = int(np.argmax(gaps))
-                        raise DataError(
-                            f"{src}: column '{f.name}' is missing a value at {_where(frame, pos)}; "
-                            "fill it in or drop the row"
-                        )
+                        raise _missing_value(src, f.name, frame, gaps)
                     labels = labels.where(~gaps, f.impute)
                 codes = pd.Index(f.categories, dtype=object).get_indexer(labels.to_numpy())
                 rows = np.flatnonzero(codes >= 0)
@@ -728,6 +720,14 @@ def prepare(table: RawTable, options: DatasetOptions | None = None) -> PreparedD
         notes=notes,
         n_rows=n_rows,
         n_dropped=n_rows - len(work),
+    )
+
+
+def _missing_value(src: str, name: str, frame: pd.DataFrame, gaps: np.ndarray) -> DataError:
+    pos = int(np.argmax(gaps))
+    return DataError(
+        f"{src}: column '{name}' is missing a value at {_where(frame, pos)}; "
+        "fill it in or drop the row"
     )
 
 
