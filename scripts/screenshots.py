@@ -54,6 +54,18 @@ def _train_for(app, w, *, epochs: int | None = None, seconds: float = 4.0) -> No
     w.runEnded.disconnect(done.append)
 
 
+def _tanh_classifier(width: int) -> dict:
+    """Two tanh hidden layers of ``width`` units, softmax + cross-entropy."""
+    return {
+        "hidden": [width, width],
+        "activations": ["tanh", "tanh"],
+        "output": "softmax",
+        "loss": "cross_entropy",
+        "init": "xavier_uniform",
+        "seed": 0,
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     out = Path(args[0] if args else "screenshots")
@@ -89,16 +101,7 @@ def main(argv: list[str] | None = None) -> int:
         shot(w, "01-fresh")
 
         w.dataset_panel.select_builtin("spirals")
-        w.network_editor.set_spec(
-            {
-                "hidden": [16, 16],
-                "activations": ["tanh", "tanh"],
-                "output": "softmax",
-                "loss": "cross_entropy",
-                "init": "xavier_uniform",
-                "seed": 0,
-            }
-        )
+        w.network_editor.set_spec(_tanh_classifier(16))
         w.training_panel.apply_settings(
             {"optimizer": "adam", "lr": 0.01, "batch_size": 16, "epochs": 300}
         )
@@ -113,16 +116,7 @@ def main(argv: list[str] | None = None) -> int:
         _pump(app, 10, lambda: w.state == "idle")
 
         w.dataset_panel.select_builtin("xor")
-        w.network_editor.set_spec(
-            {
-                "hidden": [8, 8],
-                "activations": ["tanh", "tanh"],
-                "output": "softmax",
-                "loss": "cross_entropy",
-                "init": "xavier_uniform",
-                "seed": 0,
-            }
-        )
+        w.network_editor.set_spec(_tanh_classifier(8))
         w.training_panel.apply_settings(
             {"optimizer": "sgd", "lr": 0.1, "batch_size": 10, "epochs": 300}
         )
