@@ -3,19 +3,23 @@
 ``ImportDialog(table)`` shows the reader's notes (delimiter, encoding, header, ragged lines…), a
 preview of the first rows whose header names each column's detected kind and missing count, and a
 column list where each column is a Feature, a Target or Dropped (several targets allowed; the
-default target is ``table.default_target``). Below: task (auto / classification / regression),
-missing values (drop rows / impute), scaling, validation and test percentages and the split seed.
+default target is ``table.default_target``). Columns that ``prepare`` drops on its own (ID / free
+text, constant, empty) say so in the list — "Drop (auto: …)" and a greyed "text — dropped" kind —
+and a text column offers "Feature (as categories)", which is ``DatasetOptions.categorical``.
+Below: task (auto / classification / regression), missing values (drop rows / impute), scaling,
+validation and test percentages and the split seed.
 For tables up to ``LIVE_PREPARE_ROWS`` rows every change runs ``bpstudio.data.prepare`` to show
 exactly what will be produced (features after encoding, classes, split sizes) — or why it will
 fail, in which case OK is disabled. ``options()`` returns the ``DatasetOptions``.
 
 The dialog is opened non-blocking by the dataset panel (``open()`` + accepted/rejected); it never
-calls ``exec()`` itself. Leaves out: editing cells, per-column type overrides, date parsing.
+calls ``exec()`` itself. Leaves out: editing cells, other per-column type overrides, dates.
 """
 
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -27,10 +31,12 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QFormLayout,
+    QFrame,
     QGroupBox,
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QScrollArea,
     QSpinBox,
     QSplitter,
     QTableWidget,
@@ -40,10 +46,21 @@ from PySide6.QtWidgets import (
 )
 
 from bpstudio.data import DataError, DatasetOptions, RawTable, prepare
+from bpstudio.data.prepare import MAX_ONE_HOT
 
 PREVIEW_ROWS = 50
 LIVE_PREPARE_ROWS = 20_000
 ROLES = ("Feature", "Target", "Drop")
+#: "Use as" choices: (role, label). "Categorical" is a feature forced to one-hot.
+_ROLE_LABELS = {
+    "Feature": "Feature",
+    "Categorical": "Feature (as categories)",
+    "Target": "Target",
+    "Drop": "Drop",
+}
+#: Kinds that ``prepare`` drops as features on its own, with the short reason shown in "Use as".
+_AUTO_DROP = {"text": "ID / free text", "constant": "constant", "empty": "empty"}
+_GREY = QColor(128, 128, 128)
 _TASKS = [
     ("auto (from the target)", "auto"),
     ("classification", "classification"),
@@ -124,7 +141,7 @@ class ImportDialog(QDialog):
         if table.notes:
             self.notes_label.setText(
                 "Reader notes:<ul style='margin:0'>"
-                + "".join(f"<li>{_esc(n)}</li>" for n in table.notes)
+                + "".join(f"<li>{_esc(self._unprefixed(n))}</li>" for n in table.notes)
                 + "</ul>"
             )
         else:
@@ -149,6 +166,7 @@ class ImportDialog(QDialog):
             hh.setSectionResizeMode(i, QHeaderView.ResizeMode.ResizeToContents)
         targets = list(opts.target) if opts.target else list(table.default_target)
         dropped = set(opts.drop_columns or [])
+        forced = set(opts.categorical or [])
         self._role_combos: dict[str, QComboBox] = {}
         for r, info in enumerate(table.columns):
             self.columns_table.setItem(r, 0, QTableWidgetItem(info.name))
@@ -159,10 +177,21 @@ class ImportDialog(QDialog):
             miss.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             self.columns_table.setItem(r, 2, miss)
             role = QComboBox()
-            role.addItems(ROLES)
-            role.setCurrentText(
-                "Target" if info.name in targets else "Drop" if info.name in dropped else "Feature"
+            roles = ["Feature", "Target", "Drop"]
+            if info.kind == "text" or info.name in forced:
+                roles.insert(1, "Categorical")  # the way to keep an ID / free-text column
+            for value in roles:
+                role.addItem(_ROLE_LABELS[value], value)
+            current = (
+                "Target"
+                if info.name in targets
+                else "Drop"
+                if info.name in dropped
+                else "Categorical"
+                if info.name in forced
+                else "Feature"
             )
+            role.setCurrentIndex(role.findData(current))
             role.currentIndexChanged.connect(self._on_changed)
             self._role_combos[info.name] = role
             self.columns_table.setCellWidget(r, 3, role)
@@ -204,7 +233,18 @@ class ImportDialog(QDialog):
         self.summary_label.setObjectName("importSummary")
         self.summary_label.setWordWrap(True)
         self.summary_label.setTextFormat(Qt.TextFormat.RichText)
-        self.summary_label.setMinimumHeight(60)
+        self.summary_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.summary_label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        # The summary and its notes scroll inside the box rather than being clipped by it.
+        self.summary_scroll = QScrollArea()
+        self.summary_scroll.setObjectName("importSummaryScroll")
+        self.summary_scroll.setWidgetResizable(True)
+        self.summary_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.summary_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.summary_scroll.setWidget(self.summary_label)
+        self.summary_scroll.viewport().setAutoFillBackground(False)  # the box's own background
+        self.summary_label.setAutoFillBackground(False)
+        self.summary_scroll.setMinimumHeight(80)
 
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
@@ -219,8 +259,7 @@ class ImportDialog(QDialog):
         opts_box = QGroupBox("Preparation")
         ol = QVBoxLayout(opts_box)
         ol.addLayout(form)
-        ol.addWidget(self.summary_label)
-        ol.addStretch(1)
+        ol.addWidget(self.summary_scroll, 1)
         bottom = QWidget()
         bl = QHBoxLayout(bottom)
         bl.setContentsMargins(0, 0, 0, 0)
@@ -232,8 +271,8 @@ class ImportDialog(QDialog):
         pl.addWidget(self.preview)
         splitter.addWidget(pv)
         splitter.addWidget(bottom)
-        splitter.setStretchFactor(0, 1)
-        splitter.setStretchFactor(1, 1)
+        splitter.setStretchFactor(0, 2)
+        splitter.setStretchFactor(1, 3)  # the columns and notes need more room than the preview
         lay = QVBoxLayout(self)
         lay.addWidget(self.source_label)
         lay.addWidget(self.notes_label)
@@ -252,28 +291,54 @@ class ImportDialog(QDialog):
             test_fraction=self.test_spin.value() / 100.0,
             seed=int(self.seed_spin.value()),
             drop_columns=self.dropped(),
+            categorical=self.categorical(),
         )
 
+    def role(self, column: str) -> str:
+        """ "Feature", "Categorical" (a feature forced to one-hot), "Target" or "Drop"."""
+        return str(self._role_combos[column].currentData())
+
     def targets(self) -> list[str]:
-        return [n for n, c in self._role_combos.items() if c.currentText() == "Target"]
+        return [n for n in self._role_combos if self.role(n) == "Target"]
 
     def dropped(self) -> list[str]:
-        return [n for n, c in self._role_combos.items() if c.currentText() == "Drop"]
+        """Columns the user drops (``auto_dropped`` lists the ones ``prepare`` drops itself)."""
+        return [n for n in self._role_combos if self.role(n) == "Drop"]
+
+    def categorical(self) -> list[str]:
+        return [n for n in self._role_combos if self.role(n) == "Categorical"]
+
+    def auto_dropped(self) -> dict[str, str]:
+        """Feature columns that ``prepare`` will drop → why (from the live result if any)."""
+        kinds = {c.name: c for c in self.table.columns}
+        feats = [n for n in self._role_combos if self.role(n) == "Feature"]
+        if self.prepared is not None:
+            kept = set(self.prepared.preprocessor.input_columns)
+            gone = [n for n in feats if n not in kept]
+        else:  # the rule of prepare(): text and empty go; constants go unless nothing else is left
+            gone = [n for n in feats if kinds[n].kind in ("text", "empty")]
+            const = [n for n in feats if kinds[n].kind == "constant"]
+            if len(feats) > len(gone) + len(const) or self.categorical():
+                gone += const
+        return {n: _drop_reason(kinds[n]) for n in gone}
 
     def set_role(self, column: str, role: str) -> None:
-        """``role`` is "Feature", "Target" or "Drop"."""
-        if role not in ROLES:
-            raise ValueError(f"role must be one of {ROLES}")
-        self._role_combos[column].setCurrentText(role)
+        """``role`` is "Feature", "Categorical", "Target" or "Drop"."""
+        if role not in _ROLE_LABELS:
+            raise ValueError(f"role must be one of {tuple(_ROLE_LABELS)}")
+        c = self._role_combos[column]
+        if c.findData(role) < 0:  # e.g. a numeric column of codes forced to categories
+            c.insertItem(1, _ROLE_LABELS[role], role)
+        c.setCurrentIndex(c.findData(role))
 
     def set_targets(self, names: list[str]) -> None:
         self._quiet = True
         try:
             for n, c in self._role_combos.items():
                 if n in names:
-                    c.setCurrentText("Target")
-                elif c.currentText() == "Target":
-                    c.setCurrentText("Feature")
+                    c.setCurrentIndex(c.findData("Target"))
+                elif c.currentData() == "Target":
+                    c.setCurrentIndex(c.findData("Feature"))
         finally:
             self._quiet = False
         self._on_changed()
@@ -324,7 +389,7 @@ class ImportDialog(QDialog):
                 self.preview.setColumnWidth(j, 220)
 
     def _mark_roles(self) -> None:
-        targets, dropped = set(self.targets()), set(self.dropped())
+        targets, dropped = set(self.targets()), set(self.dropped()) | set(self.auto_dropped())
         bold = QFont(self.preview.font())
         bold.setBold(True)
         for j, info in enumerate(self.table.columns):
@@ -339,7 +404,6 @@ class ImportDialog(QDialog):
     def _on_changed(self, *_: Any) -> None:
         if self._quiet:
             return
-        self._mark_roles()
         self.prepared, self.error = None, None
         ok = self.ok_button()
         if not self.targets():
@@ -354,19 +418,47 @@ class ImportDialog(QDialog):
             except Exception as e:  # noqa: BLE001 - show, don't crash the dialog
                 self.error = f"{type(e).__name__}: {e}"
         ok.setEnabled(self.error is None)
+        self._mark_auto_dropped()
+        self._mark_roles()
         self.summary_label.setText(self._summary_html())
         self.optionsChanged.emit()
+
+    def _mark_auto_dropped(self) -> None:
+        """Kind and "Use as" cells tell which feature columns ``prepare`` drops, and why."""
+        gone = self.auto_dropped()
+        for r, info in enumerate(self.table.columns):
+            kind, combo = self.columns_table.item(r, 1), self._role_combos[info.name]
+            feature_at = combo.findData("Feature")
+            if info.name in gone:
+                why = gone[info.name]
+                keep = (
+                    "To keep it, set 'Use as' to 'Feature (as categories)': one input per value"
+                    + (f" (at most {MAX_ONE_HOT})." if info.kind == "text" else ".")
+                    if combo.findData("Categorical") >= 0
+                    else "Nothing to learn from it; it is left out of the inputs."
+                )
+                tip = f"Dropped on import: {why}. {keep}"
+                kind.setText(f"{info.kind} — dropped")
+                kind.setForeground(QBrush(_GREY))
+                combo.setItemText(feature_at, f"Drop (auto: {_AUTO_DROP.get(info.kind, 'unused')})")
+                combo.setToolTip(tip)
+            else:
+                tip = _KIND_TIPS.get(info.kind, "")
+                if self.role(info.name) == "Categorical":
+                    tip = f"{info.unique:,} distinct values, one-hot encoded (one input per value)"
+                kind.setText(info.kind)
+                kind.setData(Qt.ItemDataRole.ForegroundRole, None)
+                combo.setItemText(feature_at, "Feature")
+                combo.setToolTip("")
+            kind.setToolTip(tip)
 
     def _summary_html(self) -> str:
         if self.error:
             return f"<span style='color:#D55E00'><b>Cannot import:</b> {_esc(self.error)}</span>"
         ds = self.prepared
         if ds is None:
-            feats = [
-                c
-                for c in self.table.columns
-                if c.name not in self.targets() and c.name not in self.dropped()
-            ]
+            skip = set(self.targets()) | set(self.dropped()) | set(self.auto_dropped())
+            feats = [c for c in self.table.columns if c.name not in skip]
             return (
                 f"{len(feats)} feature column(s), target {', '.join(self.targets())}. "
                 f"{self.table.n_rows:,} rows; the exact summary is computed on import."
@@ -383,9 +475,26 @@ class ImportDialog(QDialog):
             rows += f" ({ds.n_dropped:,} dropped)"
         lines.append(rows)
         reader_notes = set(self.table.notes)  # already shown at the top
-        for n in [n for n in getattr(ds, "notes", []) or [] if n not in reader_notes][:6]:
-            lines.append(f"<span style='color:gray'>• {_esc(n)}</span>")
+        for n in [n for n in getattr(ds, "notes", []) or [] if n not in reader_notes]:
+            lines.append(f"<span style='color:gray'>• {_esc(self._unprefixed(n))}</span>")
         return "<br>".join(lines)
+
+    def _unprefixed(self, note: str) -> str:
+        """Notes start with the file name, which the dialog already shows at the top."""
+        for prefix in {f"{self.table.name}: ", f"{Path(self.table.source).name}: "}:
+            if note.startswith(prefix):
+                return note[len(prefix) :]
+        return note
+
+
+def _drop_reason(info: Any) -> str:
+    if info.kind == "text":
+        return f"{info.unique:,} different text values (an ID or free text)"
+    if info.kind == "constant":
+        return "the same value in every row"
+    if info.kind == "empty":
+        return "it has no values"
+    return "prepare leaves it out"
 
 
 def _esc(s: str) -> str:

@@ -166,6 +166,9 @@ class BufferedPlot(pg.PlotWidget):
     logYChanged = Signal(bool)
 
     x_name = "x"
+    #: y range (data units) shown on a log-y axis before any data, instead of pyqtgraph's 1…10
+    #: with a label on every minor tick; auto-range stays on, so the first data replaces it.
+    empty_log_y_range: tuple[float, float] | None = None
 
     def __init__(
         self,
@@ -385,6 +388,20 @@ class BufferedPlot(pg.PlotWidget):
         vb = self.getPlotItem().vb
         vb.autoRange()  # sets the range once (and switches auto-range off) ...
         vb.enableAutoRange(axis=pg.ViewBox.XYAxes, enable=True)  # ... so switch it back on
+        self._apply_empty_range()
+
+    def is_empty(self) -> bool:
+        return all(len(s.buffer) == 0 for s in self._series.values())
+
+    def _apply_empty_range(self) -> None:
+        if not (self.empty_log_y_range and self.is_empty()):
+            return
+        lo, hi = self.empty_log_y_range
+        # the view is in log10 units on a log axis; keep auto-range on for the data to come
+        y = (math.log10(lo), math.log10(hi)) if self._log_y else (0.0, 1.0)
+        vb = self.getPlotItem().vb
+        vb.setYRange(*y, padding=0, update=True)
+        vb.enableAutoRange(axis=pg.ViewBox.YAxis, enable=True)
 
     def set_log_y(self, on: bool) -> None:
         on = bool(on)
@@ -393,6 +410,7 @@ class BufferedPlot(pg.PlotWidget):
         self._log_y = on
         if self.log_action.isChecked() != on:
             self.log_action.setChecked(on)
+        self._apply_empty_range()
         if changed:
             self.logYChanged.emit(on)
 
@@ -548,6 +566,7 @@ class GradientNormPlot(BufferedPlot):
     """One curve per layer: ‖∂J/∂W^l‖ against the step, log-y (vanishing/exploding at a glance)."""
 
     x_name = "step"
+    empty_log_y_range = (1e-4, 10.0)  # typical norms, from vanishing to exploding
 
     def __init__(self, parent: QWidget | None = None, *, max_points: int = MAX_POINTS) -> None:
         super().__init__(parent, max_points=max_points, log_y=True)

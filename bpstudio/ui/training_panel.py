@@ -33,6 +33,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+#: Smallest and largest learning rate the spin box accepts.
+LR_RANGE = (1e-6, 1000.0)
 _OPTIMIZER_LABELS = {"sgd": "SGD", "momentum": "Momentum", "adam": "Adam"}
 _SCHEDULE_LABELS = {"constant": "Constant", "step": "Step decay", "exponential": "Exponential"}
 
@@ -103,8 +105,14 @@ class TrainingPanel(QGroupBox):
         self.optimizer_combo.setObjectName("optimizerCombo")
         for key, label in _OPTIMIZER_LABELS.items():
             self.optimizer_combo.addItem(label, key)
-        self.lr_spin = _double(1e-6, 10.0, 6, DEFAULTS["lr"], "learningRateSpin")
-        self.lr_spin.setToolTip("Learning rate α; it can change while training")
+        # Up to 1000 on purpose: watching a too-large α diverge is a lesson of its own (the run
+        # stops with a "diverged" notice); the range is in the tooltip, not a silent clamp at 10.
+        self.lr_spin = _double(LR_RANGE[0], LR_RANGE[1], 6, DEFAULTS["lr"], "learningRateSpin")
+        self.lr_spin.setToolTip(
+            "Learning rate α (0.000001 … 1000); it can change while training.\n"
+            "The arrows step by about a tenth of the value's order of magnitude.\n"
+            "Too large an α makes the loss blow up: training stops and says so — try it."
+        )
         self.momentum_spin = _double(0.0, 0.9999, 4, DEFAULTS["momentum"], "momentumSpin")
         self.nesterov_check = QCheckBox("Nesterov")
         self.nesterov_check.setObjectName("nesterovCheck")

@@ -84,3 +84,100 @@ def test_large_tables_skip_the_live_prepare(qtbot, tmp_path, monkeypatch) -> Non
     qtbot.addWidget(d)
     assert d.prepared is None and d.ok_button().isEnabled()
     assert "computed on import" in d.summary_label.text()
+
+
+def _mixed_table(tmp_path: Path, rows: int = 60, n_text: int = 1):
+    """An ID column, ``n_text`` free-text columns, a constant one, and usable features."""
+    path = tmp_path / "mixed.csv"
+    texts = [f"note{k}" for k in range(n_text)]
+    lines = [",".join(["id", *texts, "const", "x", "colour", "y"])]
+    for i in range(rows):
+        notes = [f"remark {k} number {i}" for k in range(n_text)]
+        lines.append(",".join([f"A{i:04d}", *notes, "7", str(i % 9), "rg"[i % 2], "ab"[i % 3 % 2]]))
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return read_csv(path)
+
+
+def _row(d: ImportDialog, name: str) -> int:
+    return [c.name for c in d.table.columns].index(name)
+
+
+def test_columns_prepare_drops_say_so_and_can_be_kept(qtbot, tmp_path) -> None:
+    d = ImportDialog(_mixed_table(tmp_path))
+    qtbot.addWidget(d)
+    assert d.prepared is not None and "id" not in d.prepared.preprocessor.input_columns
+    assert set(d.auto_dropped()) == {"id", "note0", "const"}
+    kind = d.columns_table.item(_row(d, "id"), 1)
+    combo = d.columns_table.cellWidget(_row(d, "id"), 3)
+    assert kind.text() == "text — dropped"
+    assert "60 different text values" in kind.toolTip()
+    assert "Feature (as categories)" in kind.toolTip()
+    assert combo.currentText() == "Drop (auto: ID / free text)"
+    const = d.columns_table.cellWidget(_row(d, "const"), 3)
+    assert const.currentText() == "Drop (auto: constant)"
+    assert const.findData("Categorical") < 0  # nothing to keep in a constant
+    assert d.columns_table.item(_row(d, "x"), 1).text() == "numeric"
+    assert d.columns_table.cellWidget(_row(d, "x"), 3).currentText() == "Feature"
+    assert d.preview.horizontalHeaderItem(_row(d, "id")).font().strikeOut()
+    assert d.options().drop_columns == [] and d.options().categorical == []
+
+    # The user keeps the ID column: it becomes a categorical feature (DatasetOptions.categorical).
+    combo.setCurrentIndex(combo.findData("Categorical"))
+    assert d.options().categorical == ["id"]
+    assert "id" in d.prepared.preprocessor.input_columns and d.ok_button().isEnabled()
+    assert kind.text() == "text" and "one-hot" in kind.toolTip()
+    assert set(d.auto_dropped()) == {"note0", "const"}
+    assert not d.preview.horizontalHeaderItem(_row(d, "id")).font().strikeOut()
+
+    # An explicit Drop is the user's, not prepare's.
+    d.set_role("note0", "Drop")
+    assert d.dropped() == ["note0"] and "note0" not in d.auto_dropped()
+    assert d.columns_table.item(_row(d, "note0"), 1).text() == "text"
+
+
+def test_auto_dropped_without_the_live_prepare(qtbot, tmp_path, monkeypatch) -> None:
+    monkeypatch.setattr(imp, "LIVE_PREPARE_ROWS", 10)
+    d = ImportDialog(_mixed_table(tmp_path))
+    qtbot.addWidget(d)
+    assert d.prepared is None
+    assert set(d.auto_dropped()) == {"id", "note0", "const"}  # prepare's rule, from the kinds
+    assert "2 feature column(s)" in d.summary_label.text()  # x and colour
+    d.set_role("id", "Categorical")
+    assert d.options().categorical == ["id"] and "3 feature column(s)" in d.summary_label.text()
+
+
+def test_options_categorical_round_trips(qtbot, tmp_path) -> None:
+    d = ImportDialog(_mixed_table(tmp_path), options=imp.DatasetOptions(categorical=["id", "x"]))
+    qtbot.addWidget(d)
+    assert d.role("id") == "Categorical" and d.role("x") == "Categorical"
+    assert d.options().categorical == ["id", "x"]
+
+
+def test_preparation_notes_are_all_readable(qtbot, tmp_path) -> None:
+    d = ImportDialog(_mixed_table(tmp_path, n_text=8))  # ten "dropped column" notes
+    qtbot.addWidget(d)
+    d.resize(980, 680)
+    d.show()
+    qtbot.waitExposed(d)
+    notes = [n for n in d.prepared.notes if n not in d.table.notes]
+    assert len(notes) >= 10
+    text = d.summary_label.text()
+    for n in notes:  # every note, without the file name the dialog already shows
+        assert imp._esc(n.split(": ", 1)[1]) in text
+    label, scroll = d.summary_label, d.summary_scroll
+    assert label.height() >= label.heightForWidth(label.width())  # nothing cut off …
+    assert scroll.verticalScrollBar().maximum() > 0  # … the rest is a scroll away
+    assert label.width() <= scroll.viewport().width()  # word-wrapped, no sideways scrolling
+
+
+def test_sample_file_notes_fit(qtbot) -> None:
+    path = Path(__file__).resolve().parents[2] / "resources" / "sample_data" / "fruit_messy.csv"
+    d = ImportDialog(read_csv(path))
+    qtbot.addWidget(d)
+    d.resize(980, 680)
+    d.show()
+    qtbot.waitExposed(d)
+    assert "choose missing='impute' to keep them" in d.summary_label.text()
+    label = d.summary_label
+    assert label.height() >= label.heightForWidth(label.width())
+    assert d.columns_table.cellWidget(_row(d, "remark"), 3).currentText().startswith("Drop (auto")

@@ -286,3 +286,25 @@ def test_theme_switch_rerenders_legends_and_keeps_markers_off(qtbot, qapp) -> No
         assert fg in view.getPlotItem().titleLabel.item.toHtml().lower()
     finally:
         theme.apply_theme(qapp, "light")
+
+
+def test_empty_gradient_plot_shows_a_clean_log_range_until_data_arrives(qtbot) -> None:
+    plot = GradientNormPlot()
+    qtbot.addWidget(plot)
+    vb = plot.getPlotItem().vb
+    plot.set_layers(["W2", "W3"])
+    # log10 view units: 1e-4 … 10, not pyqtgraph's 1 … 10 (a label on every minor tick)
+    assert vb.viewRange()[1] == pytest.approx([-4.0, 1.0])
+    assert vb.autoRangeEnabled()[1]  # still following the data to come
+    plot.set_log_y(False)
+    assert vb.viewRange()[1] == pytest.approx([0.0, 1.0])
+    plot.set_log_y(True)
+    assert vb.viewRange()[1] == pytest.approx([-4.0, 1.0])
+
+    plot.append(np.arange(5.0), {"W2": np.full(5, 1e-7), "W3": np.full(5, 1e-6)})
+    plot.refresh()
+    lo, hi = vb.viewRange()[1]
+    assert -7.5 < lo < -7.0 and -6.0 < hi < -5.5  # auto-range took over
+
+    plot.clear()  # a reset run is empty again
+    assert vb.viewRange()[1] == pytest.approx([-4.0, 1.0])
