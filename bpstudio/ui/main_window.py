@@ -1191,6 +1191,17 @@ class MainWindow(QMainWindow):
         self.dataset_panel.shutdown()
         self._worker.close()
 
+    def showEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
+        """Views built before the window was on screen (the untrained network's surface, the
+        diagram, the trace) are stale; draw them once the window shows, as any tab does."""
+        super().showEvent(event)
+        if self._param_view_pending():
+            QTimer.singleShot(0, self._update_visible_param_views)
+
+    def _update_visible_param_views(self) -> None:
+        if not self._closing:
+            self._update_param_views(limit=None)
+
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
         with contextlib.suppress(Exception):  # never keep a window open because settings failed
             self.save_settings()

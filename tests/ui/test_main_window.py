@@ -506,3 +506,12 @@ def test_many_inputs_note_hides_the_empty_axes(window):
     assert "4 features" in window.surface_view.note.toPlainText()
     window.surface_view.set_dataset(ds)
     assert item.getAxis("left").isVisible()
+
+
+def test_untrained_network_is_drawn_as_soon_as_the_window_shows(qtbot, settings, errors):
+    w = MainWindow(settings=settings)
+    qtbot.addWidget(w)
+    assert not w.surface_view.image.isVisible()
+    w.show()
+    qtbot.waitUntil(w.surface_view.image.isVisible, timeout=TIMEOUT)
+    w.close()
