@@ -294,7 +294,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--samples", type=_positive_int, help="builtin datasets: number of rows")
     p.add_argument("--noise", type=_non_negative_float, help="builtin datasets: noise level")
     p.add_argument(
-        "--export", metavar="MODEL", help="save the model (.npz, .json; .safetensors if installed)"
+        "--export",
+        metavar="MODEL",
+        help="save the model (.npz, .json; .safetensors and .onnx if those packages are installed)",
     )
     p.add_argument("--metrics", metavar="JSON", help="write final metrics + history as JSON")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")

@@ -1,9 +1,10 @@
 """Model files for Backprop Studio: save/load a trained network with its preprocessor.
 
 ``save_model`` / ``load_model`` handle ``.npz``, ``.json`` and (when the optional ``safetensors``
-package is installed) ``.safetensors``; ``EXPORT_FORMATS`` lists what this install can write, for
-save dialogs. All writes are atomic; loading never unpickles. No Qt here. Leaves out: project
-files (dataset + window state).
+package is installed) ``.safetensors``; ``save_model`` also writes ``.onnx`` (export only, when the
+optional ``onnx`` package is installed; see ``onnx_export``). ``EXPORT_FORMATS`` lists what this
+install can write, for save dialogs. All writes are atomic; loading never unpickles. No Qt here.
+Leaves out: project files (dataset + window state).
 """
 
 from __future__ import annotations

@@ -8,6 +8,9 @@ Formats, chosen by the file suffix when saving and by the file's first bytes whe
   language can read it.
 - ``.safetensors``: only when the optional ``safetensors`` package is importable; the same
   arrays, with the metadata JSON in the header's ``__metadata__`` under ``"bpstudio"``.
+- ``.onnx``: export only, when the optional ``onnx`` package is importable: a runnable graph
+  (input scaling, ``Gemm`` per layer, activations, target unscaling) for onnxruntime, Netron,
+  OpenCV DNN, …; see ``bpstudio.io.onnx_export``. ``load_model`` refuses it with a hint.
 
 The metadata document (``FORMAT_NAME``, ``FORMAT_VERSION``) holds the network config
 (``Network.config()``), the parameter shapes, the preprocessor dict (``Preprocessor.to_dict()``:
@@ -48,12 +51,18 @@ def _safetensors_available() -> bool:
     return importlib.util.find_spec("safetensors") is not None
 
 
+def _onnx_available() -> bool:
+    return importlib.util.find_spec("onnx") is not None
+
+
 EXPORT_FORMATS: dict[str, str] = {
     ".npz": "NumPy archive (*.npz)",
     ".json": "JSON, readable from any language (*.json)",
 }
 if _safetensors_available():
     EXPORT_FORMATS[".safetensors"] = "safetensors (*.safetensors)"
+if _onnx_available():
+    EXPORT_FORMATS[".onnx"] = "ONNX, for onnxruntime / Netron / OpenCV, export only (*.onnx)"
 
 
 class ModelFileError(ValueError):
@@ -142,6 +151,13 @@ def _format_for_suffix(path: Path) -> str:
                 "(pip install safetensors); or save as .npz or .json"
             )
         return "safetensors"
+    if suffix == ".onnx":
+        if not _onnx_available():
+            raise ModelFileError(
+                f"{path}: saving .onnx needs the optional 'onnx' package (pip install onnx); "
+                "or save as .npz or .json"
+            )
+        return "onnx"
     known = ", ".join(EXPORT_FORMATS)
     raise ModelFileError(f"{path}: unknown model format '{suffix or '(no suffix)'}'; use {known}")
 
@@ -178,6 +194,10 @@ def save_model(
         doc["params"] = {name: value.tolist() for name, value in params.items()}
         text = json.dumps(doc, allow_nan=False, ensure_ascii=False)
         atomic_write_bytes(path, (text + "\n").encode("utf-8"))
+    elif fmt == "onnx":
+        from bpstudio.io.onnx_export import export_onnx
+
+        export_onnx(path, net, preprocessor, metadata)
     else:
         from safetensors.numpy import save as st_save
 
@@ -350,6 +370,11 @@ def load_model(path: str | os.PathLike[str]) -> LoadedModel:
         raise ModelFileError(f"{path}: no such model file")
     if path.is_dir():
         raise ModelFileError(f"{path}: is a folder, not a model file")
+    if path.suffix.lower() == ".onnx":
+        raise ModelFileError(
+            f"{path}: ONNX files are export-only; load the .npz/.json/.safetensors file "
+            "it was exported from"
+        )
     try:
         fmt = _sniff(path)
     except OSError as exc:
