@@ -329,7 +329,8 @@ def measure_paint(reps: int = 30) -> int:
     from bpstudio.data import make_builtin, prepare
     from bpstudio.engine import Network
     from bpstudio.ui import theme
-    from bpstudio.ui.plots import AccuracyPlot, DecisionSurfaceView, GradientNormPlot, LossPlot
+    from bpstudio.ui.plots import AccuracyPlot, GradientNormPlot, LossPlot
+    from bpstudio.ui.surface_view import DecisionSurfaceView
 
     theme.apply_theme(app, "light")
     loss, grad, acc = LossPlot(), GradientNormPlot(), AccuracyPlot()

@@ -69,15 +69,11 @@ from bpstudio.ui import dialogs, theme
 from bpstudio.ui.dataset_panel import DatasetPanel
 from bpstudio.ui.network_editor import NetworkEditor, NetworkSpec
 from bpstudio.ui.network_view import NetworkDiagramView
-from bpstudio.ui.plots import (
-    AccuracyPlot,
-    DecisionSurfaceView,
-    GradientNormPlot,
-    LossPlot,
-    WeightsView,
-)
+from bpstudio.ui.plots import AccuracyPlot, GradientNormPlot, LossPlot
+from bpstudio.ui.surface_view import DecisionSurfaceView
 from bpstudio.ui.trace_view import BackpropTraceView
 from bpstudio.ui.training_panel import TrainingPanel
+from bpstudio.ui.weights_view import WeightsView
 from bpstudio.ui.wheel_guard import WheelGuard
 from bpstudio.ui.worker import WorkerHandle
 

@@ -12,13 +12,13 @@ from bpstudio.ui.plots import (
     MAX_POINTS,
     SYMBOL_LIMIT,
     AccuracyPlot,
-    DecisionSurfaceView,
     GradientNormPlot,
     LossPlot,
     SeriesBuffer,
-    WeightsView,
     grad_label,
 )
+from bpstudio.ui.surface_view import DecisionSurfaceView
+from bpstudio.ui.weights_view import WeightsView
 
 
 def _original_len(curve) -> int:

@@ -1,0 +1,122 @@
+"""Heatmaps of the weight matrices W^l, one at a time, with a hover read-out of W[i, j].
+
+Leaves out: bias vectors and several matrices side by side.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QPointF
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+from bpstudio.ui import theme
+from bpstudio.ui.plots import format_value, unshadow_clear
+
+
+class WeightsView(QWidget):
+    """Heatmap of one weight matrix W^l (rows: units of layer l, columns: units of layer l−1)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("weightsView")
+        self.layer_combo = QComboBox()
+        self.layer_combo.setObjectName("weightsLayerCombo")
+        self.layer_combo.setToolTip("Which W^l to show; shape (n_l, n_{l−1})")
+        self.layer_combo.currentIndexChanged.connect(self._show)
+        self.plot = pg.PlotWidget(background=theme.plot_theme().background)
+        unshadow_clear(self.plot)
+        item = self.plot.getPlotItem()
+        item.setLabel("bottom", "unit j of layer l−1")
+        item.setLabel("left", "unit i of layer l")
+        item.vb.invertY(True)  # row 0 at the top, like the matrix
+        item.vb.setAspectLocked(False)
+        self.image = pg.ImageItem()
+        item.addItem(self.image)
+        self.cmap = pg.colormap.get("CET-D1")
+        self.bar = pg.ColorBarItem(values=(-1, 1), colorMap=self.cmap, interactive=False, width=14)
+        self.bar.setImageItem(self.image, insert_in=item)
+        self.readout = QLabel("")
+        self.readout.setObjectName("weightsReadout")
+        self.params: dict[str, np.ndarray] = {}
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        top = QHBoxLayout()
+        top.addWidget(QLabel("Layer:"))
+        top.addWidget(self.layer_combo, 1)
+        lay.addLayout(top)
+        lay.addWidget(self.plot, 1)
+        lay.addWidget(self.readout)
+        self.plot.scene().sigMouseMoved.connect(self._on_mouse_moved)
+        # a bound method, not a lambda: Qt drops the connection when this widget is deleted
+        theme.notifier().themeChanged.connect(self._restyle)
+        theme.style_plot(self.plot)
+
+    def _restyle(self, *_: Any) -> None:
+        if self.plot.getPlotItem() is None:  # closed: pyqtgraph drops the plot item on close()
+            return
+        theme.style_plot(self.plot)
+
+    def set_network(self, net: Any) -> None:
+        """Copy the weight matrices of ``net`` and redraw the selected one."""
+        if net is None:
+            self.clear()
+            return
+        params = net.get_params() if hasattr(net, "get_params") else dict(net.params)
+        self.params = {k: np.asarray(v, dtype=np.float64) for k, v in params.items() if k[0] == "W"}
+        keys = sorted(self.params, key=lambda k: int(k[1:]))
+        labels = [f"{k} {self.params[k].shape}" for k in keys]
+        current = self.layer_combo.currentData()
+        if [self.layer_combo.itemData(i) for i in range(self.layer_combo.count())] != keys:
+            self.layer_combo.blockSignals(True)
+            self.layer_combo.clear()
+            for k, label in zip(keys, labels, strict=True):
+                self.layer_combo.addItem(label, k)
+            i = self.layer_combo.findData(current)
+            self.layer_combo.setCurrentIndex(i if i >= 0 else 0)
+            self.layer_combo.blockSignals(False)
+        self._show()
+
+    def set_layer(self, key: str) -> None:
+        i = self.layer_combo.findData(key)
+        if i >= 0:
+            self.layer_combo.setCurrentIndex(i)
+
+    def current_layer(self) -> str | None:
+        return self.layer_combo.currentData()
+
+    def clear(self) -> None:
+        self.params = {}
+        self.layer_combo.clear()
+        self.image.clear()
+        self.readout.setText("")
+
+    def _show(self, *_: Any) -> None:
+        key = self.layer_combo.currentData()
+        if key not in self.params:
+            return
+        W = self.params[key]
+        m = float(np.nanmax(np.abs(W))) if W.size else 1.0
+        m = m if np.isfinite(m) and m > 0 else 1.0
+        self.image.setImage(W.T, autoLevels=False)  # image axis 0 = x = column j
+        self.image.setRect(-0.5, -0.5, W.shape[1], W.shape[0])  # cell (i, j) centred on its ticks
+        self.bar.setLevels((-m, m))
+        self.plot.getPlotItem().setTitle(
+            f"{key}: shape {W.shape}, max |w| = {m:.3g}", color=theme.plot_theme().foreground
+        )
+
+    def _on_mouse_moved(self, pos: QPointF) -> None:
+        key = self.layer_combo.currentData()
+        if key not in self.params:
+            return
+        p = self.image.mapFromScene(pos)
+        W = self.params[key]
+        j, i = int(np.floor(p.x())), int(np.floor(p.y()))
+        if 0 <= i < W.shape[0] and 0 <= j < W.shape[1]:
+            self.readout.setText(
+                f"{key}[{i}, {j}] = {format_value(float(W[i, j]))}"
+                f"  (unit {i + 1} of layer {key[1:]} "
+                f"← unit {j + 1} of layer {int(key[1:]) - 1})"
+            )
