@@ -103,6 +103,9 @@ class WeightsView(QWidget):
         self.image.setImage(W.T, autoLevels=False)  # image axis 0 = x = column j
         self.image.setRect(-0.5, -0.5, W.shape[1], W.shape[0])  # cell (i, j) centred on its ticks
         self.bar.setLevels((-m, m))
+        item = self.plot.getPlotItem()
+        item.getAxis("bottom").setTicks([_unit_ticks(W.shape[1])])
+        item.getAxis("left").setTicks([_unit_ticks(W.shape[0])])
         self.plot.getPlotItem().setTitle(
             f"{key}: shape {W.shape}, max |w| = {m:.3g}", color=theme.plot_theme().foreground
         )
@@ -120,3 +123,9 @@ class WeightsView(QWidget):
                 f"  (unit {i + 1} of layer {key[1:]} "
                 f"← unit {j + 1} of layer {int(key[1:]) - 1})"
             )
+
+
+def _unit_ticks(n: int, most: int = 12) -> list[tuple[int, str]]:
+    """Whole-unit ticks numbered from 1 (cell k is centred on k − 1), at most ``most`` of them."""
+    step = max(1, -(-n // most))
+    return [(k - 1, str(k)) for k in range(1, n + 1, step)]
