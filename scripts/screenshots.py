@@ -68,7 +68,7 @@ def _tanh_classifier(width: int) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
-    out = Path(args[0] if args else "screenshots")
+    out = Path(args[0] if args else "screenshots").resolve()
     out.mkdir(parents=True, exist_ok=True)
 
     from PySide6.QtCore import QSettings
@@ -156,8 +156,11 @@ def main(argv: list[str] | None = None) -> int:
         _train_for(app, w, epochs=30)
         shot(w, "03-vanishing-gradients")
 
-        sample = Path(__file__).resolve().parents[1] / "resources" / "sample_data" / "iris.csv"
-        if sample.exists():
+        # opened by a path relative to the checkout, so the picture shows no machine's folders
+        root = Path(__file__).resolve().parents[1]
+        sample = Path("resources") / "sample_data" / "iris.csv"
+        if (root / sample).exists():
+            os.chdir(root)
             w.open_csv(str(sample))
             _pump(app, 20, lambda: w.dataset_panel.import_dialog is not None)
             dialog = w.dataset_panel.import_dialog
