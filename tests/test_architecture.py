@@ -1,4 +1,5 @@
-"""Dependencies point one way: ui → engine/data/io. Nothing below ui may load Qt.
+"""Dependencies point one way: ui → engine/data/io. Nothing below ui may load Qt, and nothing
+headless loads scikit-learn (a benchmark-only dependency).
 
 Each package is imported in a fresh interpreter so that modules imported by other tests in this
 process cannot hide a stray Qt import.
@@ -11,19 +12,19 @@ import sys
 
 import pytest
 
-QT_MODULES = ("PySide6", "shiboken6", "pyqtgraph")
+FORBIDDEN = ("PySide6", "shiboken6", "pyqtgraph", "sklearn")
 
 
 @pytest.mark.parametrize(
     "module", ["bpstudio.engine", "bpstudio.data", "bpstudio.io", "bpstudio.cli"]
 )
-def test_headless_packages_load_no_qt(module: str) -> None:
+def test_headless_packages_load_no_qt_or_sklearn(module: str) -> None:
     code = (
         f"import sys, {module}\n"
-        f"loaded = sorted(m for m in sys.modules if m.split('.')[0] in {QT_MODULES!r})\n"
+        f"loaded = sorted(m for m in sys.modules if m.split('.')[0] in {FORBIDDEN!r})\n"
         "print(','.join(loaded))\n"
     )
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
     )
-    assert result.stdout.strip() == "", f"{module} loaded Qt modules: {result.stdout.strip()}"
+    assert result.stdout.strip() == "", f"{module} loaded: {result.stdout.strip()}"

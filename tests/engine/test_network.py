@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -140,15 +138,3 @@ def test_trace_is_float64_for_a_float32_network() -> None:
     assert sorted(tr) == [2, 3]
     assert tr[2].dW.shape == (3, 2) and tr[3].dW.shape == (2, 3)
     assert all(getattr(tr[3], f).dtype == np.float64 for f in ("z", "a", "delta", "db", "dW"))
-
-
-def test_importing_the_engine_loads_no_qt() -> None:
-    code = (
-        "import sys, bpstudio.engine, bpstudio.engine.training, bpstudio.engine.gradcheck\n"
-        "qt = ('PySide6', 'pyqtgraph', 'shiboken6')\n"
-        "bad = [m for m in sys.modules if m.split('.')[0] in qt]\n"
-        "print(bad)\n"
-        "sys.exit(1 if bad else 0)\n"
-    )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
