@@ -27,6 +27,8 @@ from typing import IO, Any
 
 import numpy as np
 
+from bpstudio.errors import BPStudioError
+
 PROG = "bpstudio"
 
 # Defaults for `train`. Measured on builtin:spirals (480 train / 120 val rows), 10 seeds: relu
@@ -44,7 +46,7 @@ RELU_FAMILY = ("relu", "leaky_relu", "elu")
 PROGRESS_AFTER_S = 1.0  # runs shorter than this never show a bar
 
 
-class CLIError(Exception):
+class CLIError(BPStudioError):
     """A user mistake the parser can't see (e.g. --patience without a validation split)."""
 
 

@@ -7,8 +7,10 @@ it. The CLI prints that line and exits 2; the GUI shows it in a dialog. No logic
 
 from __future__ import annotations
 
+from bpstudio.errors import BPStudioError
 
-class DataError(Exception):
+
+class DataError(BPStudioError):
     """A user-facing, one-line message about a dataset problem (file, line/column, what to do)."""
 
     def __init__(self, message: str) -> None:

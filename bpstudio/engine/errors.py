@@ -8,6 +8,8 @@ Divergence during training is *not* an error: `fit` stops and reports it in `His
 
 from __future__ import annotations
 
+from bpstudio.errors import BPStudioError
 
-class EngineError(ValueError):
+
+class EngineError(BPStudioError, ValueError):
     """A user-facing configuration or shape error from the engine."""

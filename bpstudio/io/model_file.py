@@ -35,6 +35,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
 
+from bpstudio.errors import BPStudioError
 from bpstudio.io.atomic import atomic_write_bytes, atomic_write_with, json_safe
 
 if TYPE_CHECKING:
@@ -65,7 +66,7 @@ if _onnx_available():
     EXPORT_FORMATS[".onnx"] = "ONNX, for onnxruntime / Netron / OpenCV, export only (*.onnx)"
 
 
-class ModelFileError(ValueError):
+class ModelFileError(BPStudioError, ValueError):
     """A model file that can't be written or read; the message is one line for the user."""
 
 
