@@ -351,6 +351,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("out", metavar="OUT", help="target path; the suffix picks the format")
     p.set_defaults(func=cmd_export)
 
+    p = sub.add_parser(
+        "install-desktop",
+        help="add Backprop Studio to the desktop's launcher (a .desktop entry and icons)",
+        description="Write a freedesktop .desktop entry and the icon for the current user under "
+        "$XDG_DATA_HOME (default ~/.local/share), so the desktop's launcher lists the app.",
+    )
+    p.add_argument("--uninstall", action="store_true", help="remove the entry and the icons")
+    p.set_defaults(func=cmd_install_desktop)
+
     p = sub.add_parser("info", help="describe a model file")
     p.add_argument("model", metavar="MODEL")
     p.set_defaults(func=cmd_info)
@@ -883,6 +892,25 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_install_desktop(args: argparse.Namespace) -> int:
+    from bpstudio import desktop_entry
+
+    root = desktop_entry.data_home()
+    if args.uninstall:
+        removed = desktop_entry.uninstall(root)
+        if not removed:
+            print(f"nothing to remove: no {desktop_entry.DESKTOP_FILE} or icons under {root}")
+        for path in removed:
+            print(f"removed {path}")
+        return 0
+    written = desktop_entry.install(root)
+    print(f"wrote {written[0]}")
+    print(f"wrote {len(written) - 1} icons under {root / 'icons' / 'hicolor'}")
+    print("Backprop Studio is now in your desktop's launcher ('bpstudio install-desktop "
+          "--uninstall' removes it)")
+    return 0
+
+
 def cmd_info(args: argparse.Namespace) -> int:
     from bpstudio.io import load_model
 
@@ -922,7 +950,7 @@ def _one_line(exc: BaseException) -> str:
 
 
 def _user_errors() -> tuple[type[BaseException], ...]:
-    errors: list[type[BaseException]] = [CLIError, OSError]
+    errors: list[type[BaseException]] = [BPStudioError, OSError]
     with contextlib.suppress(ImportError):
         from bpstudio.data import DataError
 

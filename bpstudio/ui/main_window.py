@@ -1102,7 +1102,7 @@ class MainWindow(QMainWindow):
     def show_about(self) -> None:
         from bpstudio import __version__
 
-        dialogs.show_info(
+        dialogs.show_about(
             self,
             "About Backprop Studio",
             f"<b>Backprop Studio</b> {__version__}<br>Watch backpropagation train a fully "

@@ -1,6 +1,6 @@
 """Regenerate the sample CSVs in this folder (seeded, so the output is identical every time).
 
-    .venv/bin/python resources/sample_data/make_samples.py
+    .venv/bin/python bpstudio/resources/sample_data/make_samples.py
 
 fruit_messy.csv  classification, deliberately messy but valid: UTF-8 BOM, quoted text with commas,
                  missing values written several ways, a free-text column and an ID column (both
