@@ -1,4 +1,4 @@
-"""The files shipped inside the package: sample CSVs and icons, found through importlib.resources."""
+"""Files shipped inside the package: sample CSVs and icons, found through importlib.resources."""
 
 from __future__ import annotations
 

@@ -53,7 +53,7 @@ def _quit_after_ms() -> int | None:
     try:
         return max(0, int(text)) if text else None
     except ValueError:
-        print(f"bpstudio: ignoring {QUIT_AFTER_ENV}={text!r} (expected milliseconds)", file=sys.stderr)
+        print(f"bpstudio: ignoring {QUIT_AFTER_ENV}={text!r} (not milliseconds)", file=sys.stderr)
         return None
 
 
