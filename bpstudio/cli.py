@@ -906,8 +906,10 @@ def cmd_install_desktop(args: argparse.Namespace) -> int:
     written = desktop_entry.install(root)
     print(f"wrote {written[0]}")
     print(f"wrote {len(written) - 1} icons under {root / 'icons' / 'hicolor'}")
-    print("Backprop Studio is now in your desktop's launcher ('bpstudio install-desktop "
-          "--uninstall' removes it)")
+    print(
+        "Backprop Studio is now in your desktop's launcher ('bpstudio install-desktop "
+        "--uninstall' removes it)"
+    )
     return 0
 
 
