@@ -298,7 +298,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--export",
         metavar="MODEL",
-        help="save the model (.npz, .json; .safetensors and .onnx if those packages are installed)",
+        help="save the model (.npz, .json; .safetensors, .onnx and .py = PyTorch code with "
+        "pip install 'bpstudio[export]')",
     )
     p.add_argument("--metrics", metavar="JSON", help="write final metrics + history as JSON")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
@@ -346,7 +347,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_gradcheck)
 
-    p = sub.add_parser("export", help="convert a model file to another format")
+    p = sub.add_parser(
+        "export",
+        help="convert a model file to another format, or to PyTorch code",
+        description="The suffix of OUT picks the format: .npz, .json, .safetensors, .onnx, or .py "
+        "(PyTorch code: a torch.nn.Module with its weights in a .safetensors file beside it). "
+        ".safetensors, .onnx and .py need pip install 'bpstudio[export]'.",
+    )
     p.add_argument("model", metavar="MODEL")
     p.add_argument("out", metavar="OUT", help="target path; the suffix picks the format")
     p.set_defaults(func=cmd_export)
@@ -888,6 +895,10 @@ def cmd_export(args: argparse.Namespace) -> int:
     # Copy the stored preprocessor dict as is, so nothing is lost in a round trip.
     pre = model.metadata.get("preprocessor")
     path = save_model(args.out, model.net, pre, extra=model.metadata.get("extra"))
+    if path.suffix.lower() == ".py":
+        print(f"wrote {path} and {path.with_suffix('.safetensors').name} (PyTorch code; "
+              f"run: python {path.name} new.csv --out predictions.csv)")  # fmt: skip
+        return 0
     print(f"wrote {path}")
     return 0
 

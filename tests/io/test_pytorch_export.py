@@ -1,12 +1,14 @@
-"""PyTorch export: the generated module rebuilds the network and predicts what `bpstudio predict`
-writes (classification with softmax, two sigmoids and one sigmoid unit; regression in original
-units; categorical inputs with imputation), as a script and as an import; names and errors."""
+"""PyTorch export: the generated file, run as a script, writes what `bpstudio predict` writes
+(classification with softmax, two sigmoids and one sigmoid unit; regression in original units;
+categorical inputs with imputation); its layers follow the notation; names and errors."""
 
 from __future__ import annotations
 
 import importlib.util
+import json
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -24,9 +26,6 @@ from bpstudio.resources import sample_data_dir
 HAS_SAFETENSORS = importlib.util.find_spec("safetensors") is not None
 HAS_TORCH = importlib.util.find_spec("torch") is not None
 needs_safetensors = pytest.mark.skipif(not HAS_SAFETENSORS, reason="safetensors not installed")
-needs_torch = pytest.mark.skipif(
-    not (HAS_TORCH and HAS_SAFETENSORS), reason="torch (and safetensors) not installed"
-)
 # float32 networks: torch and NumPy sum the layers' products in different orders, so outputs
 # agree to float32 rounding: ≤ 1e-6 relative (probabilities ≤ 1e-6 absolute). float64: ~1e-12.
 RTOL = 1e-6
@@ -45,11 +44,8 @@ def _bpstudio_predict(model: Path, data: Path, out: Path, *extra: str) -> pd.Dat
     return pd.read_csv(out)
 
 
-def _import(path: Path):
-    spec = importlib.util.spec_from_file_location(path.stem, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def _export(model: Path, out: Path) -> None:
+    assert main(["export", str(model), str(out)]) == 0
 
 
 def _assert_same_table(ours: pd.DataFrame, theirs: pd.DataFrame, rtol: float = RTOL) -> None:
@@ -62,103 +58,131 @@ def _assert_same_table(ours: pd.DataFrame, theirs: pd.DataFrame, rtol: float = R
             assert ours[column].astype(str).tolist() == theirs[column].astype(str).tolist()
 
 
-def _export(model: Path, out: Path) -> None:
-    assert main(["export", str(model), str(out)]) == 0
+# Runs each generated file as a script (``python model.py data.csv --out pred.csv``) in ONE
+# child interpreter, so torch is imported once and never into the test process; for each file it
+# also records the layers' class names and weights for the naming test.
+_RUNNER = """
+import json, runpy, sys
+for code, csv, out in json.loads(sys.argv[1]):
+    sys.argv = [code, csv, "--out", out]
+    try:
+        module = runpy.run_path(code, run_name="__main__")
+    except SystemExit as stop:
+        if stop.code:
+            raise
+    namespace = runpy.run_path(code)
+    net = namespace["load"]()
+    layers = {name: m.weight.detach().tolist() for name, m in net.named_children()
+              if hasattr(m, "weight")}
+    acts = [type(m).__name__ for name, m in net.named_children() if name.startswith("act")]
+    json.dump({"acts": acts, "weights": layers}, open(out + ".json", "w"))
+"""
 
 
-@needs_torch
-def test_softmax_classes_as_a_script_match_predict(tmp_path) -> None:
-    iris = SAMPLES / "iris.csv"
-    model = _train(tmp_path, str(iris))
-    code = tmp_path / "iris_model.py"
+@dataclass
+class Case:
+    model: Path
+    code: Path
+    data: Path
+    theirs: pd.DataFrame  # what bpstudio predict wrote
+
+    @property
+    def out(self) -> Path:
+        return self.code.with_name(self.code.stem + "_pred.csv")
+
+    def ours(self) -> pd.DataFrame:
+        return pd.read_csv(self.out)
+
+    def layers(self) -> dict:
+        return json.loads(Path(str(self.out) + ".json").read_text())
+
+
+def _case(tmp: Path, name: str, data: Path, train: list[str] | None, model: Path | None = None):
+    model = model or _train(tmp, str(data), *(train or []), name=name)
+    code = tmp / f"{name}.py"
     _export(model, code)
-    assert (tmp_path / "iris_model.safetensors").is_file()
-    theirs = _bpstudio_predict(model, iris, tmp_path / "bp.csv")
+    return Case(model, code, data, _bpstudio_predict(model, data, tmp / f"{name}_bp.csv"))
+
+
+def _one_sigmoid_unit(tmp: Path, csv: Path) -> Path:
+    """Two classes from ONE sigmoid unit, P(second class), as the engine's API allows."""
+    ds = prepare(load_table(str(csv)))
+    net = Network([ds.n_inputs, 6, 1], activation="tanh", output="sigmoid", loss="cross_entropy")
+    fit(net, ds.X_train, ds.Y_train[:, 1:], epochs=5, optimizer="adam", lr=0.05, seed=0)
+    return save_model(tmp / "moons1.npz", net, ds.preprocessor)
+
+
+@pytest.fixture(scope="module")
+def cases(tmp_path_factory) -> dict[str, Case]:
+    if not (HAS_TORCH and HAS_SAFETENSORS):
+        pytest.skip("torch (and safetensors) not installed")
+    tmp = tmp_path_factory.mktemp("pytorch_export")
+    moons = tmp / "moons.csv"
+    load_table("builtin:moons").frame.to_csv(moons, index=False)
+    xor = tmp / "xor.csv"
+    load_table("builtin:xor").frame.to_csv(xor, index=False)
+    found = {
+        "iris": _case(tmp, "iris", SAMPLES / "iris.csv", []),
+        "houses32": _case(tmp, "houses32", SAMPLES / "houses.csv", ["--dtype", "float32"]),
+        "houses64": _case(tmp, "houses64", SAMPLES / "houses.csv", ["--dtype", "float64"]),
+        # BOM, "?"/"NA" gaps, text columns one-hot, imputation
+        "fruit": _case(tmp, "fruit", SAMPLES / "fruit_messy.csv", ["--missing", "impute"]),
+        "moons2": _case(tmp, "moons2", moons, ["--output", "sigmoid", "--loss", "cross_entropy"]),
+        "moons1": _case(tmp, "moons1", moons, None, _one_sigmoid_unit(tmp, moons)),
+        "xor": _case(tmp, "xor", xor, ["--activation", "tanh,elu"]),
+    }
+    jobs = [[str(c.code), str(c.data), str(c.out)] for c in found.values()]
     run = subprocess.run(
-        [sys.executable, str(code), str(iris), "--out", str(tmp_path / "pt.csv")],
+        [sys.executable, "-c", _RUNNER, json.dumps(jobs)],
         capture_output=True,
         text=True,
         timeout=120,
-        cwd=tmp_path,
+        cwd=tmp,
     )
     assert run.returncode == 0, run.stderr
-    ours = pd.read_csv(tmp_path / "pt.csv")
+    return found
+
+
+def test_softmax_classes_match_predict(cases) -> None:
+    case = cases["iris"]
+    assert (case.code.with_suffix(".safetensors")).is_file()
+    ours = case.ours()
     assert list(ours.columns) == ["prediction", "p(setosa)", "p(versicolor)", "p(virginica)"]
-    _assert_same_table(ours, theirs)
+    _assert_same_table(ours, case.theirs)
 
 
-@needs_torch
-def test_regression_in_original_units_float32_and_float64(tmp_path) -> None:
-    houses = SAMPLES / "houses.csv"
-    for dtype, rtol in (("float32", RTOL), ("float64", 1e-10)):
-        model = _train(tmp_path, str(houses), "--dtype", dtype, name=f"houses_{dtype}")
-        code = tmp_path / f"houses_{dtype}.py"
-        _export(model, code)
-        theirs = _bpstudio_predict(model, houses, tmp_path / f"bp_{dtype}.csv")
-        module = _import(code)
-        assert module.main([str(houses), "--out", str(tmp_path / f"pt_{dtype}.csv")]) == 0
-        ours = pd.read_csv(tmp_path / f"pt_{dtype}.csv")
+def test_regression_in_original_units_float32_and_float64(cases) -> None:
+    for name, rtol in (("houses32", RTOL), ("houses64", 1e-10)):
+        ours = cases[name].ours()
         assert list(ours.columns) == ["prediction"]
         assert 50 < float(ours["prediction"].mean()) < 1000  # thousands, not standardised units
-        _assert_same_table(ours, theirs, rtol)
+        _assert_same_table(ours, cases[name].theirs, rtol)
 
 
-@needs_torch
-def test_categorical_inputs_with_imputation(tmp_path) -> None:
-    fruit = SAMPLES / "fruit_messy.csv"  # BOM, "?"/"NA" gaps, text columns one-hot
-    model = _train(tmp_path, str(fruit), "--missing", "impute")
-    code = tmp_path / "fruit.py"
-    _export(model, code)
-    module = _import(code)
-    assert module.COLUMNS[2][:2] == ("colour", "categorical")
-    assert "colour=red" in module.FEATURE_NAMES
-    theirs = _bpstudio_predict(model, fruit, tmp_path / "bp.csv")
-    assert module.main([str(fruit), "--out", str(tmp_path / "pt.csv")]) == 0
-    _assert_same_table(pd.read_csv(tmp_path / "pt.csv"), theirs)
+def test_categorical_inputs_with_imputation(cases) -> None:
+    case = cases["fruit"]
+    source = case.code.read_text(encoding="utf-8")
+    assert "('colour', 'categorical'," in source and "'colour=red'" in source
+    assert "IMPUTE = True" in source
+    _assert_same_table(case.ours(), case.theirs)
 
 
-@needs_torch
-def test_two_sigmoid_units_and_one(tmp_path) -> None:
-    table = load_table("builtin:moons")
-    csv = tmp_path / "moons.csv"
-    table.frame.to_csv(csv, index=False)
-    model = _train(tmp_path, str(csv), "--output", "sigmoid", "--loss", "cross_entropy")
-    _export(model, tmp_path / "moons2.py")
-    theirs = _bpstudio_predict(model, csv, tmp_path / "bp2.csv")
-    module = _import(tmp_path / "moons2.py")
-    assert isinstance(module.load().act4, module.nn.Sigmoid)
-    _assert_same_table(_run(module, csv, tmp_path), theirs)
-
-    # one sigmoid unit for two classes: P(second class), as the window may build it
-    ds = prepare(table)
-    net = Network([ds.n_inputs, 6, 1], activation="tanh", output="sigmoid", loss="cross_entropy")
-    fit(net, ds.X_train, ds.Y_train[:, 1:], epochs=5, optimizer="adam", lr=0.05, seed=0)
-    one = save_model(tmp_path / "moons1.npz", net, ds.preprocessor)
-    _export(one, tmp_path / "moons1.py")
-    theirs = _bpstudio_predict(one, csv, tmp_path / "bp1.csv")
-    assert list(theirs.columns)[1:] == [f"p({c})" for c in ds.classes]
-    _assert_same_table(_run(_import(tmp_path / "moons1.py"), csv, tmp_path), theirs)
+def test_two_sigmoid_units_and_one(cases) -> None:
+    two, one = cases["moons2"], cases["moons1"]
+    assert two.layers()["acts"][-1] == "Sigmoid" and one.layers()["acts"][-1] == "Sigmoid"
+    _assert_same_table(two.ours(), two.theirs)
+    assert list(one.theirs.columns)[1:] == ["p(A)", "p(B)"]  # two classes from one unit
+    _assert_same_table(one.ours(), one.theirs)
 
 
-def _run(module, csv: Path, tmp_path: Path) -> pd.DataFrame:
-    out = tmp_path / f"pt_{module.__name__}.csv"
-    assert module.main([str(csv), "--out", str(out)]) == 0
-    return pd.read_csv(out)
-
-
-@needs_torch
-def test_layers_are_named_after_the_notation(tmp_path) -> None:
-    model = _train(tmp_path, "builtin:xor", "--activation", "tanh,elu")
-    _export(model, tmp_path / "xor.py")
-    module = _import(tmp_path / "xor.py")
-    net = module.load()
-    weights = load_model(model).net.get_params()
+def test_layers_are_named_after_the_notation(cases) -> None:
+    case = cases["xor"]
+    layers = case.layers()
+    assert layers["acts"] == ["Tanh", "ELU", "Softmax"]
+    weights = load_model(case.model).net.get_params()
+    assert sorted(layers["weights"]) == ["layer2", "layer3", "layer4"]
     for l in (2, 3, 4):
-        layer = getattr(net, f"layer{l}")
-        np.testing.assert_array_equal(layer.weight.detach().numpy(), weights[f"W{l}"])
-        np.testing.assert_array_equal(layer.bias.detach().numpy(), weights[f"b{l}"])
-    kinds = [type(getattr(net, f"act{l}")).__name__ for l in (2, 3, 4)]
-    assert kinds == ["Tanh", "ELU", "Softmax"]
+        np.testing.assert_array_equal(np.array(layers["weights"][f"layer{l}"]), weights[f"W{l}"])
 
 
 @needs_safetensors
