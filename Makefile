@@ -22,7 +22,10 @@ BUNDLE_TOOLS := "pyinstaller>=6.0,<7" "pyinstaller-hooks-contrib>=2024.0"
 BUNDLE_EXCLUDE := torch onnxruntime pytest _pytest hypothesis pytestqt sklearn scipy matplotlib \
                   IPython tkinter PyQt5 PyQt6 PySide2 psutil ruff
 
-.PHONY: run test lint format bench screenshots bundle clean system-libs system-libs-gui
+# The test suite validates the launcher entry with desktop-file-validate (skipped without it).
+TEST_TOOLS := bin/desktop-file-validate:desktop-file-utils
+
+.PHONY: run test lint format bench screenshots bundle clean system-libs system-libs-gui test-tools
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
@@ -40,10 +43,13 @@ system-libs:
 system-libs-gui:
 	@QT_LIBS="$(QT_LIBS) $(XCB_LIBS)" sh scripts/ensure_libs.sh
 
+test-tools:
+	@QT_LIBS="$(TEST_TOOLS)" sh scripts/ensure_libs.sh
+
 run: system-libs-gui $(VENV)/.installed
 	$(BIN)/bpstudio
 
-test: system-libs $(VENV)/.installed
+test: system-libs test-tools $(VENV)/.installed
 	$(BIN)/ruff check bpstudio tests benchmarks scripts
 	$(BIN)/ruff format --check bpstudio tests benchmarks scripts
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q

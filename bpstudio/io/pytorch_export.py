@@ -261,9 +261,14 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import torch
-from safetensors.torch import load_file
-from torch import nn
+
+try:
+    import torch
+    from safetensors.torch import load_file
+    from torch import nn
+except ImportError as exc:
+    raise ImportError(f"{{__file__}} needs torch and safetensors: pip install torch safetensors "
+                      f"({{exc}})") from exc
 
 WEIGHTS = Path(__file__).with_name({weights_name!r})
 DTYPE = {dtype}  # the dtype the network was trained in

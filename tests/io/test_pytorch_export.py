@@ -62,20 +62,24 @@ def _assert_same_table(ours: pd.DataFrame, theirs: pd.DataFrame, rtol: float = R
 # child interpreter, so torch is imported once and never into the test process; for each file it
 # also records the layers' class names and weights for the naming test.
 _RUNNER = """
-import json, runpy, sys
+import contextlib, io, json, runpy, sys
 for code, csv, out in json.loads(sys.argv[1]):
     sys.argv = [code, csv, "--out", out]
-    try:
-        module = runpy.run_path(code, run_name="__main__")
-    except SystemExit as stop:
-        if stop.code:
-            raise
-    namespace = runpy.run_path(code)
-    net = namespace["load"]()
-    layers = {name: m.weight.detach().tolist() for name, m in net.named_children()
-              if hasattr(m, "weight")}
-    acts = [type(m).__name__ for name, m in net.named_children() if name.startswith("act")]
-    json.dump({"acts": acts, "weights": layers}, open(out + ".json", "w"))
+    err = io.StringIO()
+    status = 0
+    with contextlib.redirect_stderr(err):
+        try:
+            runpy.run_path(code, run_name="__main__")
+        except SystemExit as stop:
+            status = stop.code
+    record = {"status": status, "stderr": err.getvalue()}
+    if status == 0:
+        net = runpy.run_path(code)["load"]()
+        record["weights"] = {name: m.weight.detach().tolist()
+                             for name, m in net.named_children() if hasattr(m, "weight")}
+        record["acts"] = [type(m).__name__ for name, m in net.named_children()
+                          if name.startswith("act")]
+    json.dump(record, open(out + ".json", "w"))
 """
 
 
@@ -85,15 +89,17 @@ class Case:
     code: Path
     data: Path
     theirs: pd.DataFrame  # what bpstudio predict wrote
+    out_path: Path | None = None
 
     @property
     def out(self) -> Path:
-        return self.code.with_name(self.code.stem + "_pred.csv")
+        return self.out_path or self.code.with_name(self.code.stem + "_pred.csv")
 
     def ours(self) -> pd.DataFrame:
         return pd.read_csv(self.out)
 
-    def layers(self) -> dict:
+    def record(self) -> dict:
+        """What the child recorded: exit status, stderr, layer classes and weights."""
         return json.loads(Path(str(self.out) + ".json").read_text())
 
 
@@ -131,6 +137,9 @@ def cases(tmp_path_factory) -> dict[str, Case]:
         "moons1": _case(tmp, "moons1", moons, None, _one_sigmoid_unit(tmp, moons)),
         "xor": _case(tmp, "xor", xor, ["--activation", "tanh,elu"]),
     }
+    # and one run on a file without the model's columns: a one-line error, exit 2
+    found["wrong_file"] = Case(found["iris"].model, found["iris"].code, SAMPLES / "houses.csv",
+                               found["iris"].theirs, tmp / "wrong_file.csv")  # fmt: skip
     jobs = [[str(c.code), str(c.data), str(c.out)] for c in found.values()]
     run = subprocess.run(
         [sys.executable, "-c", _RUNNER, json.dumps(jobs)],
@@ -140,7 +149,16 @@ def cases(tmp_path_factory) -> dict[str, Case]:
         cwd=tmp,
     )
     assert run.returncode == 0, run.stderr
+    for name, case in found.items():
+        assert case.record()["status"] == (2 if name == "wrong_file" else 0), case.record()
     return found
+
+
+def test_a_file_without_the_columns_is_one_line_and_exit_2(cases) -> None:
+    record = cases["wrong_file"].record()
+    (line,) = record["stderr"].strip().splitlines()
+    assert "no column 'sepal_length_cm'" in line
+    assert not cases["wrong_file"].out.exists()
 
 
 def test_softmax_classes_match_predict(cases) -> None:
@@ -169,7 +187,7 @@ def test_categorical_inputs_with_imputation(cases) -> None:
 
 def test_two_sigmoid_units_and_one(cases) -> None:
     two, one = cases["moons2"], cases["moons1"]
-    assert two.layers()["acts"][-1] == "Sigmoid" and one.layers()["acts"][-1] == "Sigmoid"
+    assert two.record()["acts"][-1] == "Sigmoid" and one.record()["acts"][-1] == "Sigmoid"
     _assert_same_table(two.ours(), two.theirs)
     assert list(one.theirs.columns)[1:] == ["p(A)", "p(B)"]  # two classes from one unit
     _assert_same_table(one.ours(), one.theirs)
@@ -177,7 +195,7 @@ def test_two_sigmoid_units_and_one(cases) -> None:
 
 def test_layers_are_named_after_the_notation(cases) -> None:
     case = cases["xor"]
-    layers = case.layers()
+    layers = case.record()
     assert layers["acts"] == ["Tanh", "ELU", "Softmax"]
     weights = load_model(case.model).net.get_params()
     assert sorted(layers["weights"]) == ["layer2", "layer3", "layer4"]
