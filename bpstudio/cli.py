@@ -1,11 +1,13 @@
-"""Headless command line: ``bpstudio [gui|train|predict|datasets|gradcheck|export|info]``.
+"""Headless command line: ``bpstudio [gui|train|predict|datasets|gradcheck|export|info|
+install-desktop]``.
 
 ``bpstudio`` alone opens the window (imported lazily, so the headless commands never load Qt).
 ``train`` fits a network on a CSV file or a ``builtin:NAME`` dataset with defaults that work
 without tuning (standardised inputs; two relu layers of 32; softmax + cross-entropy for classes,
 linear + MSE for values; adam, α = 0.01, batch 32, 100 epochs, float32), shows a progress bar
 on a terminal, prints a summary and can export the model and a metrics JSON. ``predict``
-applies an exported model to a raw CSV.
+applies an exported model to a raw CSV; ``export`` converts it (``.py``: PyTorch code);
+``install-desktop`` adds the launcher entry (see ``bpstudio.desktop_entry``).
 
 Exit codes: 0 success; 1 a check failed (gradcheck above tolerance, training diverged);
 2 bad arguments or bad data, with ONE line on stderr and no traceback; 130 interrupted.
