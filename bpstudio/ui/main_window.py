@@ -1056,6 +1056,7 @@ class MainWindow(QMainWindow):
 
         ds = self._dataset
         name = "".join(c if c.isalnum() else "_" for c in getattr(ds, "name", "") or "network")
+        name = name if name[:1].isalpha() else f"net_{name}"  # a module name Python can import
         formats = {".py": "PyTorch code, weights in a .safetensors file beside it (*.py)"}
         path = dialogs.get_save_model_path(self, f"{name}_model.py", formats)
         if not path:
