@@ -84,3 +84,11 @@ def test_uninstall_removes_exactly_what_install_wrote(xdg, capsys) -> None:
     assert [p for p in xdg.rglob("*") if p.is_file()] == [keep]
     assert main(["install-desktop", "--uninstall"]) == 0
     assert "nothing to remove" in capsys.readouterr().out
+
+
+def test_not_a_freedesktop_system_is_one_line_and_exit_2(xdg, monkeypatch, capsys) -> None:
+    monkeypatch.setattr(desktop_entry.sys, "platform", "darwin")
+    assert main(["install-desktop"]) == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert "freedesktop" in line and "darwin" in line
+    assert not xdg.exists()
