@@ -1,5 +1,6 @@
 """Dependencies point one way: ui → engine/data/io. Nothing below ui may load Qt, and nothing
-headless loads scikit-learn (a benchmark-only dependency).
+headless loads scikit-learn (a benchmark-only dependency) or torch (the PyTorch export writes code
+for torch; it never imports it).
 
 Each package is imported in a fresh interpreter so that modules imported by other tests in this
 process cannot hide a stray Qt import.
@@ -12,11 +13,20 @@ import sys
 
 import pytest
 
-FORBIDDEN = ("PySide6", "shiboken6", "pyqtgraph", "sklearn")
+FORBIDDEN = ("PySide6", "shiboken6", "pyqtgraph", "sklearn", "torch")
 
 
 @pytest.mark.parametrize(
-    "module", ["bpstudio.engine", "bpstudio.data", "bpstudio.io", "bpstudio.cli"]
+    "module",
+    [
+        "bpstudio.engine",
+        "bpstudio.data",
+        "bpstudio.io",
+        "bpstudio.io.pytorch_export",
+        "bpstudio.resources",
+        "bpstudio.desktop_entry",
+        "bpstudio.cli",
+    ],
 )
 def test_headless_packages_load_no_qt_or_sklearn(module: str) -> None:
     code = (

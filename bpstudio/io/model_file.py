@@ -11,6 +11,9 @@ Formats, chosen by the file suffix when saving and by the file's first bytes whe
 - ``.onnx``: export only, when the optional ``onnx`` package is importable: a runnable graph
   (input scaling, ``Gemm`` per layer, activations, target unscaling) for onnxruntime, Netron,
   OpenCV DNN, …; see ``bpstudio.io.onnx_export``. ``load_model`` refuses it with a hint.
+- ``.py``: export only, PyTorch code: a standalone module that rebuilds the network as a
+  ``torch.nn.Module`` and reads its weights from the ``.safetensors`` file written beside it
+  (so it needs the optional ``safetensors`` package); see ``bpstudio.io.pytorch_export``.
 
 The metadata document (``FORMAT_NAME``, ``FORMAT_VERSION``) holds the network config
 (``Network.config()``), the parameter shapes, the preprocessor dict (``Preprocessor.to_dict()``:
@@ -56,6 +59,9 @@ def _onnx_available() -> bool:
     return importlib.util.find_spec("onnx") is not None
 
 
+#: The optional packages behind some formats, as the user installs them.
+EXPORT_EXTRA_HINT = "pip install 'bpstudio[export]'"
+
 EXPORT_FORMATS: dict[str, str] = {
     ".npz": "NumPy archive (*.npz)",
     ".json": "JSON, readable from any language (*.json)",
@@ -64,6 +70,13 @@ if _safetensors_available():
     EXPORT_FORMATS[".safetensors"] = "safetensors (*.safetensors)"
 if _onnx_available():
     EXPORT_FORMATS[".onnx"] = "ONNX, for onnxruntime / Netron / OpenCV, export only (*.onnx)"
+#: The formats this install can't write, each saying which package it needs (for save dialogs:
+#: choosing one gives the ModelFileError that says how to install it).
+MISSING_EXPORT_FORMATS: dict[str, str] = {
+    suffix: f"{name}: needs {EXPORT_EXTRA_HINT} (*{suffix})"
+    for suffix, name in ((".safetensors", "safetensors"), (".onnx", "ONNX"))
+    if suffix not in EXPORT_FORMATS
+}
 
 
 class ModelFileError(BPStudioError, ValueError):
@@ -149,17 +162,19 @@ def _format_for_suffix(path: Path) -> str:
         if not _safetensors_available():
             raise ModelFileError(
                 f"{path}: saving .safetensors needs the optional 'safetensors' package "
-                "(pip install safetensors); or save as .npz or .json"
+                f"({EXPORT_EXTRA_HINT}); or save as .npz or .json"
             )
         return "safetensors"
     if suffix == ".onnx":
         if not _onnx_available():
             raise ModelFileError(
-                f"{path}: saving .onnx needs the optional 'onnx' package (pip install onnx); "
+                f"{path}: saving .onnx needs the optional 'onnx' package ({EXPORT_EXTRA_HINT}); "
                 "or save as .npz or .json"
             )
         return "onnx"
-    known = ", ".join(EXPORT_FORMATS)
+    if suffix == ".py":
+        return "pytorch"
+    known = ", ".join([*EXPORT_FORMATS, ".py (PyTorch code)"])
     raise ModelFileError(f"{path}: unknown model format '{suffix or '(no suffix)'}'; use {known}")
 
 
@@ -199,6 +214,10 @@ def save_model(
         from bpstudio.io.onnx_export import export_onnx
 
         export_onnx(path, net, preprocessor, metadata)
+    elif fmt == "pytorch":
+        from bpstudio.io.pytorch_export import export_pytorch
+
+        export_pytorch(path, net, preprocessor, extra)
     else:
         from safetensors.numpy import save as st_save
 
@@ -295,7 +314,7 @@ def _read_safetensors(path: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]
     if not _safetensors_available():
         raise ModelFileError(
             f"{path}: reading .safetensors needs the optional 'safetensors' package "
-            "(pip install safetensors)"
+            f"({EXPORT_EXTRA_HINT})"
         )
     from safetensors import safe_open
 

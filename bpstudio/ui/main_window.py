@@ -407,6 +407,12 @@ class MainWindow(QMainWindow):
             ["Ctrl+E"],
             "Save the trained network and its preprocessing (Ctrl+E)",
         )
+        self.action_export_pytorch = self._action(
+            "actionExportPyTorch",
+            "Export &PyTorch code…",
+            self.export_pytorch,
+            tip="Write the network as a torch.nn.Module (model.py) with its weights beside it",
+        )
         self.action_quit = self._action("actionQuit", "&Quit", self.close, ["Ctrl+Q"])
         # Space is a window shortcut: a focused spin box or line edit accepts the ShortcutOverride
         # for a printable key, so typing a space there never starts training.
@@ -492,6 +498,7 @@ class MainWindow(QMainWindow):
         self.recent_menu.setObjectName("recentMenu")
         file_menu.addMenu(self.recent_menu)
         file_menu.addAction(self.action_export)
+        file_menu.addAction(self.action_export_pytorch)
         file_menu.addSeparator()
         file_menu.addAction(self.action_quit)
         train_menu = mb.addMenu("&Training")
@@ -1019,11 +1026,12 @@ class MainWindow(QMainWindow):
         """Save the network (as trained so far) with the dataset's preprocessing."""
         if self._net is None:
             return
-        from bpstudio.io import EXPORT_FORMATS, save_model
+        from bpstudio.io import EXPORT_FORMATS, MISSING_EXPORT_FORMATS, save_model
 
         ds = self._dataset
         name = (getattr(ds, "name", "model") or "model").replace(" ", "_").replace(":", "_")
-        path = dialogs.get_save_model_path(self, f"{name}.npz", dict(EXPORT_FORMATS))
+        formats = {**EXPORT_FORMATS, **MISSING_EXPORT_FORMATS}  # missing ones name their package
+        path = dialogs.get_save_model_path(self, f"{name}.npz", formats)
         if not path:
             return
         extra = {
@@ -1039,6 +1047,26 @@ class MainWindow(QMainWindow):
             dialogs.show_error(self, "Export failed", str(exc))
             return
         self.statusBar().showMessage(f"Exported the network to {path}", 6000)
+
+    def export_pytorch(self) -> None:
+        """Write the network as PyTorch code (``name.py``), its weights in ``name.safetensors``."""
+        if self._net is None:
+            return
+        from bpstudio.io.pytorch_export import export_pytorch
+
+        ds = self._dataset
+        name = "".join(c if c.isalnum() else "_" for c in getattr(ds, "name", "") or "network")
+        name = name if name[:1].isalpha() else f"net_{name}"  # a module name Python can import
+        formats = {".py": "PyTorch code, weights in a .safetensors file beside it (*.py)"}
+        path = dialogs.get_save_model_path(self, f"{name}_model.py", formats)
+        if not path:
+            return
+        try:
+            written = export_pytorch(path, self._net, getattr(ds, "preprocessor", None))
+        except Exception as exc:  # noqa: BLE001 - any failure is shown, nothing is lost
+            dialogs.show_error(self, "Export failed", str(exc))
+            return
+        self.statusBar().showMessage(f"Wrote {written[0]} and {written[1].name}", 6000)
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt override
         path = self._dropped_path(event)
@@ -1102,7 +1130,7 @@ class MainWindow(QMainWindow):
     def show_about(self) -> None:
         from bpstudio import __version__
 
-        dialogs.show_info(
+        dialogs.show_about(
             self,
             "About Backprop Studio",
             f"<b>Backprop Studio</b> {__version__}<br>Watch backpropagation train a fully "
