@@ -57,6 +57,8 @@ def test_wheel_carries_samples_and_icons(wheel) -> None:
     assert f"{data}icons/{ICON_NAME}.svg" in names
     for n in ICON_SIZES:
         assert f"{data}icons/{ICON_NAME}-{n}.png" in names
+    lessons = [n for n in names if n.startswith(f"{data}lessons/") and n.endswith(".md")]
+    assert len(lessons) >= 6
     assert not [n for n in names if n.startswith(("tests/", "scripts/")) or "__pycache__" in n]
 
 

@@ -264,7 +264,7 @@ def load_lesson(path: str | Path) -> Lesson:
 
 def bundled_lessons() -> list[Lesson]:
     """The lessons that ship with Backprop Studio, in file-name order."""
-    folder = resources.files("bpstudio") / "resources" / "lessons"
+    folder = resources.files("bpstudio.resources") / "lessons"
     out = []
     if folder.is_dir():
         for item in sorted(folder.iterdir(), key=lambda t: t.name):
