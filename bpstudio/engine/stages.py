@@ -371,6 +371,9 @@ def gradient_origin(w: SampleWalk, kind: str, layer: int, j: int, k: int = 0) ->
 @dataclass(frozen=True)
 class MiniBatchGradient:
     name: str  # "∂J/∂w^3_21" or "∂J/∂b^2_4"
+    layer: int
+    j: int
+    k: int  # 0 for a bias
     per_sample: np.ndarray  # each sample's ∂J/∂w: a^{l−1}_k δ^l_j (or δ^l_j for a bias)
     a_prev: np.ndarray | None  # each sample's a^{l−1}_k (None for a bias)
     delta: np.ndarray  # each sample's δ^l_j
@@ -390,13 +393,11 @@ def minibatch_gradient(
     i = layer - 2
     d = res["delta"][i][:, j]
     if kind == "b":
-        return MiniBatchGradient(
-            "∂J/∂" + entry("b", layer, j), d.copy(), None, d, float(res["db"][i][j])
-        )
+        name = "∂J/∂" + entry("b", layer, j)
+        return MiniBatchGradient(name, layer, j, 0, d.copy(), None, d, float(res["db"][i][j]))
     a_prev = res["a"][i][:, k]  # res["a"][0] is the input A^1 = A^{l−1} for l = 2
-    return MiniBatchGradient(
-        "∂J/∂" + entry("w", layer, j, k), a_prev * d, a_prev, d, float(res["dW"][i][j, k])
-    )
+    name = "∂J/∂" + entry("w", layer, j, k)
+    return MiniBatchGradient(name, layer, j, k, a_prev * d, a_prev, d, float(res["dW"][i][j, k]))
 
 
 __all__ = [
