@@ -345,7 +345,7 @@ def gradient_origin(w: SampleWalk, kind: str, layer: int, j: int, k: int = 0) ->
     fwd = w.stage_index(FORWARD, layer)
     if layer < L:
         s = Factor(
-            f"Σ_k w^{layer + 1}_k{j + 1} δ^{layer + 1}_k",
+            f"Σ_k w^{layer + 1}_k{',' if j >= 9 else ''}{j + 1} δ^{layer + 1}_k",
             float(w.backsum[layer][j]),
             w.delta_stage(layer + 1),
         )

@@ -86,6 +86,7 @@ from bpstudio.ui.trace_view import fmt, shown_indices, text_color_on, value_colo
 
 PLAY_MS = 1500  # one stage per 1.5 s when playing
 CELL_CAP = 12  # rows / columns drawn before the ellipsis
+AUTO_UNITS = CELL_CAP - 1  # the automatic entry is among the units every view draws
 IMAGE_SIDES = {64: 8, 784: 28}  # inputs that are square images
 MATH_CSS = "font-family:'DejaVu Serif','Times New Roman',serif;"
 
@@ -110,7 +111,7 @@ class CellGrid(QWidget):
         self.scale = float(np.max(np.abs(finite))) if finite.size else 1.0
         self.scale = self.scale or 1.0
         self.vector = self.values.shape[1] == 1
-        self.cw = 54 if self.vector else 22
+        self.cw = 62 if self.vector else 16
         self.ch = 18
         self.setMouseTracking(True)
         self.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
@@ -118,10 +119,22 @@ class CellGrid(QWidget):
         f.setPointSizeF(max(7.0, f.pointSizeF() - 1))
         self._font = f
 
+    def set_focus(self, focus: tuple[int, int] | None) -> None:
+        """Frame this cell; one beyond the drawn rows/columns takes the last drawn place."""
+        self.focus = focus
+        if focus is None:
+            return
+        r, c = focus
+        if self.hidden_rows and r not in self.rows and 0 <= r < self.values.shape[0]:
+            self.rows = [*self.rows[:-1], r]
+        if self.hidden_cols and c not in self.cols and 0 <= c < self.values.shape[1]:
+            self.cols = [*self.cols[:-1], c]
+        self.update()
+
     def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
         nr = len(self.rows) + (1 if self.hidden_rows else 0)
-        nc = len(self.cols) + (1 if self.hidden_cols else 0)
-        return QSize(nc * self.cw + 2, nr * self.ch + 2)
+        extra = 42 if self.hidden_cols else 0
+        return QSize(len(self.cols) * self.cw + extra + 2, nr * self.ch + 2)
 
     def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt override
         return self.sizeHint()
@@ -150,12 +163,12 @@ class CellGrid(QWidget):
             p.drawText(
                 QRect(1, y, max(self.cw, len(self.cols) * self.cw), self.ch),
                 Qt.AlignmentFlag.AlignCenter,
-                f"⋮ {self.hidden_rows} more",
+                f"⋮ +{self.hidden_rows}",
             )
         if self.hidden_cols:
             x = 1 + len(self.cols) * self.cw
             p.drawText(
-                QRect(x, 1, self.cw, self.ch), Qt.AlignmentFlag.AlignCenter, f"…{self.hidden_cols}"
+                QRect(x, 1, 40, self.ch), Qt.AlignmentFlag.AlignLeft, f"…+{self.hidden_cols}"
             )
         p.end()
 
@@ -217,6 +230,7 @@ class BackpropInspector(QWidget):
         self.walk: SampleWalk | None = None
         self.stage = 0
         self.focus = Focus()
+        self.auto_focus = True  # follow the largest δ until the user picks an entry
         self._sample: tuple[np.ndarray, np.ndarray] | None = None
         self._sample_index: int | None = None
         self._batch: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
@@ -446,14 +460,37 @@ class BackpropInspector(QWidget):
         if self.walk is None:
             return
         index = max(0, min(int(index), self.n_stages - 1))
-        if index != self.stage:
-            self.stage = index
-            self._render()
-            st = self.current
-            self.stageChanged.emit(index, st.title)
-            self.highlightChanged.emit(self.highlight())
+        changed = index != self.stage
+        self.stage = index
+        self._render()
+        if changed:
+            self.stageChanged.emit(index, self.current.title)
+        self.highlightChanged.emit(self.highlight())
+
+    def set_focus(self, layer: int, j: int, k: int = 0) -> None:
+        """Write the numbers out for unit j of each stage's layer, input k, and (update stage)
+        the weight w^layer_jk; stops following the largest δ."""
+        self.auto_focus = False
+        self.focus = Focus(int(layer), int(j), int(k))
+        self._render()
+        self.highlightChanged.emit(self.highlight())
+
+    def _auto_focus(self) -> None:
+        """The entry worth reading: in each layer the unit with the largest |δ^l_j|, the input k
+        with the largest |a^{l−1}_k|; for the update, the largest |∂J/∂w^L_jk|."""
+        w, st = self.walk, self.current
+        if w is None or st is None:
+            return
+        n = AUTO_UNITS  # only units drawn in the grids and on the diagram
+        if st.kind == UPDATE:
+            layer = w.L
+            G = np.abs(w.dW[layer][:n, :n])
+            j, k = np.unravel_index(int(np.argmax(G)), G.shape)
         else:
-            self._render()
+            layer = w.L if st.kind in (LOSS, BP1) else st.layer
+            j = int(np.argmax(np.abs(w.delta[layer][:n])))
+            k = int(np.argmax(np.abs(w.a[layer - 1][:n])))
+        self.focus = Focus(int(layer), int(j), int(k))
 
     def next_stage(self) -> None:
         self.set_stage(self.stage + 1)
@@ -530,6 +567,7 @@ class BackpropInspector(QWidget):
             self.equation.text(),
             self.entry.text(),
             (self.focus.layer, self.focus.j, self.focus.k),
+            self.auto_focus,
         )
 
     # ------------------------------------------------------------------ highlight
@@ -574,6 +612,7 @@ class BackpropInspector(QWidget):
     def show_origin(self, kind: str, layer: int, j: int, k: int = 0) -> None:
         """Explain ∂J/∂w^l_jk ("w"), ∂J/∂b^l_j ("b") or δ^l_j ("delta") in the side panel."""
         self._origin = (kind, int(layer), int(j), int(k))
+        self.auto_focus = False
         self.focus = Focus(int(layer), int(j), int(k))
         self._sync_focus_spins()
         self.side_tabs.setCurrentIndex(0)
@@ -588,7 +627,10 @@ class BackpropInspector(QWidget):
 
     def _render_origin(self) -> None:
         w = self.walk
-        if w is None or self._origin is None:
+        if w is not None and self._origin is None:
+            self._render_stage_origin()
+            return
+        if w is None:
             self.origin_view.setHtml(
                 "<p>Click a weight, bias or δ cell (here, on the network diagram or in the "
                 "weights heatmap) to see it as the product of the numbers it comes from.</p>"
@@ -608,6 +650,28 @@ class BackpropInspector(QWidget):
             )
         self.origin_view.setHtml(
             f'<div style="{MATH_CSS}">{head}{origin_for(w, kind, layer, j, k)}</div>'
+        )
+
+    def _render_stage_origin(self) -> None:
+        """No entry clicked yet: explain the entry the current stage writes out."""
+        w, st = self.walk, self.current
+        if st.kind in (FORWARD, LOSS):
+            self.origin_view.setHtml(
+                "<p>The forward pass and the loss come first: nothing to trace back yet. "
+                "From BP1 on, this panel shows where each number comes from. Click a weight, "
+                "bias or δ cell (here, on the network diagram or in the weights heatmap) to see "
+                "it as the product of the numbers it comes from.</p>"
+            )
+            return
+        if st.kind in (BP1, BP2):
+            layer = w.L if st.kind == BP1 else st.layer
+            kind, (j, k) = "delta", self.focus.clamp(w, layer)
+        else:
+            layer = st.layer if st.kind == BP34 else min(max(self.focus.layer, 2), w.L)
+            kind, (j, k) = "w", self.focus.clamp(w, layer)
+        self.origin_view.setHtml(
+            f"<div style=\"{MATH_CSS}\"><p style='color:gray'>This stage's entry (click any "
+            f"cell for another):</p>{origin_for(w, kind, layer, j, k)}</div>"
         )
 
     def _on_link(self, url) -> None:
@@ -768,7 +832,7 @@ class BackpropInspector(QWidget):
             data = np.ascontiguousarray((255 * (1 - g)).astype(np.uint8))
             qimg = QImage(data.data, side, side, side, QImage.Format.Format_Grayscale8).copy()
             self.image_label.setPixmap(
-                QPixmap.fromImage(qimg).scaled(56, 56, Qt.AspectRatioMode.KeepAspectRatio)
+                QPixmap.fromImage(qimg).scaled(84, 84, Qt.AspectRatioMode.KeepAspectRatio)
             )
             self.image_label.setToolTip(f"The sample's {x.size} inputs as a {side}×{side} image")
         self.image_label.setVisible(side is not None)
@@ -796,6 +860,8 @@ class BackpropInspector(QWidget):
             return
         self.stage = max(0, min(self.stage, self.n_stages - 1))
         st = self.current
+        if self.auto_focus:
+            self._auto_focus()
         self._sync_focus_spins()
         self.back_button.setEnabled(self.stage > 0)
         self.next_button.setEnabled(self.stage < self.n_stages - 1)
@@ -812,6 +878,8 @@ class BackpropInspector(QWidget):
             self._render_all()
         else:
             self._build_grids(st)
+        if self._origin is None:
+            self._render_stage_origin()
 
     def _render_all(self) -> None:
         w = self.walk
@@ -841,7 +909,7 @@ class BackpropInspector(QWidget):
         box.setSpacing(2)
         box.addWidget(_label(f'<span style="{MATH_CSS}">{title}</span>', selectable=False))
         g = CellGrid(values, name)
-        g.focus = focus
+        g.set_focus(focus)
         if on_click is not None:
             g.cellClicked.connect(on_click)
             g.setCursor(Qt.CursorShape.PointingHandCursor)
@@ -864,11 +932,13 @@ class BackpropInspector(QWidget):
             return lambda r, c: prefix + plain_name("w", layer, r, c)
 
         def set_j(r: int, _c: int = 0) -> None:
+            self.auto_focus = False
             self.focus.j = r
             self._render()
             self.highlightChanged.emit(self.highlight())
 
         def set_k(r: int, _c: int = 0) -> None:
+            self.auto_focus = False
             self.focus.k = r
             self._render()
             self.highlightChanged.emit(self.highlight())

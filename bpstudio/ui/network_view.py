@@ -537,7 +537,7 @@ class NetworkDiagramView(QWidget):
             f.setBold(True)
             p.setFont(f)
             text = "forward: values flow →" if direction == "forward" else "← backward: δ flows"
-            p.drawText(QRectF(6, h - 60, 220, 20), Qt.AlignmentFlag.AlignLeft, text)
+            p.drawText(QRectF(6, 2, 220, 20), Qt.AlignmentFlag.AlignLeft, text)
         p.end()
         self.last_paint_ms = 1000 * (time.perf_counter() - t0)
 

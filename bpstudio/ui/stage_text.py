@@ -42,6 +42,11 @@ def idx_text(*idx: int) -> str:
     return ("," if any(len(p) > 1 for p in parts) else "").join(parts)
 
 
+def _comma(j: int) -> str:
+    """The separator between a letter index and unit j (0-based): "," once j + 1 has two digits."""
+    return "," if j + 1 >= 10 else ""
+
+
 def sym(s: str, layer: int | str | None = None, *idx: int, raw_sub: str = "") -> str:
     """`<i>s</i><sup>l</sup><sub>jk</sub>`: a symbol in the seed's notation (idx 0-based)."""
     out = f"<i>{s}</i>"
@@ -77,8 +82,9 @@ def num(v: float, digits: int = 4) -> str:
 
 
 def par(v: float) -> str:
-    """A number as a factor: negative ones in parentheses."""
-    return f"({num(v)})" if float(v) < 0 else num(v)
+    """A number as a factor: negative ones and powers of ten in parentheses."""
+    text = num(v)
+    return f"({text})" if float(v) < 0 or "10<sup>" in text else text
 
 
 def frac(top: str, bottom: str) -> str:
@@ -102,13 +108,14 @@ SIGMA_PRIME = {
 
 
 def _sum_terms(ws: np.ndarray, xs: np.ndarray) -> str:
-    """'w·x + w·x + … (n terms)' with numbers for the first MAX_TERMS."""
+    """The terms w·x of a sum with numbers: all of them when there are few, else the
+    MAX_TERMS largest |w·x| (in index order) and how many there are."""
     n = len(ws)
-    shown = range(min(n, MAX_TERMS))
-    body = " + ".join(f"{par(ws[i])}·{par(xs[i])}" for i in shown)
-    if n > MAX_TERMS:
-        body += f" + … <span style='color:gray'>({n} terms)</span>"
-    return body
+    if n <= MAX_TERMS + 1:
+        return " + ".join(f"{par(ws[i])}·{par(xs[i])}" for i in range(n))
+    top = sorted(np.argsort(-np.abs(ws * xs), kind="stable")[:MAX_TERMS])
+    body = " + ".join(f"{par(ws[i])}·{par(xs[i])}" for i in top)
+    return f"{body} + … <span style='color:gray'>(the {MAX_TERMS} largest of {n} terms)</span>"
 
 
 class Focus:
@@ -153,7 +160,7 @@ def _forward(w: SampleWalk, l: int, j: int, k: int) -> tuple[str, str, str, str]
     terms = _sum_terms(w.W[l][j], w.a[l - 1])
     z = w.z[l][j]
     ent = (
-        f"{sym('z', l, j)} = Σ<sub><i>k</i></sub> {sym('w', l, raw_sub=f'{j + 1}<i>k</i>')}"
+        f"{sym('z', l, j)} = Σ<sub><i>k</i></sub> {sym('w', l, raw_sub=f'{j + 1}{_comma(j)}<i>k</i>')}"
         f"{sym('a', l - 1, raw_sub='<i>k</i>')} + {sym('b', l, j)} = {terms} + {par(w.b[l][j])}"
         f" = <b>{num(z)}</b><br>"
     )
@@ -279,7 +286,7 @@ def _bp2(w: SampleWalk, l: int, j: int) -> tuple[str, str, str, str]:
     terms = _sum_terms(col, w.delta[l + 1])
     ent = (
         f"{sym('δ', l, j)} = (Σ<sub><i>k</i></sub> "
-        f"{sym('w', l + 1, raw_sub=f'<i>k</i>{j + 1}')}{sym('δ', l + 1, raw_sub='<i>k</i>')}) · "
+        f"{sym('w', l + 1, raw_sub=f'<i>k</i>{_comma(j)}{j + 1}')}{sym('δ', l + 1, raw_sub='<i>k</i>')}) · "
         f"σ′({sym('z', l, j)}) = ({terms}) · {par(w.sigma_prime[l][j])}<br>"
         f"&nbsp;&nbsp;&nbsp;&nbsp; = {par(w.backsum[l][j])} · {par(w.sigma_prime[l][j])} = "
         f"<b>{num(w.delta[l][j])}</b>"

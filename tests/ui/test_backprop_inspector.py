@@ -100,7 +100,7 @@ def test_entry_numbers_equal_the_trace(inspector):
     inspector.set_sample_index(3)
     x, y = ds.X_train[3], ds.Y_train[3]
     tr = net.trace(x, y)
-    inspector.focus.j = 1
+    inspector.set_focus(3, 1, 0)
     inspector.set_stage(5)  # BP2, layer 3
     text = _plain(inspector.entry.text())
     assert text.startswith("δ32")  # j = 1 is printed from 1: δ^3_2
