@@ -159,8 +159,9 @@ def _forward(w: SampleWalk, l: int, j: int, k: int) -> tuple[str, str, str, str]
     )
     terms = _sum_terms(w.W[l][j], w.a[l - 1])
     z = w.z[l][j]
+    w_jk = sym("w", l, raw_sub=f"{j + 1}{_comma(j)}<i>k</i>")
     ent = (
-        f"{sym('z', l, j)} = Σ<sub><i>k</i></sub> {sym('w', l, raw_sub=f'{j + 1}{_comma(j)}<i>k</i>')}"
+        f"{sym('z', l, j)} = Σ<sub><i>k</i></sub> {w_jk}"
         f"{sym('a', l - 1, raw_sub='<i>k</i>')} + {sym('b', l, j)} = {terms} + {par(w.b[l][j])}"
         f" = <b>{num(z)}</b><br>"
     )
@@ -284,9 +285,10 @@ def _bp2(w: SampleWalk, l: int, j: int) -> tuple[str, str, str, str]:
     )
     col = w.W[l + 1][:, j]
     terms = _sum_terms(col, w.delta[l + 1])
+    w_kj = sym("w", l + 1, raw_sub=f"<i>k</i>{_comma(j)}{j + 1}")
     ent = (
         f"{sym('δ', l, j)} = (Σ<sub><i>k</i></sub> "
-        f"{sym('w', l + 1, raw_sub=f'<i>k</i>{_comma(j)}{j + 1}')}{sym('δ', l + 1, raw_sub='<i>k</i>')}) · "
+        f"{w_kj}{sym('δ', l + 1, raw_sub='<i>k</i>')}) · "
         f"σ′({sym('z', l, j)}) = ({terms}) · {par(w.sigma_prime[l][j])}<br>"
         f"&nbsp;&nbsp;&nbsp;&nbsp; = {par(w.backsum[l][j])} · {par(w.sigma_prime[l][j])} = "
         f"<b>{num(w.delta[l][j])}</b>"
