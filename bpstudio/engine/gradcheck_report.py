@@ -31,9 +31,9 @@ from bpstudio.engine.stages import entry
 TOLERANCE = 1e-6
 
 BREAKS: dict[str, str] = {
-    "forget_sigma_prime": "BP2 without ⊙ σ'(z^l): δ^l = (W^{l+1})ᵀ δ^{l+1}",
-    "mse_without_1_over_k": "MSE gradient without its 1/k: ∂J/∂a^L = a^L − y",
-    "w_instead_of_wt": "BP2 with W^{l+1} instead of (W^{l+1})ᵀ",
+    "forget_sigma_prime": "BP2 without ⊙ σ′(zˡ): δˡ = (Wˡ⁺¹)ᵀ δˡ⁺¹",
+    "mse_without_1_over_k": "MSE gradient without its 1/k: ∂J/∂aᴸ = aᴸ − y",
+    "w_instead_of_wt": "BP2 with Wˡ⁺¹ instead of (Wˡ⁺¹)ᵀ",
 }
 
 

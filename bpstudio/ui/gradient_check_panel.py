@@ -21,6 +21,7 @@ than ``MAX_PARAMS`` parameters are refused with a message saying what to do.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
@@ -332,7 +333,7 @@ class GradientCheckPanel(QWidget):
 
     @staticmethod
     def _say(label: QLabel, text: str, ok: bool | None) -> None:
-        label.setText(text)
+        label.setText(re.sub(r"∂J/∂[wb]\^\d+_[\d,]+", lambda m: _pretty(m.group(0)), text))
         color = "" if ok is None else (OK_COLOR if ok else BAD_COLOR)
         label.setStyleSheet(f"color: {color}; font-weight: bold;" if color else "")
 

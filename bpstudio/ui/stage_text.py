@@ -204,7 +204,7 @@ def _loss(w: SampleWalk, j: int) -> tuple[str, str, str, str]:
             f"{sym('a', L, raw_sub='<i>j</i>')}"
         )
         ent = (
-            f"<i>J</i> = <b>{num(w.J)}</b><br>{d_('<i>J</i>', sym('a', L, j))} = −{num(yj)} / "
+            f"<i>J</i> = <b>{num(w.J)}</b><br>{d_('<i>J</i>', sym('a', L, j))} = {num(-yj)} / "
             f"{num(aj)} = <b>{num(w.grad_a[j])}</b>"
         )
     else:
