@@ -16,7 +16,16 @@ FORBIDDEN = ("PySide6", "shiboken6", "pyqtgraph", "sklearn")
 
 
 @pytest.mark.parametrize(
-    "module", ["bpstudio.engine", "bpstudio.data", "bpstudio.io", "bpstudio.cli"]
+    "module",
+    [
+        "bpstudio.engine",
+        "bpstudio.engine.stages",
+        "bpstudio.engine.gradcheck_report",
+        "bpstudio.engine.diagnostics",
+        "bpstudio.data",
+        "bpstudio.io",
+        "bpstudio.cli",
+    ],
 )
 def test_headless_packages_load_no_qt_or_sklearn(module: str) -> None:
     code = (

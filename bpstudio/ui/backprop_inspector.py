@@ -231,6 +231,7 @@ class BackpropInspector(QWidget):
         self.stage = 0
         self.focus = Focus()
         self.auto_focus = True  # follow the largest δ until the user picks an entry
+        self._stale = False  # a set_network arrived while hidden
         self._sample: tuple[np.ndarray, np.ndarray] | None = None
         self._sample_index: int | None = None
         self._batch: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
@@ -397,9 +398,18 @@ class BackpropInspector(QWidget):
 
     # ------------------------------------------------------------------ inputs
     def set_network(self, net: Any) -> None:
-        """Inspect ``net``'s current weights (call at ≤ 5 Hz while training)."""
+        """Inspect ``net``'s current weights (call at ≤ 5 Hz while training). While the
+        inspector sits hidden in a shown window (another tab), the work waits until it shows."""
         self.net = net
+        if self.window().isVisible() and not self.isVisible():
+            self._stale = True
+            return
         self._recompute()
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().showEvent(event)
+        if self._stale:
+            self._recompute()
 
     def set_fit_config(self, cfg: FitConfig) -> None:
         """The optimiser, α, L2 and batch size the update stage and the mini-batch use."""
@@ -761,6 +771,7 @@ class BackpropInspector(QWidget):
         return np.asarray(X[i], dtype=np.float64), np.asarray(Y[i], dtype=np.float64)
 
     def _recompute(self) -> None:
+        self._stale = False
         s = self._current_sample()
         net = self.net
         old = self.walk
@@ -886,7 +897,8 @@ class BackpropInspector(QWidget):
         parts = []
         for i, st in enumerate(w.stages):
             heading, vec, ent, _ = stage_parts(w, st, self.focus)
-            mark = " style='background:#fff3c4'" if i == self.stage else ""
+            tint = "#4a4020" if theme.is_dark() else "#fff3c4"
+            mark = f" style='background:{tint}'" if i == self.stage else ""
             parts.append(
                 f"<div{mark}><p><a href='stage:{i}'><b>{i + 1}. {st.title}</b></a> — {heading}</p>"
                 f'<p style="{MATH_CSS} font-size:13pt">{vec}</p>'

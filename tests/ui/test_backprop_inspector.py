@@ -218,3 +218,39 @@ def test_show_all_and_784_inputs(inspector, qtbot):
     assert inspector.all_check.isChecked()
     html = inspector.all_view.toHtml()
     assert html.count("stage:") == inspector.n_stages
+
+
+def test_hidden_in_a_shown_window_waits_until_shown(qtbot):
+    from PySide6.QtWidgets import QTabWidget
+
+    tabs = QTabWidget()
+    qtbot.addWidget(tabs)
+    insp = BackpropInspector()
+    tabs.addTab(QLabelStub(), "other")
+    tabs.addTab(insp, "inspector")
+    net, ds = _ready(insp)
+    tabs.show()
+    tabs.setCurrentIndex(0)
+    before = insp.walk
+    net.params["W2"][0, 0] += 1.0
+    insp.set_network(net)
+    assert insp.walk is before  # nothing computed for a hidden tab
+    tabs.setCurrentIndex(1)
+    assert insp.walk is not before
+    assert insp.walk.W[2][0, 0] == pytest.approx(net.params["W2"][0, 0])
+
+
+def test_auto_focus_follows_the_largest_delta_until_the_user_picks(inspector):
+    _ready(inspector)
+    w = inspector.walk
+    inspector.set_stage(w.stage_index("BP2", 3))
+    assert inspector.focus.j == int(np.argmax(np.abs(w.delta[3])))
+    inspector.set_focus(3, 0, 0)
+    inspector.set_stage(w.stage_index("BP2", 2))
+    assert inspector.focus.j == 0 and not inspector.auto_focus
+
+
+def QLabelStub():  # noqa: N802 - a widget factory for the tab test
+    from PySide6.QtWidgets import QLabel
+
+    return QLabel("another view")
