@@ -60,6 +60,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from bpstudio.engine.errors import EngineError
 from bpstudio.engine.stages import (
     BP1,
     BP2,
@@ -232,6 +233,7 @@ class BackpropInspector(QWidget):
         self.focus = Focus()
         self.auto_focus = True  # follow the largest δ until the user picks an entry
         self._stale = False  # a set_network arrived while hidden
+        self._problem = ""  # why there is nothing to show, in words
         self._sample: tuple[np.ndarray, np.ndarray] | None = None
         self._sample_index: int | None = None
         self._batch: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
@@ -776,11 +778,20 @@ class BackpropInspector(QWidget):
         net = self.net
         old = self.walk
         self.walk = None
+        self._problem = ""
         if net is not None and s is not None:
             x, y = s
             if len(x) == net.sizes[0] and len(y) == net.sizes[-1]:
-                with np.errstate(all="ignore"):
-                    self.walk = walk(net, x, y, self.cfg)
+                try:
+                    with np.errstate(all="ignore"):
+                        self.walk = walk(net, x, y, self.cfg)
+                except EngineError as exc:  # e.g. a training setting out of range
+                    self._problem = str(exc)
+            else:
+                self._problem = (
+                    f"This sample has {len(x)} inputs and {len(y)} targets, but the network "
+                    f"takes {net.sizes[0]} inputs and gives {net.sizes[-1]} outputs."
+                )
         if self.walk is not None:
             if old is None or old.sizes != self.walk.sizes:
                 self.stage = min(self.stage, self.n_stages - 1)
@@ -865,7 +876,9 @@ class BackpropInspector(QWidget):
             self.stage_label.setText("No sample")
             self.position_label.setText("")
             self.heading.setText("")
-            self.equation.setText("Choose a dataset and a network to step through backprop.")
+            self.equation.setText(
+                self._problem or "Choose a dataset and a network to step through backprop."
+            )
             self.entry.setText("")
             self.note.setText("")
             return

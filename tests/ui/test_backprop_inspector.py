@@ -254,3 +254,11 @@ def QLabelStub():  # noqa: N802 - a widget factory for the tab test
     from PySide6.QtWidgets import QLabel
 
     return QLabel("another view")
+
+
+def test_a_sample_that_does_not_fit_says_why(inspector):
+    _ready(inspector)
+    inspector.set_sample(np.zeros(5), np.zeros(1), 0)
+    assert inspector.walk is None
+    assert "5 inputs" in inspector.equation.text() and "takes 2 inputs" in inspector.equation.text()
+    assert not inspector.next_button.isEnabled()
