@@ -137,7 +137,12 @@ class ActivationDiagnostics(QWidget):
         self._last = time.monotonic()
         batch = self._batch()
         net = self.net
-        if net is None or batch is None or batch[0].shape[1] != net.sizes[0]:
+        if (
+            net is None
+            or batch is None
+            or batch[0].shape[1] != net.sizes[0]
+            or batch[1].shape[1] != net.sizes[-1]
+        ):
             self.diagnostics = None
             self.summary.setText("No network or data yet.")
             return None

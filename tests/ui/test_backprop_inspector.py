@@ -262,3 +262,35 @@ def test_a_sample_that_does_not_fit_says_why(inspector):
     assert inspector.walk is None
     assert "5 inputs" in inspector.equation.text() and "takes 2 inputs" in inspector.equation.text()
     assert not inspector.next_button.isEnabled()
+
+
+@pytest.mark.parametrize(
+    ("sizes", "act", "output", "loss"),
+    [
+        ([2, 1], "tanh", "sigmoid", "mse"),  # no hidden layer: no BP2 stage
+        ([2, 3, 2], "relu", "sigmoid", "cross_entropy"),
+        ([2, 12, 11, 3], "elu", "linear", "mse"),  # two-digit indices
+        ([3, 4, 2], "softplus", "tanh", "mse"),
+    ],
+)
+def test_every_stage_renders_for_varied_networks(inspector, sizes, act, output, loss):
+    rng = np.random.default_rng(0)
+    k = sizes[-1]
+    X = rng.normal(size=(12, sizes[0]))
+    Y = (
+        rng.uniform(-0.5, 0.5, size=(12, k))
+        if output in ("linear", "tanh")
+        else (rng.integers(0, 2, size=(12, k)).astype(float))
+    )
+    ds = SimpleNamespace(X_train=X, Y_train=Y)
+    net = Network(sizes, activation=act, output=output, loss=loss, dtype="float32")
+    _ready(inspector, net, ds, FitConfig(optimizer="momentum", nesterov=True, batch_size=4))
+    # (L−1) forward + loss + BP1 + (L−2) BP2 + (L−1) BP3/BP4 + update = 3L − 1
+    assert inspector.n_stages == 3 * len(sizes) - 1
+    for i in range(inspector.n_stages):
+        inspector.set_stage(i)
+        assert inspector.entry.text() and "nan" not in inspector.entry.text().lower()
+        for g in inspector._grids:
+            g.grab()
+    inspector.click_weight(len(sizes), k - 1, sizes[-2] - 1)
+    assert "BP4" in inspector.origin_view.toPlainText()
