@@ -73,13 +73,14 @@ def images():
 
 def build(ds, net, cfg):
     from PySide6.QtCore import Qt
-    from PySide6.QtWidgets import QSplitter, QTabWidget
+    from PySide6.QtWidgets import QScrollArea, QSplitter, QTabWidget
 
     from bpstudio.ui.activation_diagnostics import ActivationDiagnostics
     from bpstudio.ui.backprop_inspector import BackpropInspector
     from bpstudio.ui.confusion_view import ConfusionMatrixView
     from bpstudio.ui.gradient_check_panel import GradientCheckPanel
     from bpstudio.ui.network_view import NetworkDiagramView
+    from bpstudio.ui.weight_tiles import WeightTilesView
 
     tabs = QTabWidget()
     diagram = NetworkDiagramView()
@@ -95,6 +96,15 @@ def build(ds, net, cfg):
     tabs.addTab(diag, "Saturation")
     conf = ConfusionMatrixView()
     tabs.addTab(conf, "Confusion")
+    tiles = WeightTilesView()
+    tiles_scroll = QScrollArea()
+    tiles_scroll.setWidgetResizable(True)
+    tiles_scroll.setWidget(tiles)
+    tabs.addTab(tiles_scroll, "Weight tiles")
+    tiles.set_network(net)
+    tiles.weightClicked.connect(
+        lambda l, j, k: (tabs.setCurrentIndex(0), inspector.click_weight(l, j, k))
+    )
 
     diagram.set_network(net)
     inspector.set_dataset(ds)
@@ -118,8 +128,9 @@ def build(ds, net, cfg):
     conf.set_dataset(ds)
     conf.set_network(net)
     return SimpleNamespace(
-        tabs=tabs, diagram=diagram, inspector=inspector, check=check, diag=diag, conf=conf
-    )
+        tabs=tabs, diagram=diagram, inspector=inspector, check=check, diag=diag, conf=conf,
+        tiles=tiles,
+    )  # fmt: skip
 
 
 def _pump(app, n: int = 5) -> None:
@@ -185,6 +196,10 @@ def shots(app, out: Path) -> None:
         ui.conf.set_split("val")
         _pump(app)
         ui.tabs.grab().save(str(out / f"{tag}-confusion.png"))
+        if ui.tiles.W is not None:
+            ui.tabs.setCurrentIndex(4)
+            _pump(app)
+            ui.tabs.grab().save(str(out / f"{tag}-weight-tiles.png"))
         ui.tabs.close()
     # a deep sigmoid net at a large initial scale: the saturation notice
     ds = image_dataset(200, seed=1)

@@ -6,7 +6,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, Qt
 
 from bpstudio.engine import Network
 from bpstudio.ui.activation_diagnostics import ActivationDiagnostics
@@ -127,3 +127,30 @@ def test_confusion_matrix_sums_to_each_split(qtbot):
     assert view.table.verticalHeaderItem(3).text() == "precision"
     c = view.confusion
     assert view.table.item(0, 3).text() == f"{100 * c.recall[0]:.1f} %"
+
+
+def test_weight_tiles_show_each_units_incoming_weights(qtbot):
+    from bpstudio.ui.weight_tiles import WeightTilesView
+
+    view = WeightTilesView()
+    qtbot.addWidget(view)
+    view.resize(700, 400)
+    net = Network([784, 5, 3], activation="relu", output="softmax", loss="cross_entropy")
+    W = net.params["W2"]
+    W[2] = 0.0
+    W[2, 28 * 3 + 4] = 1.0  # one strong positive weight: pixel row 4, column 5 of unit 3
+    W[2, 0] = -0.5
+    view.set_network(net)
+    img = view.tile_image(2)
+    assert (img.width(), img.height()) == (28, 28)
+    assert img.pixelColor(4, 3).name() == "#0072b2"  # full blue where w is the tile's max
+    assert img.pixelColor(10, 10) == img.pixelColor(20, 20)  # zeros: the background
+    view.show()
+    rect = view._tile_rect(2)
+    x = rect.x() + int((4 + 0.5) * rect.width() / 28)
+    y = rect.y() + int((3 + 0.5) * rect.height() / 28)
+    with qtbot.waitSignal(view.weightClicked, timeout=1000) as sig:
+        qtbot.mouseClick(view, Qt.MouseButton.LeftButton, pos=QPoint(x, y))
+    assert sig.args == [2, 2, 28 * 3 + 4]
+    view.set_network(Network([2, 4, 1]))
+    assert view.W is None and not view.grab().isNull()
