@@ -126,6 +126,18 @@ class GradientCheckPanel(QWidget):
                 "worst entries",
             ]
         )
+        tips = [
+            "The parameter array, named as in the seed (W2 joins layer 1 to layer 2)",
+            "(n_l, n_(l−1)) for a weight matrix, n_l for a bias",
+            "‖g_bp − g_fd‖ / (‖g_bp‖ + ‖g_fd‖): the verdict uses this (≤ 1e-6 agrees)",
+            "The largest |g_bp − g_fd| / (|g_bp| + |g_fd|) of one entry; entries that are "
+            "themselves tiny carry the finite differences' round-off, so this may exceed 1e-6 "
+            "for a correct backprop",
+            "The mean of the per-entry relative errors",
+            "The entries with the largest per-entry error: backprop vs finite difference",
+        ]
+        for c, tip in enumerate(tips):
+            self.table.horizontalHeaderItem(c).setToolTip(tip)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.table.horizontalHeader().setStretchLastSection(True)
         self.table.verticalHeader().setVisible(False)
