@@ -81,6 +81,7 @@ class UpdateStep:
     delta: dict[str, np.ndarray]  # Δθ = θ_new − θ
     new: dict[str, np.ndarray]  # θ_new
     state: dict[str, dict[str, np.ndarray]]  # "v" (momentum) or "m", "v" (adam) per array name
+    state_before: dict[str, dict[str, np.ndarray]]  # the same before the step (0 when fresh)
     loss_before: float
     loss_after: float
 
@@ -256,6 +257,11 @@ def _update(
     grad_flat = g.copy()
     g *= fold  # the optimisers take a pre-scaled gradient (see optimizers.py)
     new = theta.copy()
+    before = {
+        key: getattr(opt, key).copy()
+        for key in ("m", "v")
+        if isinstance(getattr(opt, key, None), np.ndarray)
+    }
     opt.step(new, g, lr, int(t))
     names = list(work.params)
 
@@ -267,10 +273,8 @@ def _update(
             res[f"b{l}"] = b[i].copy()
         return {k: res[k] for k in names}
 
-    opt_state: dict[str, dict[str, np.ndarray]] = {}
-    for key in ("m", "v"):
-        if isinstance(getattr(opt, key, None), np.ndarray):
-            opt_state[key] = per_array(getattr(opt, key))
+    opt_state = {key: per_array(getattr(opt, key)) for key in before}
+    opt_before = {key: per_array(arr) for key, arr in before.items()}
     after = work.copy()
     after._theta[...] = new
     with np.errstate(all="ignore"):
@@ -289,6 +293,7 @@ def _update(
         delta=per_array(new - theta),
         new=per_array(new),
         state=opt_state,
+        state_before=opt_before,
         loss_before=J,
         loss_after=float(loss_after),
     )

@@ -343,7 +343,7 @@ def _update(w: SampleWalk, l: int, j: int, k: int) -> tuple[str, str, str, str]:
     elif u.optimizer == "momentum":
         v = u.state["v"][name][j, k]
         mu = u.momentum
-        v_prev = (v + u.lr * g) / mu if mu else 0.0
+        v_prev = u.state_before["v"][name][j, k]
         lines.append(
             f"<i>v</i> ← μ<i>v</i> − α{gs} = {num(mu)}·{par(v_prev)} − {a}·{par(g)} = {num(v)}"
         )
@@ -367,8 +367,8 @@ def _update(w: SampleWalk, l: int, j: int, k: int) -> tuple[str, str, str, str]:
             "<i>v</i> ← β<sub>2</sub><i>v</i> + (1 − β<sub>2</sub>)<i>g</i><sup>2</sup>,&nbsp; "
             "θ ← θ − α m̂/(√v̂ + ε) (Adam)"
         )
-        m_prev = (m - (1 - b1) * g) / b1  # the state before the step (0 when fresh)
-        v_prev = (v - (1 - b2) * g * g) / b2
+        m_prev = u.state_before["m"][name][j, k]  # 0 for a fresh optimiser
+        v_prev = u.state_before["v"][name][j, k]
         lines.append(f"<i>m</i> ← {num(b1)}·{par(m_prev)} + {num(1 - b1)}·{par(g)} = {num(m)}")
         lines.append(
             f"<i>v</i> ← {num(b2)}·{par(v_prev)} + {num(1 - b2)}·{par(g)}<sup>2</sup> = {num(v)}"
@@ -385,10 +385,16 @@ def _update(w: SampleWalk, l: int, j: int, k: int) -> tuple[str, str, str, str]:
         f"Loss of this sample: <i>J</i> = {num(u.loss_before)} → <b>{num(u.loss_after)}</b> "
         f"after the step on every weight and bias"
     )
+    fresh = all(not np.any(a) for per in u.state_before.values() for a in per.values())
+    state = (
+        f"from a fresh {u.optimizer} state (v, m start at 0, t = {u.t})"
+        if fresh
+        else f"from the given {u.optimizer} state at step t = {u.t}"
+    )
     note = (
         f"Training takes this step with ∂J/∂θ averaged over a mini-batch (see “This "
-        f"mini-batch”); here it uses this sample alone, from a fresh {u.optimizer} state "
-        f"(v, m start at 0, t = {u.t}). Pick the layer and the weight with the spin boxes."
+        f"mini-batch”); here it uses this sample alone, {state}. Pick the layer and the "
+        f"weight with the spin boxes."
     )
     return f"Update ({u.optimizer})", vec, "<br>".join(lines), note
 

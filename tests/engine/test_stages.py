@@ -285,3 +285,20 @@ def test_vanishing_delta_gets_a_notice():
     assert "vanishes" in d.notice and "Layers 2," in d.notice
     fresh = Network([4, 8, 3], activation="relu", output="softmax", loss="cross_entropy")
     assert activation_diagnostics(fresh, X, Y).notice == ""
+
+
+def test_update_with_given_state_and_step_number():
+    rng = np.random.default_rng(8)
+    net = _net()
+    x, y = rng.normal(size=3), np.array([1.0, 0.0])
+    cfg = FitConfig(optimizer="adam", lr=0.01)
+    size = net._theta.size
+    m0, v0 = rng.normal(size=size) * 1e-2, rng.uniform(size=size) * 1e-4
+    w = walk(net, x, y, cfg, t=5, state={"m": m0, "v": v0})
+    g = w.update.grad["W2"]
+    WT, _ = net.block_views(m0)
+    m_before = WT[0].T
+    np.testing.assert_allclose(w.update.state_before["m"]["W2"], m_before)
+    np.testing.assert_allclose(w.update.state["m"]["W2"], 0.9 * m_before + 0.1 * g, rtol=1e-12)
+    with pytest.raises(EngineError, match="no state"):
+        walk(net, x, y, FitConfig(optimizer="sgd"), state={"v": m0})
