@@ -20,11 +20,16 @@ FORBIDDEN = ("PySide6", "shiboken6", "pyqtgraph", "sklearn", "torch")
     "module",
     [
         "bpstudio.engine",
+        "bpstudio.engine.stages",
+        "bpstudio.engine.gradcheck_report",
+        "bpstudio.engine.diagnostics",
         "bpstudio.data",
         "bpstudio.io",
         "bpstudio.io.pytorch_export",
         "bpstudio.resources",
         "bpstudio.desktop_entry",
+        "bpstudio.session",
+        "bpstudio.session.lessons",
         "bpstudio.cli",
     ],
 )

@@ -165,14 +165,19 @@ def class_labels(Y: np.ndarray) -> np.ndarray:
     return (Y[:, 0] > 0.5).astype(np.intp) if Y.shape[1] == 1 else Y.argmax(axis=1)
 
 
+def predicted_classes(A: np.ndarray) -> np.ndarray:
+    """The predicted class per row of outputs A: argmax, or A > 0.5 for a single output.
+    The one home of this rule: accuracy, the confusion matrix and the views call it."""
+    return (A[:, 0] > 0.5).astype(np.intp) if A.shape[1] == 1 else A.argmax(axis=1)
+
+
 def accuracy(A: np.ndarray, Y: np.ndarray, labels: np.ndarray | None = None) -> float:
-    """Share of rows whose predicted class (argmax, or A > 0.5 for one output) is right."""
+    """Share of rows whose predicted class (`predicted_classes`) is right."""
     if A.shape[0] == 0:
         return float("nan")
     if labels is None:
         labels = class_labels(Y)
-    predicted = (A[:, 0] > 0.5) if A.shape[1] == 1 else A.argmax(axis=1)
-    return float(np.count_nonzero(predicted == labels)) / A.shape[0]
+    return float(np.count_nonzero(predicted_classes(A) == labels)) / A.shape[0]
 
 
 def _fmt(x: float) -> str:
