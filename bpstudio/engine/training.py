@@ -49,6 +49,16 @@ _PERMUTE_BYTES = 64 * 2**20
 
 @dataclass
 class FitConfig:
+    """How to train: the typed object every caller hands to ``fit`` (and the window's child).
+
+    These defaults are the engine's, and the only home of the optimiser and schedule
+    hyperparameters (momentum, β1/β2, ε, schedule step and γ): textbook plain SGD with α = 0.1,
+    what the notation and the teaching views describe. Two callers depart on purpose and say why
+    where they decide it: the window (``ui/training_panel.py``: batches of 10, 200 epochs, for
+    the playground sets) and the CLI (``cli.py``: Adam, α = 0.01, float32: measured to work
+    without tuning).
+    """
+
     epochs: int | None = 100
     batch_size: int = 32
     optimizer: str = "sgd"
