@@ -173,6 +173,52 @@ class Session:
         self._emit(SessionEventKind.RUN_ADDED, run.id)
         return run
 
+    def branch(self, run_id: int, step: int, *, name: str | None = None) -> Run:
+        """A new run that starts from run ``run_id``'s checkpoint at ``step`` (its weights are the
+        new run's starting ``params``; history starts empty)."""
+        parent = self.run(run_id)
+        ckpt = parent.checkpoints.at(step)
+        if ckpt is None:
+            steps = [c.step for c in parent.checkpoints.all()]
+            raise KeyError(f"run {run_id} has no checkpoint at step {step} (it has {steps})")
+        run = self.new_run(
+            parent.net_config,
+            parent.fit,
+            name=name or f"{parent.name} from step {step}",
+            dataset=parent.dataset,
+            parent=RunParent(parent.id, step),
+            task=parent.task,
+            preprocessor=parent.preprocessor,
+            target_scale=parent.target_scale,
+        )
+        run.params = {k: v.copy() for k, v in ckpt.params.items()}
+        return run
+
+    def add_model(self, model: Any, *, name: str | None = None) -> Run:
+        """A run for a model opened from a file (``bpstudio.io.load_model``): its network,
+        weights and preprocessor, status ``IMPORTED``; inspect it, predict, or continue it."""
+        pre = model.preprocessor
+        extra = dict(model.extra)
+        task = str(getattr(pre, "task", "") or extra.get("task") or "")
+        run = self.new_run(
+            model.net.config(),
+            self.fit,
+            name=name or Path(model.path).name or None,
+            dataset=None,
+            task=task,
+            preprocessor=pre.to_dict() if pre is not None else None,
+            target_scale=(
+                [float(v) for v in pre.target_scale]
+                if pre is not None and task == "regression"
+                else None
+            ),
+            status=RunStatus.IMPORTED,
+            summary={k: v for k, v in extra.items() if isinstance(v, (int, float, list, str))},
+        )
+        run.params = model.net.get_params()
+        run.epochs = int(extra.get("epochs") or 0)
+        return run
+
     def run(self, run_id: int) -> Run:
         for r in self.runs:
             if r.id == run_id:
