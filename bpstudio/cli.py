@@ -755,6 +755,8 @@ class _ProjectRun:
         path = Path(args.project)
         if path.suffix.lower() != ".bpstudio":
             raise CLIError(f"{path}: a project file ends in .bpstudio")
+        if not path.parent.is_dir():
+            raise CLIError(f"{path}: the folder {path.parent} does not exist")
         session = Session.open(path) if path.exists() else Session()
         options = DatasetOptions(
             target=list(args.target) if args.target else None,
