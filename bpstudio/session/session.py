@@ -25,7 +25,6 @@ per session.
 from __future__ import annotations
 
 import contextlib
-import itertools
 import math
 import os
 from collections.abc import Callable, Iterable
@@ -97,7 +96,7 @@ class Session:
         self.path: Path | None = None  # where it was last saved or opened from
         self.dirty = False  # changed since the last save/open
         self.dataset_status: DatasetStatus | None = None  # set by open()
-        self._ids = itertools.count(1)
+        self._next_id = 1
         self._observers: list[Callable[[SessionEvent], Any]] = []
 
     # --- observers -------------------------------------------------------------------------------
@@ -148,7 +147,7 @@ class Session:
         **fields: Any,
     ) -> Run:
         """Create a run from settings snapshots (defaults: the session's) and add it."""
-        run_id = next(self._ids)
+        run_id = self._next_id
         ds = dataset if dataset is not None else self.dataset
         run = Run(
             id=run_id,
@@ -165,7 +164,7 @@ class Session:
     def add_run(self, run: Run) -> Run:
         if any(r.id == run.id for r in self.runs):
             raise ValueError(f"a run with id {run.id} is already in the session")
-        self._ids = itertools.count(max([run.id, *(r.id for r in self.runs)]) + 1)
+        self._next_id = max(self._next_id, run.id + 1)  # ids are never reused, even after a delete
         run._listener = self._on_run
         self.runs.append(run)
         self.current_run_id = run.id
@@ -292,6 +291,12 @@ class Session:
         ``embed_limit``: embed the session's CSV when it is at most this many bytes (read now
         from its path); None keeps whatever is embedded already."""
         document, arrays, blobs = self.to_state(embed_limit=embed_limit)
+        ds = self.dataset
+        if ds is not None and not ds.is_builtin and document["dataset"] is not None:
+            # where the CSV is from the project's folder: found again if both move together
+            with contextlib.suppress(ValueError):  # another drive (Windows)
+                rel = os.path.relpath(ds.path, Path(path).resolve().parent)
+                document["dataset"]["relative_path"] = Path(rel).as_posix()
         target = write_project(path, document, arrays, blobs)
         self.path = Path(path)
         self.dirty = False
@@ -314,7 +319,17 @@ class Session:
             ) from None
         session.path = Path(path)
         session.dirty = False
-        session.dataset_status = session.dataset.check() if session.dataset else None
+        ds = session.dataset
+        session.dataset_status = ds.check() if ds is not None else None
+        rel = (document.get("dataset") or {}).get("relative_path")
+        if ds is not None and session.dataset_status is DatasetStatus.MISSING and rel:
+            beside = Path(path).resolve().parent / str(rel)
+            if beside.is_file():  # the project and its CSV moved together: same file?
+                old = ds.path
+                if ds.relocate(beside) is DatasetStatus.OK:
+                    session.dataset_status = DatasetStatus.OK
+                else:
+                    ds.path, ds.name = old, Path(old).name
         return session
 
     def to_state(
@@ -349,6 +364,7 @@ class Session:
             "fit": self.fit.to_dict(),
             "runs": runs_doc,
             "current_run": self.current_run_id,
+            "next_run_id": self._next_id,
             "view_state": self.view_state,
         }
         return document, arrays, blobs
@@ -380,6 +396,7 @@ class Session:
             mine = {k[len(prefix) :]: v for k, v in arrays.items() if k.startswith(prefix)}
             run = _run_from_dict(run_doc, mine)
             session.add_run(run)
+        session._next_id = max(session._next_id, int(document.get("next_run_id", 1)))
         current = document.get("current_run")
         session.current_run_id = (
             current if any(r.id == current for r in session.runs) else session.current_run_id
