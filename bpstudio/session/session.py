@@ -297,7 +297,7 @@ class Session:
             with contextlib.suppress(ValueError):  # another drive (Windows)
                 rel = os.path.relpath(ds.path, Path(path).resolve().parent)
                 document["dataset"]["relative_path"] = Path(rel).as_posix()
-        target = write_project(path, document, arrays, blobs)
+        target = write_project(path, document, arrays, blobs, compress=_is_history)
         self.path = Path(path)
         self.dirty = False
         self._emit(SessionEventKind.SAVED, dirty=False)
@@ -405,6 +405,12 @@ class Session:
 
 
 # --- helpers ---------------------------------------------------------------------------------
+
+
+def _is_history(name: str) -> bool:
+    """History arrays deflate to about half (bins of one point repeat their x and y); weights
+    hardly deflate and are the bulk of a big project, so they are stored as they are."""
+    return "/history/" in name
 
 
 def _copy_fit(fit: FitConfig) -> FitConfig:
