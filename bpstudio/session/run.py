@@ -341,7 +341,7 @@ class Run:
             val_loss = float(e["val_loss"][i])
             values: dict[str, Any] = {
                 "step": float(e["step"][i]),
-                "seconds": float(msg.elapsed),
+                "seconds": float(e["seconds"][i]) if "seconds" in e else float(msg.elapsed),
                 "train_loss": float(e["train_loss"][i]),
                 "val_loss": val_loss,
                 "train_accuracy": float(e["train_acc"][i]),

@@ -55,3 +55,5 @@ def test_progress_from_the_child_makes_the_same_run_as_fit_here() -> None:
         assert np.array_equal(remote_run.params[k], v)
     assert set(a.grad_norms) == set(b.grad_norms) == {"W2", "b2", "W3", "b3"}
     assert len(remote_run.checkpoints) >= 1
+    seconds = a.epoch_values("seconds")  # the child's training time at each epoch's end
+    assert np.all(seconds > 0) and np.all(np.diff(seconds) > 0)
