@@ -1,6 +1,6 @@
-"""Dependencies point one way: ui → engine/data/io. Nothing below ui may load Qt, and nothing
-headless loads scikit-learn (a benchmark-only dependency) or torch (the PyTorch export writes code
-for torch; it never imports it).
+"""Dependencies point one way: cli > ui > session > io > engine | data (the import-linter
+contracts in pyproject.toml check every import; ``make test`` runs them). Nothing below ui may
+load Qt, and nothing headless loads scikit-learn (a benchmark-only dependency).
 
 Each package is imported in a fresh interpreter so that modules imported by other tests in this
 process cannot hide a stray Qt import.

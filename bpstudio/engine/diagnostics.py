@@ -11,7 +11,7 @@ and a notice, per layer that is mostly (> 50 %) saturated or dead, or whose ‖�
 the output's, saying what to try.
 
 `confusion(net_or_outputs, Y)` counts (true class, predicted class) with the one rule for the
-predicted class, `training.predicted_classes`, and gives per-class precision and recall.
+predicted class, `bpstudio.heads.predicted_class`, and gives per-class precision and recall.
 Left out: per-unit time series (the views keep those), leaky ReLU "almost dead" units.
 """
 
@@ -24,7 +24,7 @@ import numpy as np
 from bpstudio.engine import backprop as bp
 from bpstudio.engine.errors import EngineError
 from bpstudio.engine.network import Network
-from bpstudio.engine.training import class_labels, predicted_classes
+from bpstudio.heads import predicted_class, target_class
 
 SATURATION = {"sigmoid": 0.99, "tanh": 0.99}  # |a| (tanh) or max(a, 1 − a) (sigmoid) beyond this
 MOSTLY = 0.5  # a layer is "mostly" saturated/dead above this share
@@ -172,7 +172,7 @@ def confusion(A: np.ndarray, Y: np.ndarray) -> Confusion:
     n = 2 if A.shape[1] == 1 else A.shape[1]
     M = np.zeros((n, n), dtype=np.int64)
     if A.shape[0]:
-        np.add.at(M, (class_labels(Y), predicted_classes(A)), 1)
+        np.add.at(M, (target_class(Y), predicted_class(A)), 1)
     with np.errstate(invalid="ignore", divide="ignore"):
         diag = np.diag(M).astype(np.float64)
         precision = diag / M.sum(axis=0)

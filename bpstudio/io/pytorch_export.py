@@ -31,8 +31,6 @@ import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bpstudio.io.atomic import atomic_write_bytes
-
 if TYPE_CHECKING:
     from bpstudio.engine import Network
 
@@ -72,7 +70,7 @@ def _floats(values: Any) -> list[float]:
 
 def _activation(name: str) -> str:
     from bpstudio.engine.activations import LEAKY_SLOPE
-    from bpstudio.io.model_file import ModelFileError
+    from bpstudio.io.metadata import ModelFileError
 
     if name not in TORCH_ACTIVATIONS:
         raise ModelFileError(f"activation {name!r} has no PyTorch equivalent here")
@@ -99,7 +97,7 @@ def build_pytorch_source(net: Network, preprocessor: Any, weights_name: str) -> 
     """The text of the generated module (see the module docstring)."""
     from bpstudio import __version__
     from bpstudio.data.csvio import EXTRA_NA
-    from bpstudio.io.model_file import ModelFileError
+    from bpstudio.io.metadata import ModelFileError
 
     pre = _as_preprocessor(preprocessor)
     if pre is None:
@@ -190,22 +188,13 @@ def build_pytorch_source(net: Network, preprocessor: Any, weights_name: str) -> 
     )
 
 
-def export_pytorch(
-    path: str | os.PathLike[str],
-    net: Network,
-    preprocessor: Any = None,
-    extra: dict | None = None,
-) -> list[Path]:
-    """Write ``path`` (the ``.py`` module) and the ``.safetensors`` beside it; returns both paths.
-
-    Needs the optional ``safetensors`` package (to write the weights), not torch.
-    """
-    from bpstudio.io.model_file import (
-        EXPORT_EXTRA_HINT,
-        ModelFileError,
-        _safetensors_available,
-        save_model,
-    )
+def pytorch_source_for(
+    path: str | os.PathLike[str], net: Network, preprocessor: Any = None
+) -> tuple[Path, str]:
+    """Check that ``path`` can hold the module and build its text: returns the ``.safetensors``
+    path beside it (where ``bpstudio.io.model_file.export_pytorch`` writes the weights) and the
+    module's source. Writes nothing."""
+    from bpstudio.io.metadata import ModelFileError
 
     path = Path(path)
     if path.suffix.lower() != ".py":
@@ -215,19 +204,12 @@ def export_pytorch(
             f"{path}: name the file so Python can import it (letters, digits and _, e.g. "
             "my_model.py)"
         )
-    if not _safetensors_available():
-        raise ModelFileError(
-            f"{path}: the PyTorch export writes its weights as .safetensors, which needs the "
-            f"optional 'safetensors' package: {EXPORT_EXTRA_HINT}"
-        )
     weights = path.with_suffix(".safetensors")
     try:
         source = build_pytorch_source(net, preprocessor, weights.name)
     except ModelFileError as exc:
         raise ModelFileError(f"{path}: {exc}") from None
-    save_model(weights, net, preprocessor, extra=extra)
-    atomic_write_bytes(path, source.encode("utf-8"))
-    return [path, weights]
+    return weights, source
 
 
 _TEMPLATE = '''\

@@ -194,6 +194,17 @@ class BinnedSeries:
             self._merge()
         self.version += 1
 
+    def limit(self, max_bins: int) -> None:
+        """Keep at most ``max_bins`` bins from now on, merging pairwise now if needed (an older
+        run's history, thinned so that a session of many runs stays small)."""
+        if max_bins < 4:
+            raise ValueError("max_bins must be at least 4")
+        self.max_bins = int(max_bins)
+        if len(self) > self.max_bins:
+            while len(self) > self.max_bins:
+                self._merge()
+            self.version += 1
+
     def _merge(self) -> None:
         """Neighbouring bins merge pairwise; the width doubles (bins stay aligned to origin)."""
         self.width *= 2.0
@@ -314,6 +325,16 @@ class FullSeries:
         return (float(self._x[self._n - 1]), float(self._y[self._n - 1])) if self._n else None
 
     def append(self, x: Any, y: Any) -> None:
+        if isinstance(x, int | float) and isinstance(y, int | float):  # one point: the usual case
+            if self._n == self._x.size:
+                cap = max(2 * self._x.size, 1)
+                self._x = np.resize(self._x, cap)
+                self._y = np.resize(self._y, cap)
+            self._x[self._n] = x
+            self._y[self._n] = y
+            self._n += 1
+            self.version += 1
+            return
         xs, ys = _as_1d(x), _as_1d(y)
         if xs.shape != ys.shape:
             raise ValueError(f"x and y lengths differ: {xs.size} vs {ys.size}")

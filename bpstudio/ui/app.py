@@ -57,8 +57,11 @@ def _quit_after_ms() -> int | None:
         return None
 
 
-def run_app(argv: list[str] | None = None, dataset: str | None = None) -> int:
-    """Open Backprop Studio; ``dataset`` is "builtin:NAME" or a CSV path (opens the import dialog).
+def run_app(
+    argv: list[str] | None = None, dataset: str | None = None, project: str | None = None
+) -> int:
+    """Open Backprop Studio; ``dataset`` is "builtin:NAME" or a CSV path (opens the import dialog),
+    ``project`` a ``.bpstudio`` file (``MainWindow.open_project``).
 
     Returns the event loop's exit code (2 when there is no display).
     """
@@ -69,15 +72,11 @@ def run_app(argv: list[str] | None = None, dataset: str | None = None) -> int:
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
 
+    from bpstudio.engine.threads import limit_blas_threads
     from bpstudio.ui import theme
     from bpstudio.ui.main_window import APPLICATION, ORGANIZATION, MainWindow
 
-    try:  # the GUI process only does small array work; the training child has its own core
-        from threadpoolctl import threadpool_limits
-
-        threadpool_limits(1)
-    except ImportError:  # pragma: no cover - threadpoolctl is a dependency
-        pass
+    limit_blas_threads()  # the GUI does small array work; the training child has its own core
     app = QApplication.instance()
     owns_app = app is None
     if app is None:
@@ -91,6 +90,12 @@ def run_app(argv: list[str] | None = None, dataset: str | None = None) -> int:
     theme.apply_theme(app, mode if mode in ("auto", "light", "dark") else "auto")
     window = MainWindow(dataset=dataset)
     window.show()
+    if project is not None:
+        opener = getattr(window, "open_project", None)
+        if opener is None:
+            print(f"bpstudio: this window can't open projects yet ({project})", file=sys.stderr)
+        else:
+            opener(project)
     if not owns_app:
         return 0
     quit_after = _quit_after_ms()

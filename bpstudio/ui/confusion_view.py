@@ -3,7 +3,7 @@
 ``ConfusionMatrixView`` (objectName ``confusionMatrix``) shows a table with one row per true class
 and one column per predicted class (class names from the dataset), each cell the count and its
 share of the row, the diagonal highlighted, plus per-class precision and recall and the accuracy.
-The predicted class is the engine's one rule (`training.predicted_classes`, through
+The predicted class is the engine's one rule (`bpstudio.heads.predicted_class`, through
 `diagnostics.confusion`), so the numbers agree with the Accuracy plot. API: ``set_network(net)``,
 ``set_dataset(ds)`` (needs ``X_train``/``Y_train``, optional ``X_val``/``Y_val``/``X_test``/
 ``Y_test`` and ``classes``), ``set_split("train" | "val" | "test")``, ``refresh()``;

@@ -1052,7 +1052,7 @@ class MainWindow(QMainWindow):
         """Write the network as PyTorch code (``name.py``), its weights in ``name.safetensors``."""
         if self._net is None:
             return
-        from bpstudio.io.pytorch_export import export_pytorch
+        from bpstudio.io.model_file import export_pytorch
 
         ds = self._dataset
         name = "".join(c if c.isalnum() else "_" for c in getattr(ds, "name", "") or "network")

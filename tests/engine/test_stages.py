@@ -27,7 +27,8 @@ from bpstudio.engine.stages import (
     minibatch_gradient,
     walk,
 )
-from bpstudio.engine.training import accuracy, predicted_classes
+from bpstudio.engine.training import accuracy
+from bpstudio.heads import predicted_class as predicted_classes
 from tests.engine.test_gradients import PAIRS, inputs
 
 
