@@ -261,7 +261,9 @@ def main(argv: list[str] | None = None) -> int:
                 "seed": 0,
             }
         )
-        w.training_panel.apply_settings({"optimizer": "sgd", "lr": 0.05, "batch_size": 10})
+        w.training_panel.apply_settings(
+            {"optimizer": "sgd", "lr": 0.05, "batch_size": 10, "pace": None}
+        )
         fit_kw = {**w.training_panel.fit_config(), "epochs": 20}
         rows.append(("playground", 0.60, w, fit_kw, args.seconds, app))
         if not args.skip_w1:
@@ -281,7 +283,9 @@ def main(argv: list[str] | None = None) -> int:
                         "seed": 0,
                     }
                 )
-                w.training_panel.apply_settings({"optimizer": "sgd", "lr": 0.1, "batch_size": 128})
+                w.training_panel.apply_settings(
+                    {"optimizer": "sgd", "lr": 0.1, "batch_size": 128, "pace": None}
+                )
                 fit_kw = {**w.training_panel.fit_config(), "epochs": 1}
             ds = w.dataset
             sizes = "→".join(map(str, w.network.sizes))

@@ -378,6 +378,7 @@ class MainWindow(QMainWindow):
         tp.stopClicked.connect(self.stop)
         tp.resetClicked.connect(self.reset_weights)
         tp.learningRateChanged.connect(self._on_lr_changed)
+        tp.paceChanged.connect(self._on_pace_changed)
         tp.learningRateChanged.connect(self.trace_view.set_learning_rate)
 
     def _action(
@@ -710,6 +711,7 @@ class MainWindow(QMainWindow):
             until_epoch=mode == "step_epoch",
             params_interval=interval,
             step_offset=self._steps_done,
+            pace=self.training_panel.pace(),
         )
         self._run_epochs = cfg["epochs"]
         self._run_step0 = self._steps_done
@@ -727,6 +729,10 @@ class MainWindow(QMainWindow):
             self.progress_bar.hide()
         self._refresh_timer.start()
         self.statusBar().showMessage("Training…" if mode == "run" else "Stepping…")
+
+    def _on_pace_changed(self, pace: float | None) -> None:
+        if self._state in ("running", "paused"):
+            self._worker.worker.submit("set_pace", pace)
 
     def _on_lr_changed(self, lr: float) -> None:
         if self._state in ("running", "paused"):
