@@ -496,21 +496,6 @@ def test_first_clause_keeps_the_status_line_short():
     assert _first_clause(long).startswith("Training diverged at epoch 1, step 7 (")
 
 
-def test_many_inputs_note_hides_the_empty_axes(window):
-    item = window.surface_view.getPlotItem()
-    ds = window.dataset
-    assert item.getAxis("left").isVisible()
-    wide = type("WideDataset", (), {})()  # only what the view reads
-    for k in ("X", "Y", "task", "feature_names", "classes", "target_names"):
-        setattr(wide, k, getattr(ds, k, None))
-    wide.n_inputs = 4
-    window.surface_view.set_dataset(wide)
-    assert not item.getAxis("left").isVisible()
-    assert "4 features" in window.surface_view.note.toPlainText()
-    window.surface_view.set_dataset(ds)
-    assert item.getAxis("left").isVisible()
-
-
 def test_untrained_network_is_drawn_as_soon_as_the_window_shows(qtbot, settings, errors):
     w = MainWindow(settings=settings)
     qtbot.addWidget(w)
