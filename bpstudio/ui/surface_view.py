@@ -361,6 +361,11 @@ class DecisionSurfaceView(pg.PlotWidget):
         self._show_surface()
         self._net_sizes = sizes
 
+    @property
+    def bounds(self) -> tuple[float, float, float, float] | None:
+        """The plotted plane's (x0, x1, y0, y1): where the grid (the image) lies."""
+        return self._bounds_cache
+
     def grid_plane_points(self) -> np.ndarray | None:
         """The grid's points in the model's input space (rows; None before the first network)."""
         return self._grid_points
