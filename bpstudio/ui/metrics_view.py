@@ -1,4 +1,4 @@
-"""The Accuracy tab: the accuracy curves beside the confusion matrix with per-class precision/recall.
+"""The Accuracy tab: accuracy curves beside the confusion matrix, per-class precision and recall.
 
 ``MetricsView`` (objectName ``metricsView``) puts the window's existing
 :class:`~bpstudio.ui.plots.AccuracyPlot` and a

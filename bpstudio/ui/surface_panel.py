@@ -1,4 +1,4 @@
-"""The Decision surface tab: the surface, its controls above it, and the hidden units' maps beside it.
+"""The Decision surface tab: the surface, its controls above it, the hidden units' maps beside it.
 
 ``SurfacePanel`` holds a :class:`~bpstudio.ui.surface_view.DecisionSurfaceView` (``surface``) and,
 for 2-input data with hidden layers, a :class:`~bpstudio.ui.neuron_maps.NeuronMapsView` (``maps``).
