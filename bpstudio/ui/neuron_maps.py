@@ -9,8 +9,8 @@ empty otherwise) and ``set_network(net)``; ``set_bounds`` follows the surface's 
 Colours: a diverging map centred on 0, at a fixed ±1 for bounded activations (tanh: −1…1,
 sigmoid: 0…1 drawn on the same scale) so saturation reads the same in every unit, and at ±max|a|
 over the plane for unbounded ones (ReLU, ELU, …), which the caption states. One forward pass on a
-``THUMB``² grid per update feeds all thumbnails; the enlarged map is recomputed at ``LARGE``² for
-the unit shown.
+``LARGE``² grid per update feeds the enlarged map and, every other point, all thumbnails; colours
+come from a 256-entry lookup table, a layer at a time.
 
 Leaves out: output-layer maps (the decision surface is that), layers wider than ``MAX_UNITS``
 (the first ones are shown and the caption says so), and maps for more than two inputs.
@@ -29,9 +29,8 @@ from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QScrollArea, QVBoxLay
 from bpstudio.engine import backprop as bp
 from bpstudio.ui import theme
 
-THUMB = 32  # grid points per side of a thumbnail's map
 THUMB_PX = 36  # its size on screen
-LARGE = 96  # the enlarged map's grid
+LARGE = 64  # the enlarged map's grid; thumbnails take every other point
 LARGE_PX = 150
 PER_ROW = 8
 MAX_UNITS = 48  # per layer
@@ -50,14 +49,21 @@ def unit_maps(net: Any, bounds: tuple[float, float, float, float], n: int) -> li
     return [np.asarray(a, dtype=np.float64).reshape(n, n, -1) for a in acts[1:-1]]
 
 
+_lut: list[np.ndarray] = []
+
+
 def _rgba(values: np.ndarray, lo: float, hi: float) -> np.ndarray:
-    """(n, n) values → (n, n, 4) bytes, image rows = y from the top (a QImage's orientation)."""
-    t = np.clip((np.nan_to_num(values) - lo) / ((hi - lo) or 1.0), 0, 1)
-    rgba = pg.colormap.get(_CMAP).map(t.T[::-1].ravel(), mode="byte")
-    return np.ascontiguousarray(rgba.reshape(values.shape[1], values.shape[0], 4))
+    """(nx, ny, units) values → (units, ny, nx, 4) bytes; image rows = y from the top (a QImage's
+    orientation)."""
+    if not _lut:
+        _lut.append(pg.colormap.get(_CMAP).getLookupTable(nPts=256, alpha=True, mode="byte"))
+    t = (np.nan_to_num(values) - lo) * (255.0 / ((hi - lo) or 1.0))
+    idx = np.clip(t, 0, 255).astype(np.uint8)
+    return _lut[0][idx.transpose(2, 1, 0)[:, ::-1, :]]
 
 
 def _pixmap(rgba: np.ndarray, px: int) -> QPixmap:
+    rgba = np.ascontiguousarray(rgba)
     h, w = rgba.shape[:2]
     img = QImage(rgba.data, w, h, 4 * w, QImage.Format.Format_RGBA8888).copy()
     return QPixmap.fromImage(img).scaled(
@@ -144,12 +150,12 @@ class NeuronMapsView(QWidget):
         hidden = list(net.sizes[1:-1])
         if [len(m) for m in self._layer_units()] != [min(h, MAX_UNITS) for h in hidden]:
             self._rebuild(hidden)
-        self.maps = unit_maps(net, self.bounds, THUMB)
+        self.maps = unit_maps(net, self.bounds, LARGE)
         self.levels = [self._levels(li, m) for li, m in enumerate(self.maps)]
-        for (layer, unit), thumb in self._thumbs.items():
-            i = layer - 2
-            lo, hi = self.levels[i]
-            thumb.setPixmap(_pixmap(_rgba(self.maps[i][:, :, unit], lo, hi), THUMB_PX))
+        for i, m in enumerate(self.maps):
+            rgba = _rgba(m[::2, ::2, :MAX_UNITS], *self.levels[i])
+            for unit in range(rgba.shape[0]):
+                self._thumbs[(i + 2, unit)].setPixmap(_pixmap(rgba[unit], THUMB_PX))
         self._show_large(*(self.pinned or self.shown or (2, 0)))
 
     def _levels(self, i: int, m: np.ndarray) -> tuple[float, float]:
@@ -223,12 +229,12 @@ class NeuronMapsView(QWidget):
         self._restyle_thumbs()
 
     def _show_large(self, layer: int, unit: int) -> None:
-        if (layer, unit) not in self._thumbs or self.net is None or self.bounds is None:
+        if (layer, unit) not in self._thumbs or not self.maps:
             return
         self.shown = (layer, unit)
-        values = unit_maps(self.net, self.bounds, LARGE)[layer - 2][:, :, unit]
+        values = self.maps[layer - 2][:, :, unit]
         lo, hi = self.levels[layer - 2]
-        self.large.setPixmap(_pixmap(_rgba(values, lo, hi), LARGE_PX - 4))
+        self.large.setPixmap(_pixmap(_rgba(values[:, :, None], lo, hi)[0], LARGE_PX - 4))
         act = self.net.activations[layer - 2]
         scale = "fixed scale −1 … 1" if act in _BOUNDED else f"scale ±{hi:.3g}"
         self.caption.setText(

@@ -53,7 +53,7 @@ def test_speed_slider_is_a_log_scale_from_one_step_to_full_speed(panel: Training
 
     slider = panel.findChild(QSlider, "speedSlider")
     label = panel.findChild(QLabel, "speedLabel")
-    assert panel.pace() == DEFAULT_PACE and label.text() == "200 steps/s"
+    assert panel.pace() == DEFAULT_PACE and label.text() == "100 steps/s"
     seen: list = []
     panel.paceChanged.connect(seen.append)
     slider.setValue(slider.minimum())
