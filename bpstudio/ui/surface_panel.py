@@ -82,6 +82,7 @@ class SurfacePanel(QWidget):
         many = n > 2
         for w in (self._plane_label, self.plane_combo):
             w.setVisible(many)
+        self.discrete_check.setVisible(n >= 2)  # a 1-input curve has nothing to discretise
         names = list(getattr(ds, "feature_names", []) or []) if ds is not None else []
         names = names if len(names) == n else [f"x{i + 1}" for i in range(n)]
         for combo, first in ((self.x_combo, 0), (self.y_combo, 1)):

@@ -508,13 +508,13 @@ def test_untrained_network_is_drawn_as_soon_as_the_window_shows(qtbot, settings,
 def test_window_trains_at_the_chosen_pace_and_changes_it_live(qtbot, window):
     w = window
     w.training_panel.until_stopped_check.setChecked(True)
-    w.training_panel.set_pace(20.0)
+    w.training_panel.set_pace(40.0)
     seen: list = []
     w.worker_handle.worker.progress.connect(lambda p: seen.append((p.step, p.elapsed)))
     qtbot.mouseClick(_button(w, "trainButton"), Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: bool(seen) and seen[-1][0] >= 16, timeout=TIMEOUT)
     (s0, e0), (s1, e1) = seen[0], seen[-1]
-    assert 20 * 0.8 <= (s1 - s0) / (e1 - e0) <= 20 * 1.2  # on the child's own clock
+    assert 40 * 0.8 <= (s1 - s0) / (e1 - e0) <= 40 * 1.2  # on the child's own clock
     w.training_panel.speed_slider.setValue(w.training_panel.speed_slider.maximum())
     qtbot.waitUntil(lambda: seen[-1][0] >= s1 + 2000, timeout=TIMEOUT)  # full speed at once
     with qtbot.waitSignal(w.runEnded, timeout=TIMEOUT):

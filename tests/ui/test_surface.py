@@ -245,6 +245,8 @@ def test_surface_panel_controls(qtbot, four):
     assert not panel.plane_combo.isVisible()
     assert panel.maps.isVisible() and len(panel.maps._thumbs) == 4
     assert panel.maps.bounds == panel.surface.bounds
+    panel.set_dataset(prepare(make_builtin("sine", n_samples=40)))
+    assert not panel.discrete_check.isVisible() and not panel.maps.isVisible()
 
 
 def test_metrics_view_confusion_sums_to_the_split_and_follows_the_weights(qtbot, four):
@@ -268,7 +270,7 @@ def test_metrics_view_confusion_sums_to_the_split_and_follows_the_weights(qtbot,
     assert not view._timer.isActive()
 
 
-def test_window_tabs_hold_the_new_views(qtbot, tmp_path):
+def test_window_tabs_hold_the_new_views_and_a_click_picks_on_the_plane(qtbot, tmp_path):
     from PySide6.QtCore import QSettings
 
     from bpstudio.ui import MainWindow
@@ -279,8 +281,24 @@ def test_window_tabs_hold_the_new_views(qtbot, tmp_path):
     qtbot.waitExposed(w)
     for name in ("confusionMatrix", "surfacePlaneCombo", "discretiseCheck", "neuronMaps"):
         assert w.findChild(object, name) is not None, name
-    assert w.accuracy_plot.parent() is not None
     assert w.metrics_view.accuracy_plot is w.accuracy_plot
+    lines, opts = _four_inputs()
+    path = tmp_path / "four.csv"
+    path.write_text("\n".join(lines) + "\n")
+    with qtbot.waitSignal(w.dataset_panel.datasetChanged, timeout=30_000):
+        w.dataset_panel.open_csv(str(path), options=opts)
+    w.view_tabs.setCurrentIndex(w._tab_keys.index("surface"))
+    qtbot.waitUntil(w.surface_view.image.isVisible, timeout=30_000)
+    # a click on a training point's projection picks that sample for the trace
+    k = 17
+    u, v = w.surface_panel.project(w.dataset.X_train[k : k + 1])[0]
+    vb = w.surface_view.getPlotItem().vb
+    event = type("Click", (), {"scenePos": lambda self: vb.mapViewToScene(QPointF(u, v))})()
+    w._on_surface_clicked(event)
+    assert w.trace_view.sample_index == k
+    w.view_tabs.setCurrentIndex(w._tab_keys.index("accuracy"))
+    qtbot.waitUntil(lambda: w.metrics_view.confusion.confusion is not None, timeout=30_000)
+    assert w.metrics_view.confusion.confusion.matrix.sum() == len(w.dataset.X_train)
     w.close()
 
 
