@@ -483,9 +483,9 @@ def _one_blas_thread() -> Iterator[None]:
 
 
 def _accuracy(A: np.ndarray, Y: np.ndarray) -> float:
-    if Y.shape[1] == 1:
-        return float(np.mean((A[:, 0] >= 0.5) == (Y[:, 0] >= 0.5)))
-    return float(np.mean(np.argmax(A, axis=1) == np.argmax(Y, axis=1)))
+    from bpstudio.engine.training import accuracy  # the one rule for the predicted class
+
+    return accuracy(A, Y)
 
 
 def _rmse(pre: Any, net: Any, X: np.ndarray, Y: np.ndarray) -> list[float]:
