@@ -67,10 +67,11 @@ from bpstudio.data import DatasetOptions
 from bpstudio.engine.remote import Finished, Progress, RunRequest
 from bpstudio.ui import dialogs, theme
 from bpstudio.ui.dataset_panel import DatasetPanel
+from bpstudio.ui.metrics_view import MetricsView
 from bpstudio.ui.network_editor import NetworkEditor, NetworkSpec
 from bpstudio.ui.network_view import NetworkDiagramView
 from bpstudio.ui.plots import AccuracyPlot, GradientNormPlot, LossPlot
-from bpstudio.ui.surface_view import DecisionSurfaceView
+from bpstudio.ui.surface_panel import SurfacePanel
 from bpstudio.ui.trace_view import BackpropTraceView
 from bpstudio.ui.training_panel import TrainingPanel
 from bpstudio.ui.weights_view import WeightsView
@@ -293,7 +294,9 @@ class MainWindow(QMainWindow):
             self.loss_plot = LossPlot()
             self.grad_plot = GradientNormPlot()
             self.accuracy_plot = AccuracyPlot()
-        self.surface_view = DecisionSurfaceView()
+        self.surface_panel = SurfacePanel()  # plane choice, discretise, neuron maps
+        self.surface_view = self.surface_panel.surface
+        self.metrics_view = MetricsView(self.accuracy_plot)  # + confusion matrix
         self.network_view = NetworkDiagramView()
         self.trace_view = BackpropTraceView()
         self.weights_view = WeightsView()
@@ -322,11 +325,11 @@ class MainWindow(QMainWindow):
         self.view_tabs.setObjectName("viewTabs")
         self.view_tabs.setDocumentMode(True)
         pages = {
-            "surface": self.surface_view,
+            "surface": self.surface_panel,
             "network": self.network_view,
             "trace": self.trace_view,
             "weights": self.weights_view,
-            "accuracy": self.accuracy_plot,
+            "accuracy": self.metrics_view,
         }
         self._tab_keys = [key for key, _ in VIEW_TABS]
         for key, title in VIEW_TABS:
@@ -343,7 +346,8 @@ class MainWindow(QMainWindow):
             sp.setChildrenCollapsible(False)
         # views that draw the current weights; the ones not on screen are refreshed lazily
         self._param_views: list[Any] = [
-            self.surface_view,
+            self.surface_panel,
+            self.metrics_view,
             self.network_view,
             self.trace_view,
             self.weights_view,
@@ -378,6 +382,7 @@ class MainWindow(QMainWindow):
         tp.stopClicked.connect(self.stop)
         tp.resetClicked.connect(self.reset_weights)
         tp.learningRateChanged.connect(self._on_lr_changed)
+        tp.paceChanged.connect(self._on_pace_changed)
         tp.learningRateChanged.connect(self.trace_view.set_learning_rate)
 
     def _action(
@@ -581,7 +586,8 @@ class MainWindow(QMainWindow):
             self.stop()
         self._dataset = ds
         self._data_gen += 1
-        self.surface_view.set_dataset(ds)
+        self.surface_panel.set_dataset(ds)
+        self.metrics_view.set_dataset(ds)
         self.view_tabs.setTabVisible(self._tab_keys.index("accuracy"), ds.task == "classification")
         # a regression net has no decision boundary: the tab shows its prediction
         self.view_tabs.setTabText(
@@ -710,6 +716,7 @@ class MainWindow(QMainWindow):
             until_epoch=mode == "step_epoch",
             params_interval=interval,
             step_offset=self._steps_done,
+            pace=self.training_panel.pace(),
         )
         self._run_epochs = cfg["epochs"]
         self._run_step0 = self._steps_done
@@ -727,6 +734,10 @@ class MainWindow(QMainWindow):
             self.progress_bar.hide()
         self._refresh_timer.start()
         self.statusBar().showMessage("Training…" if mode == "run" else "Stepping…")
+
+    def _on_pace_changed(self, pace: float | None) -> None:
+        if self._state in ("running", "paused"):
+            self._worker.worker.submit("set_pace", pace)
 
     def _on_lr_changed(self, lr: float) -> None:
         if self._state in ("running", "paused"):
@@ -990,13 +1001,14 @@ class MainWindow(QMainWindow):
     def _on_surface_clicked(self, event: Any) -> None:
         """A click on the decision surface picks the nearest training sample for the trace."""
         ds = self._dataset
-        if ds is None or ds.n_inputs != 2 or len(ds.X_train) == 0:
+        if ds is None or ds.n_inputs < 2 or len(ds.X_train) == 0:
             return
         vb = self.surface_view.getPlotItem().vb
         if not vb.sceneBoundingRect().contains(event.scenePos()):
             return
         p = vb.mapSceneToView(event.scenePos())
-        d = np.hypot(ds.X_train[:, 0] - p.x(), ds.X_train[:, 1] - p.y())
+        P = self.surface_panel.project(ds.X_train)  # the plane's coordinates
+        d = np.hypot(P[:, 0] - p.x(), P[:, 1] - p.y())
         i = int(np.argmin(d))
         self.trace_view.set_sample_index(i)
         self.statusBar().showMessage(
