@@ -91,14 +91,19 @@ class _Plan:
         K, dt, aug = kr.K, kr.dtype, kr.augment
         self.n = n
         widths = kr.sizes[1:-1]
-        if aug:  # hidden A^l with a trailing column of ones: [A^l, 1]
-            self.A_in = [np.ones((K, n, w + 1), dtype=dt) for w in widths]
-            self.A = [a[..., :-1] for a in self.A_in]
-        else:
-            self.A = [np.empty((K, n, w), dtype=dt) for w in widths]
-            self.A_in = self.A
-        self.D = [np.empty((K, n, w), dtype=dt) for w in kr.sizes[1:]]
-        self.T = [np.empty((K, n, w), dtype=dt) for w in kr.sizes[1:]]
+        # Augmented, hidden A^l, Δ^l and T^l get a trailing column ([A^l, 1] for the GEMMs).
+        # Elementwise work runs over the whole contiguous buffer, column included (a strided
+        # view costs NumPy about four times as much on these small arrays); the ones column is
+        # put back after σ, and Δ's extra column stays 0 (σ' only multiplies it).
+        extra = 1 if aug else 0
+        self.A_in = [np.ones((K, n, w + extra), dtype=dt) for w in widths]
+        self.D_full = [np.zeros((K, n, w + extra), dtype=dt) for w in widths]
+        self.T_full = [np.zeros((K, n, w + extra), dtype=dt) for w in widths]
+        cut = slice(None, -1) if aug else slice(None)
+        self.A = [a[..., cut] for a in self.A_in]
+        self.D = [d[..., cut] for d in self.D_full] + [np.empty((K, n, kr.k), dtype=dt)]
+        self.T = [t[..., cut] for t in self.T_full] + [np.empty((K, n, kr.k), dtype=dt)]
+        self.ones_col = [a[..., -1:] if aug else None for a in self.A_in]
         k = kr.k
         self.rowsum = np.empty((K, n, 1), dtype=dt)
         self.runmax = np.empty((K, 1, 1), dtype=dt)
@@ -120,6 +125,8 @@ class _Plan:
                 None if aug else kr.b[i],
                 self.A[i],
                 kr.apply[i],
+                self.A_in[i],
+                self.ones_col[i],
             )
             for i in range(last)
         ]
@@ -135,8 +142,9 @@ class _Plan:
                     kr.W[i] if prev else None,
                     self.D[i - 1] if prev else None,
                     kr.bprime[i - 1] if prev else None,
-                    self.A[i - 1] if prev else None,
-                    self.T[i - 1] if prev else None,
+                    self.A_in[i - 1] if prev else None,
+                    self.D_full[i - 1] if prev else None,
+                    self.T_full[i - 1] if prev else None,
                 )
             )
 
@@ -219,22 +227,30 @@ class _StackKernel:
     def step(
         self,
         X: np.ndarray,
+        X_T: np.ndarray,
         Y: np.ndarray,
         Y_row: np.ndarray,
         AL: np.ndarray,
         p: _Plan,
         loss_out: np.ndarray,
     ) -> None:
-        """Forward + backward for every run; A^L to `AL` (K, n, k); gradients ×(n·s) into G."""
+        """Forward + backward for every run; A^L to `AL` (K, n, k); gradients ×(n·s) into G.
+        `X_T` is `X.swapaxes(-1, -2)` (made once per batch, not per step)."""
         matmul = np.matmul
-        for a_in, Wm, b, z, apply in p.hidden:
+        for a_in, Wm, b, z, apply, a_full, ones in p.hidden:
             matmul(X if a_in is None else a_in, Wm, out=z)  # Z^l = A^{l-1} (W^l)ᵀ + b^l
             if b is not None:
                 np.add(z, b, out=z)
             if apply is not None:
-                apply(z)  # A^l = σ(Z^l), in place
+                apply(a_full)  # A^l = σ(Z^l), in place (and σ(1) in the ones column …)
+                if ones is not None:
+                    ones[...] = 1.0  # … which is put back
+
         a_last = p.A_in[-1] if p.hidden else X
-        self._output_z(a_last, AL)
+        if self.augment:  # Z^L = A^{L-1} (W^L)ᵀ + b^L
+            matmul(a_last, self.blocks[-1], out=AL)
+        else:
+            self._output_z(a_last, AL)
 
         # BP1 (raw loss alongside): Δ^L, scaled by each run's s
         d, t = p.D[-1], p.T[-1]
@@ -284,16 +300,16 @@ class _StackKernel:
                 np.subtract(AL, Y, out=d)  # BP1, matched pair: Δ^L = (A^L − Y)/k
                 np.multiply(d, p.s_k, out=d)
 
-        for a_in_T, d, gW, gb, W, d_prev, bprime, a_prev, t_prev in p.backward:
+        for a_in_T, d, gW, gb, W, d_prev, bprime, a_prev, d_full, t_full in p.backward:
             # BP4: ∂J/∂W^l = (Δ^l)ᵀ A^{l-1} / N, stored transposed; augmented, the last row
             # is BP3: ∂J/∂b^l = mean of Δ^l (the 1/N is in s)
-            matmul(X.swapaxes(-1, -2) if a_in_T is None else a_in_T, d, out=gW)
+            matmul(X_T if a_in_T is None else a_in_T, d, out=gW)
             if gb is not None:
                 matmul(p.ones_row, d, out=gb)  # BP3: 1ᵀΔ^l
             if W is not None:
                 matmul(d, W, out=d_prev)  # BP2: Δ^l = (Δ^{l+1} W^{l+1}) ⊙ σ'(Z^l)
                 if bprime is not None:
-                    bprime(a_prev, d_prev, t_prev)
+                    bprime(a_prev, d_full, t_full)
 
     def _general_delta(self, AL: np.ndarray, Y: np.ndarray, p: _Plan, loss_out: np.ndarray) -> None:
         lo = LOSS_TABLE[self.loss]
@@ -528,6 +544,7 @@ class _Group:
         self.table_flat = list(self.table)
         self.table_rows = [row.reshape(K, 1, 1) for row in self.table_flat]
         self.no_norms = [None] * K
+        self.ones_runs = np.ones(K, dtype=self.dtype)
         last = N - (self.n_batches - 1) * B
         plans = {B: self.kernel.plan(B), last: self.kernel.plan(last)}
         self.batches = []
@@ -539,7 +556,9 @@ class _Group:
                 Xb, Yb = self.Xbuf[..., : e - s, :], self.Ybuf[..., : e - s, :]
             Y_row = Yb.reshape(*lead, 1, (e - s) * k) if lead else Yb.reshape(1, (e - s) * k)
             assert np.shares_memory(Y_row, Yb)  # a view: it must see each epoch's rows
-            self.batches.append((Xb, Yb, Y_row, self.out_epoch[:, s:e], plans[e - s], s, e))
+            self.batches.append(
+                (Xb, Xb.swapaxes(-1, -2), Yb, Y_row, self.out_epoch[:, s:e], plans[e - s], s, e)
+            )
         self.divisors = np.array(
             [self.kernel.loss_divisor(e - s) for (*_, s, e) in self.batches], dtype=np.float64
         )[:, None]
@@ -588,6 +607,7 @@ class _Group:
 
     def train(self) -> list[_Run]:
         done: list[_Run] = []
+        isfinite = math.isfinite
         N, n_in = self.N, self.Xw.shape[1]
         nb = self.n_batches
         step = 0
@@ -620,6 +640,8 @@ class _Group:
                 np.copyto(self.snapshot, self.Theta)
                 self._set_lr()
                 completed = True
+                # Locals for the hot loop; bound again whenever a run leaves (arrays compacted).
+                batches, raws, flats, kstep, ones = self._hot()
                 for bi in range(nb):
                     if self.controlled and self._step_controls() and bi:
                         stopped = [r for r in self.runs if r.control.stop_requested]
@@ -630,16 +652,17 @@ class _Group:
                         if not self.runs:
                             completed = False
                             break
-                    Xb, Yb, Y_row, ALb, plan, s, e = self.batches[bi]
+                        batches, raws, flats, kstep, ones = self._hot()
+                    Xb, XbT, Yb, Y_row, ALb, plan, s, e = batches[bi]
                     if not self.permute:
                         idx = self.perms[0, s:e] if self.shared_data else self.perms[:, s:e]
                         np.take(self.Xw, idx, axis=0, out=self.Xin[..., : e - s, :], mode="clip")
                         np.take(self.Yw, idx, axis=0, out=Yb, mode="clip")
-                    raw = self.table_rows[bi]
-                    self.kernel.step(Xb, Yb, Y_row, ALb, plan, raw)
+                    kstep(Xb, XbT, Yb, Y_row, ALb, plan, raws[bi])
                     step += 1
                     # As in fit: a non-finite loss stops that run before this step's update.
-                    if not math.isfinite(float(np.add.reduce(self.table_flat[bi]))):
+                    # (One dot product sums the runs' losses: finite iff all are, bar overflow.)
+                    if not isfinite(flats[bi].dot(ones)):
                         bad = [
                             r
                             for k, r in enumerate(self.runs)
@@ -656,7 +679,8 @@ class _Group:
                             if not self.runs:
                                 completed = False
                                 break
-                            Xb, Yb, Y_row, ALb, plan, s, e = self.batches[bi]
+                            batches, raws, flats, kstep, ones = self._hot()
+                            Xb, XbT, Yb, Y_row, ALb, plan, s, e = batches[bi]
                     norms = self._grad_norms(step) if self.any_norms else self.no_norms
                     G = self.G
                     if self.any_zero_fold:
@@ -672,6 +696,9 @@ class _Group:
                 epoch = ep
                 self._end_epoch(ep, step, epoch, done)
         return done
+
+    def _hot(self) -> tuple:
+        return self.batches, self.table_rows, self.table_flat, self.kernel.step, self.ones_runs
 
     def _step_controls(self) -> bool:
         """Live α changes; True if some run asked to stop (checked between mini-batches)."""
@@ -726,13 +753,13 @@ class _Group:
     def _end_epoch(self, ep: int, step: int, epoch: int, done: list[_Run]) -> None:
         """fit's end-of-epoch: statistics, validation, divergence, callbacks, early stopping."""
         n_in = self.Xw.shape[1]
-        losses = self.table.astype(np.float64) / self.divisors  # (n_batches, K)
+        # (K, n_batches), rows contiguous: np.mean sums them as fit sums its list
+        losses = np.ascontiguousarray((self.table.astype(np.float64) / self.divisors).T)
         finite_theta = np.isfinite(self.Theta).all(axis=1)
         val_A = self.kernel.forward(self.Xv, self.acts) if self.has_val else None
         leaving = []
         for k, r in enumerate(self.runs):
-            r.batch_losses = [float(x) for x in losses[:, k]]
-            r.hist.step_loss.extend(r.batch_losses)
+            r.hist.step_loss.extend(losses[k].tolist())
             if not finite_theta[k]:  # the epoch's last update overflowed
                 r.reason = "diverged"
                 last = self.batches[-1][0]
@@ -742,7 +769,7 @@ class _Group:
                 r.epochs = epoch - 1  # fit breaks before it counts this epoch
                 leaving.append(r)
                 continue
-            train_loss = float(np.mean(losses[:, k]))
+            train_loss = float(np.mean(losses[k]))
             train_acc = None
             if self.classes:
                 train_acc = accuracy(self.out_epoch[k], self.Yw, self.labels[self.perms[k]])
