@@ -198,7 +198,8 @@ def test_diverging_runs_stop_alone_and_the_others_go_on() -> None:
     rng = np.random.default_rng(0)
     X = rng.normal(size=(64, 3)) * 10
     Y = X @ np.array([[1.0], [2.0], [-1.0]])
-    configs = [{"lr": 1e-4}, {"lr": 1e6}, {"lr": 1e-3}, {"lr": 1e38}, {"lr": 30.0}]
+    # 1e308: the update itself overflows, so that run's weights go back to its epoch start
+    configs = [{"lr": 1e-4}, {"lr": 1e6}, {"lr": 1e-3}, {"lr": 1e308}, {"lr": 30.0}]
     hists = compare(
         lambda i: Network([3, 8, 1], activation="relu", output="linear", loss="mse", seed=1),
         configs, X, Y, epochs=20, batch_size=8,
@@ -207,6 +208,8 @@ def test_diverging_runs_stop_alone_and_the_others_go_on() -> None:
     assert reasons[0] == reasons[2] == "finished"
     assert reasons[1] == reasons[3] == "diverged"
     assert hists[0].epochs == 20 and hists[1].epochs < 20
+    assert "kept at their last finite values" in hists[1].message
+    assert "reset to their (finite) values at the start of epoch" in hists[3].message
 
 
 def test_early_stopping_per_run_restores_each_runs_best_weights() -> None:
