@@ -1,6 +1,6 @@
-"""`fit_many` against separate `fit` calls: every optimiser, activation and output/loss pair, per-run
-α, seeds, L2 and schedules, independent divergence and early stopping, callbacks and control, and
-the grouping of runs that can't share a kernel. float64 runs must agree to 1e-6."""
+"""`fit_many` against separate `fit` calls: every optimiser, activation and output/loss pair,
+per-run α, seeds, L2 and schedules, independent divergence and early stopping, callbacks and
+control, and the grouping of runs that can't share a kernel. float64 runs must agree to 1e-6."""
 
 from __future__ import annotations
 
