@@ -510,10 +510,10 @@ def _describe_net(sizes: list[int], activation: Any, output: str, loss: str) -> 
     return f"network {'-'.join(map(str, sizes))} ({act} hidden, {output} output, {loss} loss)"
 
 
-def cmd_train(args: argparse.Namespace) -> int:
+def _prepare_dataset(args: argparse.Namespace) -> Any:
+    """Check the options of `train` (and `sweep`) against each other and the data; load DATA and
+    split, encode and scale it as `prepare` does."""
     from bpstudio.data import DatasetOptions, load_table, prepare
-    from bpstudio.engine import FitControl, Network, fit
-    from bpstudio.io import atomic_write_json, save_model
 
     if args.patience is not None and args.val_split == 0:
         raise CLIError("--patience watches the validation loss; give --val-split > 0")
@@ -522,7 +522,6 @@ def cmd_train(args: argparse.Namespace) -> int:
         raise CLIError(
             f"--activation lists {len(activation)} names for {len(args.hidden)} hidden layers"
         )
-    out = sys.stdout
     table = load_table(args.data, **_builtin_params(args))
     options = DatasetOptions(
         target=list(args.target) if args.target else None,
@@ -537,26 +536,34 @@ def cmd_train(args: argparse.Namespace) -> int:
     ds = prepare(table, options)
     if ds.X_train.shape[0] == 0:
         raise CLIError(f"{args.data}: no rows left to train on")
-    classification = ds.task == "classification"
-    output, loss = _default_head(ds.task, ds.n_outputs, args.output, args.loss)
+    if args.patience is not None and ds.X_val.shape[0] == 0:
+        raise CLIError("--patience needs validation rows, but the split left none")
+    return ds
+
+
+def _default_init(activation: Any) -> str:
     first = activation[0] if isinstance(activation, list) else activation
-    init = args.init or ("he" if first in RELU_FAMILY else "xavier")
-    sizes = [ds.n_inputs, *args.hidden, ds.n_outputs]
-    net = Network(
-        sizes,
-        activation=activation,
+    return "he" if first in RELU_FAMILY else "xavier"
+
+
+def _make_network(args: argparse.Namespace, ds: Any, init: str | None = None) -> Any:
+    """The network `train` builds for these options and data (`init` overrides the default)."""
+    from bpstudio.engine import Network
+
+    output, loss = _default_head(ds.task, ds.n_outputs, args.output, args.loss)
+    return Network(
+        [ds.n_inputs, *args.hidden, ds.n_outputs],
+        activation=args.activation,
         output=output,
         loss=loss,
-        init=init,
+        init=init or args.init or _default_init(args.activation),
         seed=args.seed,
         dtype=args.dtype,
     )
-    has_val = ds.X_val.shape[0] > 0
-    X_val = ds.X_val if has_val else None
-    Y_val = ds.Y_val if has_val else None
-    if args.patience is not None and not has_val:
-        raise CLIError("--patience needs validation rows, but the split left none")
 
+
+def _print_dataset(args: argparse.Namespace, ds: Any, out: IO[str]) -> None:
+    classification = ds.task == "classification"
     what = f"{len(ds.classes)} classes" if classification and ds.classes else ds.task
     print(
         f"{args.data}: {what}, {ds.n_inputs} inputs, "
@@ -566,17 +573,11 @@ def cmd_train(args: argparse.Namespace) -> int:
     )
     for note in ds.notes:  # dropped columns / rows, latin-1 fallback, …: say what happened
         print(f"note: {note}", file=out)
-    print(
-        f"{_describe_net(sizes, activation, output, loss)}, {args.optimizer} lr {args.lr:g}, "
-        f"batch {args.batch_size}",
-        file=out,
-        flush=True,
-    )
 
-    control = FitControl()
-    show_bar = not args.quiet and sys.stderr.isatty()
-    progress = _Progress(sys.stderr, args.epochs, show_bar) if show_bar else None
-    overrides: dict[str, Any] = {
+
+def _fit_overrides(args: argparse.Namespace) -> dict[str, Any]:
+    """The `fit` options the train options ask for."""
+    return {
         "epochs": args.epochs,
         "batch_size": args.batch_size,
         "optimizer": args.optimizer,
@@ -587,6 +588,58 @@ def cmd_train(args: argparse.Namespace) -> int:
         "patience": args.patience,
         "seed": args.seed,
     }
+
+
+def _final_scores(ds: Any, net: Any) -> dict[str, Any]:
+    """Loss, accuracy (classes) and RMSE in the target's units (values) of the final weights."""
+    classification = ds.task == "classification"
+    has_val = ds.X_val.shape[0] > 0
+    X_val, Y_val = ds.X_val, ds.Y_val
+    with _one_blas_thread():
+        return {
+            "train_loss": float(net.loss(ds.X_train, ds.Y_train)),
+            "val_loss": float(net.loss(X_val, Y_val)) if has_val else None,
+            "train_accuracy": (
+                _accuracy(net.forward(ds.X_train), ds.Y_train) if classification else None
+            ),
+            "val_accuracy": (
+                _accuracy(net.forward(X_val), Y_val) if classification and has_val else None
+            ),
+            # The loss is on standardised targets; RMSE in the target's units is what users read.
+            "train_rmse": (
+                None if classification else _rmse(ds.preprocessor, net, ds.X_train, ds.Y_train)
+            ),
+            "val_rmse": (
+                _rmse(ds.preprocessor, net, X_val, Y_val)
+                if has_val and not classification
+                else None
+            ),
+        }
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from bpstudio.engine import FitControl, fit
+    from bpstudio.io import atomic_write_json, save_model
+
+    out = sys.stdout
+    ds = _prepare_dataset(args)
+    net = _make_network(args, ds)
+    sizes, activation, output, loss = net.sizes, args.activation, net.output, net.loss_name
+    has_val = ds.X_val.shape[0] > 0
+    X_val = ds.X_val if has_val else None
+    Y_val = ds.Y_val if has_val else None
+    _print_dataset(args, ds, out)
+    print(
+        f"{_describe_net(sizes, activation, output, loss)}, {args.optimizer} lr {args.lr:g}, "
+        f"batch {args.batch_size}",
+        file=out,
+        flush=True,
+    )
+
+    control = FitControl()
+    show_bar = not args.quiet and sys.stderr.isatty()
+    progress = _Progress(sys.stderr, args.epochs, show_bar) if show_bar else None
+    overrides = _fit_overrides(args)
     try:
         with _one_blas_thread(), _stop_on_ctrl_c(control):
             history = fit(
@@ -604,16 +657,10 @@ def cmd_train(args: argparse.Namespace) -> int:
             progress.close()
 
     # Final figures from the final (or best, after early stopping) weights, not the last epoch.
-    with _one_blas_thread():
-        train_loss = float(net.loss(ds.X_train, ds.Y_train))
-        val_loss = float(net.loss(X_val, Y_val)) if has_val else None
-        train_acc = _accuracy(net.forward(ds.X_train), ds.Y_train) if classification else None
-        val_acc = _accuracy(net.forward(X_val), Y_val) if classification and has_val else None
-        # The loss is on standardised targets; RMSE in the target's own units is what users read.
-        train_rmse = None if classification else _rmse(ds.preprocessor, net, ds.X_train, ds.Y_train)
-        val_rmse = (
-            _rmse(ds.preprocessor, net, X_val, Y_val) if has_val and not classification else None
-        )
+    scores = _final_scores(ds, net)
+    train_loss, val_loss = scores["train_loss"], scores["val_loss"]
+    train_acc, val_acc = scores["train_accuracy"], scores["val_accuracy"]
+    train_rmse, val_rmse = scores["train_rmse"], scores["val_rmse"]
 
     reason = history.stop_reason
     line = {

@@ -97,8 +97,13 @@ class _Plan:
         # put back after σ, and Δ's extra column stays 0 (σ' only multiplies it).
         extra = 1 if aug else 0
         self.A_in = [np.ones((K, n, w + extra), dtype=dt) for w in widths]
-        self.D_full = [np.zeros((K, n, w + extra), dtype=dt) for w in widths]
-        self.T_full = [np.zeros((K, n, w + extra), dtype=dt) for w in widths]
+        # Δ^l is dead once Δ^{l-1} is made and T^l is scratch inside σ', so hidden layers of one
+        # width take turns with two Δ buffers and share one T (K runs' buffers fill the caches).
+        pool: dict[int, list[np.ndarray]] = {}
+        for w in set(widths):
+            pool[w] = [np.zeros((K, n, w + extra), dtype=dt) for _ in range(3)]
+        self.D_full = [pool[w][i % 2] for i, w in enumerate(widths)]
+        self.T_full = [pool[w][2] for w in widths]
         cut = slice(None, -1) if aug else slice(None)
         self.A = [a[..., cut] for a in self.A_in]
         self.D = [d[..., cut] for d in self.D_full] + [np.empty((K, n, kr.k), dtype=dt)]
