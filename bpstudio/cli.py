@@ -1,11 +1,13 @@
-"""Headless command line: ``bpstudio [gui|train|predict|datasets|gradcheck|export|info]``.
+"""Headless command line: ``bpstudio [gui|train|sweep|predict|datasets|gradcheck|export|info]``.
 
 ``bpstudio`` alone opens the window (imported lazily, so the headless commands never load Qt).
 ``train`` fits a network on a CSV file or a ``builtin:NAME`` dataset with defaults that work
 without tuning (standardised inputs; two relu layers of 32; softmax + cross-entropy for classes,
 linear + MSE for values; adam, α = 0.01, batch 32, 100 epochs, float32), shows a progress bar
-on a terminal, prints a summary and can export the model and a metrics JSON. ``predict``
-applies an exported model to a raw CSV.
+on a terminal, prints a summary and can export the model and a metrics JSON. ``sweep`` takes
+the same options plus ``--param NAME=VALUES`` and trains 2–12 variants that differ only in that
+setting (same data split, same initial weights where the shapes allow) through `fit_many`, then
+prints them sorted by the validation metric. ``predict`` applies an exported model to a raw CSV.
 
 Exit codes: 0 success; 1 a check failed (gradcheck above tolerance, training diverged);
 2 bad arguments or bad data, with ONE line on stderr and no traceback; 130 interrupted.
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import math
 import os
 import signal
 import sys
@@ -138,6 +141,92 @@ def _choice_list(allowed: Sequence[str], what: str) -> Callable[[str], list[str]
                 f"unknown {what} '{bad[0] if bad else text}'; choose from {', '.join(allowed)}"
             )
         return parts[0] if len(parts) == 1 else parts
+
+    return parse
+
+
+# Settings `sweep --param` can vary: name → (train option, what it is, value parser, log range ok).
+# "width" sets every hidden layer; "widthN" layer N only (checked against --hidden later).
+SWEEP_PARAMS: dict[str, tuple[str, str, str, bool]] = {
+    "lr": ("lr", "learning rate α", "positive_float", True),
+    "batch": ("batch_size", "batch size", "positive_int", False),
+    "width": ("hidden", "units of every hidden layer", "positive_int", False),
+    "activation": ("activation", "hidden activation", "activation", False),
+    "init": ("init", "weight initialiser", "init", False),
+    "optimizer": ("optimizer", "optimiser", "optimizer", False),
+    "l2": ("weight_decay", "L2 strength", "non_negative_float", True),
+    "seed": ("seed", "weights and shuffling; the split keeps --seed", "non_negative_int", False),
+}
+SWEEP_ALIASES = {"alpha": "lr", "batch-size": "batch", "batch_size": "batch", "hidden": "width",
+                 "weight-decay": "l2", "weight_decay": "l2", "optimiser": "optimizer"}  # fmt: skip
+SWEEP_MIN, SWEEP_MAX = 2, 12
+
+
+def _sweep_param(activations: Sequence[str], inits: Sequence[str], optimizers: Sequence[str]):
+    """'lr=0.001,0.01' or 'lr=log:1e-4:1e-1:6' → (name, [values]); 'width3=8,16' → ('width3', …)."""
+
+    def choice(allowed: Sequence[str], what: str) -> Callable[[str], str]:
+        def parse(text: str) -> str:
+            if text not in allowed:
+                raise argparse.ArgumentTypeError(
+                    f"unknown {what} '{text}'; choose from {', '.join(allowed)}"
+                )
+            return text
+
+        return parse
+
+    parsers: dict[str, Callable[[str], Any]] = {
+        "positive_float": _positive_float,
+        "non_negative_float": _non_negative_float,
+        "positive_int": _positive_int,
+        "non_negative_int": _non_negative_int,
+        "activation": choice(activations, "activation"),
+        "init": choice(inits, "initialiser"),
+        "optimizer": choice(optimizers, "optimizer"),
+    }
+
+    def parse(text: str) -> tuple[str, list[Any]]:
+        name, sep, values = text.partition("=")
+        name = SWEEP_ALIASES.get(name.strip().lower(), name.strip().lower())
+        layer = name[5:] if name.startswith("width") and name[5:].isdigit() else None
+        key = "width" if layer is not None else name
+        if not sep or key not in SWEEP_PARAMS:
+            raise argparse.ArgumentTypeError(
+                f"expected NAME=VALUES with NAME one of {', '.join(SWEEP_PARAMS)} "
+                f"(or widthN for layer N), got '{text}'"
+            )
+        _, _, kind, log_ok = SWEEP_PARAMS[key]
+        values = values.strip()
+        if values.lower().startswith("log:"):
+            parts = values.split(":")
+            if not log_ok:
+                raise argparse.ArgumentTypeError(f"a log range only applies to lr and l2: '{text}'")
+            try:
+                low, high, count = float(parts[1]), float(parts[2]), int(parts[3])
+                if len(parts) != 4:
+                    raise ValueError
+            except (ValueError, IndexError):
+                raise argparse.ArgumentTypeError(
+                    f"expected log:LOW:HIGH:COUNT such as log:1e-4:1e-1:6, got '{values}'"
+                ) from None
+            if not (0 < low < high and math.isfinite(high)):
+                raise argparse.ArgumentTypeError(
+                    f"a log range needs 0 < LOW < HIGH, got '{values}'"
+                )
+            if not SWEEP_MIN <= count <= SWEEP_MAX:
+                raise argparse.ArgumentTypeError(
+                    f"a sweep takes {SWEEP_MIN}-{SWEEP_MAX} values, got {count}"
+                )
+            parsed = [float(f"{v:.6g}") for v in np.geomspace(low, high, count)]
+        else:
+            parsed = [parsers[kind](v.strip()) for v in values.split(",") if v.strip()]
+        if not SWEEP_MIN <= len(parsed) <= SWEEP_MAX:
+            raise argparse.ArgumentTypeError(
+                f"a sweep takes {SWEEP_MIN}-{SWEEP_MAX} values, got {len(parsed)} in '{text}'"
+            )
+        if len(set(parsed)) != len(parsed):
+            raise argparse.ArgumentTypeError(f"a value is listed twice in '{text}'")
+        return name, parsed
 
     return parse
 
@@ -303,6 +392,36 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--metrics", metavar="JSON", help="write final metrics + history as JSON")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_train)
+    train = p
+
+    # sweep: every train option (same parsing, same defaults), plus the setting to vary
+    p = sub.add_parser(
+        "sweep",
+        parents=[train],
+        conflict_handler="resolve",
+        help="train variants that differ in one setting and compare them",
+        description="Train 2-12 variants of a network that differ only in one setting, on the "
+        "same data split and from the same initial weights where the shapes allow, and print "
+        "them sorted by the validation metric. Takes every option of 'bpstudio train'.",
+    )
+    p.add_argument(
+        "--param",
+        required=True,
+        type=_sweep_param(hidden_acts, inits, _names(OPTIMIZERS)),
+        metavar="NAME=VALUES",
+        help="the setting and its 2-12 values: "
+        + ", ".join(f"{name} ({what})" for name, (_, what, _, _) in SWEEP_PARAMS.items())
+        + "; VALUES is a comma list (lr=0.001,0.01,0.1) or, for lr and l2, a log range "
+        "log:LOW:HIGH:COUNT (lr=log:1e-4:1e-1:6); width2=8,16 sets layer 2 only "
+        "(layers numbered from 1, the input)",
+    )
+    p.add_argument(
+        "--export", metavar="MODEL", help="save the best variant's model (as train --export)"
+    )
+    p.add_argument(
+        "--metrics", metavar="JSON", help="write every variant's settings, scores and history"
+    )
+    p.set_defaults(func=cmd_sweep)
 
     p = sub.add_parser(
         "predict",
@@ -727,6 +846,200 @@ def cmd_train(args: argparse.Namespace) -> int:
         atomic_write_json(args.metrics, metrics)
         print(f"wrote metrics to {args.metrics}", file=out)
     return 1 if reason == "diverged" else 0
+
+
+# ---------------------------------------------------------------------------------------- sweep
+
+
+def _variant(args: argparse.Namespace, name: str, value: Any) -> argparse.Namespace:
+    """A copy of the train options with the swept setting set to `value`."""
+    variant = argparse.Namespace(**vars(args))
+    if name.startswith("width"):
+        hidden = list(args.hidden)
+        if not hidden:
+            raise CLIError("--param width needs hidden layers; give --hidden, e.g. --hidden 16,16")
+        if name == "width":
+            hidden = [value] * len(hidden)
+        else:
+            layer = int(name[5:])
+            if not 2 <= layer <= len(hidden) + 1:
+                raise CLIError(
+                    f"--param {name}: layer {layer} is not a hidden layer; the hidden layers are "
+                    f"2 to {len(hidden) + 1} (layer 1 is the input)"
+                )
+            hidden[layer - 2] = value
+        variant.hidden = hidden
+    else:
+        setattr(variant, SWEEP_PARAMS[name][0], value)
+    return variant
+
+
+class _SweepProgress:
+    """`_Progress`'s bar over every variant's epochs (fit_many calls back once per run)."""
+
+    def __init__(self, bar: _Progress, n_runs: int) -> None:
+        self.bar = bar
+        self.n_runs = n_runs
+        self.total = n_runs * bar.epochs
+        self.done = 0
+
+    def __call__(self, event: Any) -> None:
+        if not hasattr(event, "train_loss"):  # StepEvent
+            return
+        self.done += 1
+        bar = self.bar
+        bar.epoch = event.epoch
+        bar.fraction = min(self.done / self.total, 1.0)
+        bar.text = f"{self.n_runs} variants"
+        now = time.perf_counter()
+        if now - bar.start >= PROGRESS_AFTER_S and now - bar.last_draw >= 0.1:
+            bar.last_draw = now
+            bar._draw(now)
+
+
+def _fmt_value(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from bpstudio.engine import FitControl, fit_many
+    from bpstudio.io import atomic_write_json, save_model
+
+    out = sys.stdout
+    name, values = args.param
+    ds = _prepare_dataset(args)
+    # Only the swept setting differs: every variant keeps the base run's initialiser (so an
+    # activation sweep starts relu and tanh from the same weights) unless init is swept.
+    init = None if name == "init" else (args.init or _default_init(args.activation))
+    variants = [_variant(args, name, value) for value in values]
+    nets = [_make_network(v, ds, init=init) for v in variants]
+    configs = [_fit_overrides(v) for v in variants]
+    base = nets[0]
+    classification = ds.task == "classification"
+    has_val = ds.X_val.shape[0] > 0
+    _print_dataset(args, ds, out)
+    fixed = [
+        part
+        for key, part in (
+            ("optimizer", args.optimizer),
+            ("lr", f"lr {args.lr:g}"),
+            ("batch", f"batch {args.batch_size}"),
+            ("l2", f"L2 {args.weight_decay:g}" if args.weight_decay else ""),
+        )
+        if key != name and part
+    ]
+    fixed = ", ".join([*fixed, f"{args.epochs} epochs"])
+    sizes = [ds.n_inputs, *args.hidden, ds.n_outputs]
+    print(
+        f"sweep {name} over {len(values)} values; base "
+        f"{_describe_net(sizes, args.activation, base.output, base.loss_name)}, {fixed}",
+        file=out,
+    )
+    same = "same data split" + (
+        ", same initial weights"
+        if name not in ("seed", "init") and not name.startswith("width")
+        else ""
+    )
+    print(f"({same}; only {name} differs)", file=out, flush=True)
+
+    control = FitControl()
+    show_bar = not args.quiet and sys.stderr.isatty()
+    bar = _Progress(sys.stderr, args.epochs, show_bar) if show_bar else None
+    progress = _SweepProgress(bar, len(nets)) if bar is not None else None
+    t0 = time.perf_counter()
+    try:
+        with _one_blas_thread(), _stop_on_ctrl_c(control):
+            histories = fit_many(
+                nets,
+                ds.X_train,
+                ds.Y_train,
+                configs,
+                X_val=ds.X_val if has_val else None,
+                Y_val=ds.Y_val if has_val else None,
+                control=control,
+                callback=progress,
+            )
+    finally:
+        if bar is not None:
+            bar.close()
+    seconds = time.perf_counter() - t0
+
+    rows = []
+    for value, net, hist, conf in zip(values, nets, histories, configs, strict=True):
+        rows.append({
+            "value": value, **_final_scores(ds, net), "epochs": int(hist.epochs),
+            "steps": int(hist.steps), "stop_reason": hist.stop_reason,
+            "best_epoch": hist.best_epoch, "message": hist.message, "fit": conf,
+            "network": net.config(), "_net": net, "_hist": hist,
+        })  # fmt: skip
+
+    def rank(row: dict[str, Any]) -> tuple:
+        diverged = row["stop_reason"] == "diverged"
+        if has_val and classification:
+            return (diverged, -row["val_accuracy"], row["val_loss"])
+        return (diverged, row["val_loss"] if has_val else row["train_loss"])
+
+    rows.sort(key=rank)
+    if has_val:
+        metric = (
+            "val accuracy"
+            if classification
+            else "val RMSE"
+            + (f" ({ds.target_names[0]} units)" if len(ds.target_names) == 1 else " (mean)")
+        )
+    else:
+        metric = "train loss"
+    print(f"trained {len(rows)} variants in {seconds:.2f} s; sorted by {metric}", file=out)
+    head = f"{'rank':<5}{name:<12}"
+    if has_val:
+        head += f"{'val acc' if classification else 'val RMSE':>10}{'val loss':>11}"
+    head += f"{'train loss':>12}{'epochs':>8}  result"
+    print(head, file=out)
+    for i, row in enumerate(rows, start=1):
+        line = f"{i:<5}{_fmt_value(row['value']):<12}"
+        if has_val and classification:
+            line += f"{row['val_accuracy']:>10.1%}{row['val_loss']:>11.4g}"
+        elif has_val:
+            line += f"{float(np.mean(row['val_rmse'])):>10.4g}{row['val_loss']:>11.4g}"
+        result = row["stop_reason"].replace("_", " ")
+        if row["stop_reason"] == "early_stopped" or (
+            row["stop_reason"] == "finished" and row["best_epoch"] not in (None, row["epochs"])
+        ):
+            result += f" (best epoch {row['best_epoch']})"
+        line += f"{row['train_loss']:>12.4g}{row['epochs']:>8}  {result}"
+        print(line, file=out)
+    for row in rows:
+        if row["stop_reason"] == "diverged":
+            print(f"{PROG}: {name} {_fmt_value(row['value'])}: {row['message']}", file=sys.stderr)
+
+    public = [{k: v for k, v in row.items() if not k.startswith("_")} for row in rows]
+    best = rows[0]
+    if args.export and best["stop_reason"] == "diverged":
+        print(f"{PROG}: not saving {args.export}: every variant diverged", file=sys.stderr)
+    elif args.export:
+        extra = {
+            "dataset": str(args.data), "task": ds.task, "sweep": {"param": name, "values": values},
+            "feature_names": list(ds.feature_names), "target_names": list(ds.target_names),
+            **{k: v for k, v in public[0].items() if k not in ("value",)},
+        }  # fmt: skip
+        path = save_model(args.export, best["_net"], ds.preprocessor, extra=extra)
+        print(f"saved the best variant ({name} {_fmt_value(best['value'])}) to {path}", file=out)
+    if args.metrics:
+        for row, clean in zip(rows, public, strict=True):
+            h = row["_hist"]
+            clean["history"] = {
+                "train_loss": list(h.epoch_train_loss),
+                "val_loss": list(h.epoch_val_loss),
+                "train_accuracy": list(h.epoch_train_accuracy),
+                "val_accuracy": list(h.epoch_val_accuracy),
+            }
+        atomic_write_json(args.metrics, {
+            "dataset": str(args.data), "task": ds.task, "param": name, "values": values,
+            "sorted_by": metric, "n_train": int(ds.X_train.shape[0]),
+            "n_val": int(ds.X_val.shape[0]), "seconds": seconds, "variants": public,
+        })  # fmt: skip
+        print(f"wrote metrics to {args.metrics}", file=out)
+    return 1 if all(row["stop_reason"] == "diverged" for row in rows) else 0
 
 
 # -------------------------------------------------------------------------------------- predict
