@@ -108,7 +108,10 @@ class _Plan:
         self.A = [a[..., cut] for a in self.A_in]
         self.D = [d[..., cut] for d in self.D_full] + [np.empty((K, n, kr.k), dtype=dt)]
         self.T = [t[..., cut] for t in self.T_full] + [np.empty((K, n, kr.k), dtype=dt)]
-        self.ones_col = [a[..., -1:] if aug else None for a in self.A_in]
+        # σ(1) = 1 (relu, leaky relu, elu): the ones column survives σ and needs no restore
+        self.ones_col = [
+            a[..., -1:] if aug and not kr.keeps_one[i] else None for i, a in enumerate(self.A_in)
+        ]
         k = kr.k
         self.rowsum = np.empty((K, n, 1), dtype=dt)
         self.runmax = np.empty((K, 1, 1), dtype=dt)
@@ -192,6 +195,12 @@ class _StackKernel:
         hot = [ACTIVATIONS[a].hot(self.dtype) for a in activations]
         self.apply = [h[0] for h in hot]
         self.bprime = [h[1] for h in hot]
+        self.keeps_one = []
+        for apply in self.apply:
+            probe = np.ones((1, 1), dtype=self.dtype)
+            if apply is not None:
+                apply(probe)
+            self.keeps_one.append(bool(probe[0, 0] == 1.0))
         self.mode = delta_mode(self.output, loss, rows_sum_to_one)
         self.floor = np.array(LOG_FLOOR, dtype=self.dtype)
         self.one = np.array(1.0, dtype=self.dtype)
@@ -243,9 +252,9 @@ class _StackKernel:
         `X_T` is `X.swapaxes(-1, -2)` (made once per batch, not per step)."""
         matmul = np.matmul
         for a_in, Wm, b, z, apply, a_full, ones in p.hidden:
-            matmul(X if a_in is None else a_in, Wm, out=z)  # Z^l = A^{l-1} (W^l)ᵀ + b^l
+            matmul(X if a_in is None else a_in, Wm, z)  # Z^l = A^{l-1} (W^l)ᵀ + b^l
             if b is not None:
-                np.add(z, b, out=z)
+                np.add(z, b, z)
             if apply is not None:
                 apply(a_full)  # A^l = σ(Z^l), in place (and σ(1) in the ones column …)
                 if ones is not None:
@@ -253,7 +262,7 @@ class _StackKernel:
 
         a_last = p.A_in[-1] if p.hidden else X
         if self.augment:  # Z^L = A^{L-1} (W^L)ᵀ + b^L
-            matmul(a_last, self.blocks[-1], out=AL)
+            matmul(a_last, self.blocks[-1], AL)
         else:
             self._output_z(a_last, AL)
 
@@ -264,21 +273,21 @@ class _StackKernel:
             # softmax, shifted by each run's batch max (fit's shift); see kernels.Kernel.step
             m = p.rowsum
             np.max(AL, axis=(1, 2), keepdims=True, out=p.runmax)
-            np.subtract(AL, p.runmax, out=AL)
-            np.exp(AL, out=AL)
-            matmul(AL, self.ones_k, out=m)  # row sums as a GEMV
+            np.subtract(AL, p.runmax, AL)
+            np.exp(AL, AL)
+            matmul(AL, self.ones_k, m)  # row sums as a GEMV
             if not np.min(m) >= self.tiny_sum:  # rare: recompute Z^L, shift by each row's max
                 self._output_z(a_last, AL)
                 np.max(AL, axis=2, keepdims=True, out=m)
-                np.subtract(AL, m, out=AL)
-                np.exp(AL, out=AL)
+                np.subtract(AL, m, AL)
+                np.exp(AL, AL)
                 np.add.reduce(AL, axis=2, keepdims=True, out=m)
-            np.divide(AL, m, out=AL)
+            np.divide(AL, m, AL)
             np.maximum(AL, self.floor, out=t)  # logs clipped
-            np.log(t, out=t)
-            matmul(Y_row, p.t_col, out=loss_out)  # Σ y ln a; loss = −raw / n
-            np.subtract(AL, Y, out=d)  # BP1, matched pair: Δ^L = A^L − Y
-            np.multiply(d, p.s, out=d)
+            np.log(t, t)
+            matmul(Y_row, p.t_col, loss_out)  # Σ y ln a; loss = −raw / n
+            np.subtract(AL, Y, d)  # BP1, matched pair: Δ^L = A^L − Y
+            np.multiply(d, p.s, d)
         elif mode == "general":
             self._general_delta(AL, Y, p, loss_out)
         else:
@@ -286,33 +295,33 @@ class _StackKernel:
                 self.apply[-1](AL)
             if mode == "mse":
                 # BP1: Δ^L = ∇_A J ⊙ σ'(Z^L) with ∇_A J = (A − Y)/k
-                np.subtract(AL, Y, out=d)
-                matmul(p.d_row, p.d_col, out=loss_out)  # Σ (a − y)²; loss = raw / (2nk)
-                np.multiply(d, p.s_k, out=d)
+                np.subtract(AL, Y, d)
+                matmul(p.d_row, p.d_col, loss_out)  # Σ (a − y)²; loss = raw / (2nk)
+                np.multiply(d, p.s_k, d)
                 if self.bprime[-1] is not None:
                     self.bprime[-1](AL, d, t)
             else:  # sigmoid_ce
                 np.maximum(AL, self.floor, out=t)
-                np.log(t, out=t)
-                matmul(Y_row, p.t_col, out=p.c1)  # Σ y ln a
-                np.subtract(self.one, AL, out=t)
+                np.log(t, t)
+                matmul(Y_row, p.t_col, p.c1)  # Σ y ln a
+                np.subtract(self.one, AL, t)
                 np.maximum(t, self.floor, out=t)
-                np.log(t, out=t)
-                matmul(p.ones_nk, p.t_col, out=loss_out)
-                matmul(Y_row, p.t_col, out=p.c2)
-                np.subtract(loss_out, p.c2, out=loss_out)  # Σ (1 − y) ln(1 − a)
-                np.add(p.c1, loss_out, out=loss_out)  # loss = −raw / (nk)
-                np.subtract(AL, Y, out=d)  # BP1, matched pair: Δ^L = (A^L − Y)/k
-                np.multiply(d, p.s_k, out=d)
+                np.log(t, t)
+                matmul(p.ones_nk, p.t_col, loss_out)
+                matmul(Y_row, p.t_col, p.c2)
+                np.subtract(loss_out, p.c2, loss_out)  # Σ (1 − y) ln(1 − a)
+                np.add(p.c1, loss_out, loss_out)  # loss = −raw / (nk)
+                np.subtract(AL, Y, d)  # BP1, matched pair: Δ^L = (A^L − Y)/k
+                np.multiply(d, p.s_k, d)
 
         for a_in_T, d, gW, gb, W, d_prev, bprime, a_prev, d_full, t_full in p.backward:
             # BP4: ∂J/∂W^l = (Δ^l)ᵀ A^{l-1} / N, stored transposed; augmented, the last row
             # is BP3: ∂J/∂b^l = mean of Δ^l (the 1/N is in s)
-            matmul(X_T if a_in_T is None else a_in_T, d, out=gW)
+            matmul(X_T if a_in_T is None else a_in_T, d, gW)
             if gb is not None:
-                matmul(p.ones_row, d, out=gb)  # BP3: 1ᵀΔ^l
+                matmul(p.ones_row, d, gb)  # BP3: 1ᵀΔ^l
             if W is not None:
-                matmul(d, W, out=d_prev)  # BP2: Δ^l = (Δ^{l+1} W^{l+1}) ⊙ σ'(Z^l)
+                matmul(d, W, d_prev)  # BP2: Δ^l = (Δ^{l+1} W^{l+1}) ⊙ σ'(Z^l)
                 if bprime is not None:
                     bprime(a_prev, d_full, t_full)
 
@@ -513,6 +522,9 @@ class _Group:
         self.controlled = any(r.user_control for r in runs)
         self.any_norms = self.controlled or any(r.cfg.grad_norm_every for r in runs)
         self.perms = np.zeros((len(runs), 0), dtype=np.intp)
+        # Same seed and shuffling everywhere: one generator stands for every run's own (the
+        # runs' orders are identical, and their generators draw nothing else).
+        self.shared_rng = np.random.default_rng(runs[0].cfg.seed)
         K = len(runs)
         Theta = np.empty((K, net0._theta.size), dtype=dtype)
         for k, r in enumerate(runs):
@@ -587,7 +599,7 @@ class _Group:
             self.Xbuf, self.Ybuf = self.Xbuf[keep], self.Ybuf[keep]
         self.out_epoch = self.out_epoch[keep]
         self.table = self.table[:, keep]
-        self.perms = self.perms[keep]
+        self.perms = self.perms[keep] if not self.shared_data else self.perms[: len(keep)]
         self._build(self.Theta[keep], self.G[keep], self.snapshot[keep])
         self._set_lr()
 
@@ -635,9 +647,14 @@ class _Group:
                 for r in self.runs:
                     r.lr *= schedule_factor(r.cfg.schedule, ep, r.cfg.step_size, r.cfg.gamma)
                     r.batch_losses = []
-                self.perms = np.stack(
-                    [r.rng.permutation(N) if r.cfg.shuffle else np.arange(N) for r in self.runs]
-                )
+                if self.shared_data:  # every run draws this same order from its own generator
+                    first = self.runs[0].cfg
+                    order = self.shared_rng.permutation(N) if first.shuffle else np.arange(N)
+                    self.perms = np.broadcast_to(order, (len(self.runs), N))
+                else:
+                    self.perms = np.stack(
+                        [r.rng.permutation(N) if r.cfg.shuffle else np.arange(N) for r in self.runs]
+                    )
                 if self.permute:
                     perm = self.perms[0] if self.shared_data else self.perms
                     np.take(self.Xw, perm, axis=0, out=self.Xin, mode="clip")
@@ -777,7 +794,9 @@ class _Group:
             train_loss = float(np.mean(losses[k]))
             train_acc = None
             if self.classes:
-                train_acc = accuracy(self.out_epoch[k], self.Yw, self.labels[self.perms[k]])
+                if k == 0 or not self.shared_data:
+                    labels = self.labels[self.perms[k]]
+                train_acc = accuracy(self.out_epoch[k], self.Yw, labels)
             val_loss = val_acc = None
             if self.has_val:
                 val_loss = self.loss_obj.value(val_A[k], self.Yv, self.runs[0].net.output)
