@@ -16,6 +16,8 @@ Where it departs from `kernels.Kernel` (read that first; the equations are the s
 - each run keeps its own row order, so X and Y are (K, N, n) unless every run shuffles alike (same
   seed, or no shuffling), in which case one copy is shared and broadcast by `matmul`;
 - softmax subtracts each run's own batch maximum (as `fit` does for its one run);
+- augmented hidden buffers [A^l, 1] are worked on whole, ones column included, and the column
+  put back after σ: NumPy's elementwise calls cost several times more on a strided view;
 - a mini-batch's losses are written raw (Σ (a − y)², Σ y ln a, …) into one row of a per-epoch
   table and divided by the batch's normaliser once per epoch;
 - a run that stops (epoch limit, early stopping, divergence, a stop request) leaves the group: its
@@ -24,9 +26,10 @@ Where it departs from `kernels.Kernel` (read that first; the equations are the s
   finite, exactly where `fit` stops.
 The 'general' BP1 form (e.g. softmax + MSE) loops over the runs with the readable loss functions.
 Callbacks see each run's events as `fit` would send them, run after run at each step; a callback or
-control shared by several runs sees them all. Groups train one after another. Numbers equal `fit`'s
-up to the order of floating-point sums (about 1e-15 relative per step). Left out: one group's runs
-on several cores, mixing optimisers or activations in one kernel.
+control shared by several runs sees them all. Groups train one after another; a run's
+`History.seconds` is its group's wall time until the run left. Numbers equal `fit`'s up to the
+order of floating-point sums (the tests find them identical in float64). Left out: one group's
+runs on several cores, mixing optimisers or activations in one kernel.
 """
 
 from __future__ import annotations
