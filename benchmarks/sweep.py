@@ -78,7 +78,9 @@ def make_cases(epochs_w2: int) -> list[SweepCase]:
     w2 = ([2, 8, 8, 1], "tanh", "regression", 10)
     return [
         SweepCase("W2-lr", 1_000, *w2, [{"lr": lr} for lr in lrs8], epochs_w2, 5.0),
-        SweepCase("W2-seed", 1_000, *w2, [{"lr": 0.01, "seed": s} for s in range(8)], epochs_w2, 5.0),
+        SweepCase(
+            "W2-seed", 1_000, *w2, [{"lr": 0.01, "seed": s} for s in range(8)], epochs_w2, 5.0
+        ),
         SweepCase(
             "W3-lr", 20_000, [32, *[64] * 6, 4], "relu", "classification", 64,
             [{"lr": lr} for lr in (0.001, 0.003, 0.01, 0.03)], 1, 1.5,
