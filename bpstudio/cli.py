@@ -25,6 +25,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
@@ -901,23 +902,39 @@ def _fmt_value(value: Any) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
-def cmd_sweep(args: argparse.Namespace) -> int:
-    from bpstudio.engine import FitControl, fit_many
-    from bpstudio.io import atomic_write_json, save_model
+@dataclass
+class _SweepRow:
+    """One variant after training: its value of the swept setting, net, history, fit options and
+    final scores (as `_final_scores`)."""
 
-    out = sys.stdout
-    name, values = args.param
-    ds = _prepare_dataset(args)
-    # Only the swept setting differs: every variant keeps the base run's initialiser (so an
-    # activation sweep starts relu and tanh from the same weights) unless init is swept.
-    init = None if name == "init" else (args.init or _default_init(args.activation))
-    variants = [_variant(args, name, value) for value in values]
-    nets = [_make_network(v, ds, init=init) for v in variants]
-    configs = [_fit_overrides(v) for v in variants]
-    base = nets[0]
-    classification = ds.task == "classification"
-    has_val = ds.X_val.shape[0] > 0
-    _print_dataset(args, ds, out)
+    value: Any
+    net: Any
+    history: Any
+    fit: dict[str, Any]
+    scores: dict[str, Any]
+
+    def summary(self) -> dict[str, Any]:
+        h = self.history
+        return {
+            "value": self.value, **self.scores, "epochs": int(h.epochs), "steps": int(h.steps),
+            "stop_reason": h.stop_reason, "best_epoch": h.best_epoch, "message": h.message,
+            "fit": self.fit, "network": self.net.config(),
+        }  # fmt: skip
+
+
+@dataclass
+class _Sweep:
+    """A trained sweep, best variant first: what `sweep` prints, exports and (later) stores."""
+
+    name: str
+    values: list[Any]
+    ds: Any
+    rows: list[_SweepRow]
+    metric: str
+    seconds: float
+
+
+def _sweep_header(args: argparse.Namespace, ds: Any, name: str, values: list, net: Any) -> str:
     fixed = [
         part
         for key, part in (
@@ -928,24 +945,39 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         )
         if key != name and part
     ]
-    fixed = ", ".join([*fixed, f"{args.epochs} epochs"])
     sizes = [ds.n_inputs, *args.hidden, ds.n_outputs]
-    print(
-        f"sweep {name} over {len(values)} values; base "
-        f"{_describe_net(sizes, args.activation, base.output, base.loss_name)}, {fixed}",
-        file=out,
-    )
     same = "same data split" + (
         ", same initial weights"
         if name not in ("seed", "init") and not name.startswith("width")
         else ""
     )
-    print(f"({same}; only {name} differs)", file=out, flush=True)
+    return (
+        f"sweep {name} over {len(values)} values; base "
+        f"{_describe_net(sizes, args.activation, net.output, net.loss_name)}, "
+        f"{', '.join([*fixed, f'{args.epochs} epochs'])}\n({same}; only {name} differs)"
+    )
 
+
+def _train_sweep(args: argparse.Namespace, out: IO[str]) -> _Sweep:
+    """Load the data once, build one network per value, train them with `fit_many`, rank them."""
+    from bpstudio.engine import FitControl, fit_many
+
+    name, values = args.param
+    ds = _prepare_dataset(args)
+    # Only the swept setting differs: every variant keeps the base run's initialiser (so an
+    # activation sweep starts relu and tanh from the same weights) unless init is swept.
+    init = None if name == "init" else (args.init or _default_init(args.activation))
+    variants = [_variant(args, name, value) for value in values]
+    nets = [_make_network(v, ds, init=init) for v in variants]
+    configs = [_fit_overrides(v) for v in variants]
+    _print_dataset(args, ds, out)
+    print(_sweep_header(args, ds, name, values, nets[0]), file=out, flush=True)
+
+    classification = ds.task == "classification"
+    has_val = ds.X_val.shape[0] > 0
     control = FitControl()
     show_bar = not args.quiet and sys.stderr.isatty()
     bar = _Progress(sys.stderr, args.epochs, show_bar) if show_bar else None
-    progress = _SweepProgress(bar, len(nets)) if bar is not None else None
     t0 = time.perf_counter()
     try:
         with _one_blas_thread(), _stop_on_ctrl_c(control):
@@ -957,89 +989,110 @@ def cmd_sweep(args: argparse.Namespace) -> int:
                 X_val=ds.X_val if has_val else None,
                 Y_val=ds.Y_val if has_val else None,
                 control=control,
-                callback=progress,
+                callback=_SweepProgress(bar, len(nets)) if bar is not None else None,
             )
     finally:
         if bar is not None:
             bar.close()
     seconds = time.perf_counter() - t0
+    rows = [
+        _SweepRow(value, net, hist, conf, _final_scores(ds, net))
+        for value, net, hist, conf in zip(values, nets, histories, configs, strict=True)
+    ]
 
-    rows = []
-    for value, net, hist, conf in zip(values, nets, histories, configs, strict=True):
-        rows.append({
-            "value": value, **_final_scores(ds, net), "epochs": int(hist.epochs),
-            "steps": int(hist.steps), "stop_reason": hist.stop_reason,
-            "best_epoch": hist.best_epoch, "message": hist.message, "fit": conf,
-            "network": net.config(), "_net": net, "_hist": hist,
-        })  # fmt: skip
-
-    def rank(row: dict[str, Any]) -> tuple:
-        diverged = row["stop_reason"] == "diverged"
+    def rank(row: _SweepRow) -> tuple:
+        diverged = row.history.stop_reason == "diverged"
+        s = row.scores
         if has_val and classification:
-            return (diverged, -row["val_accuracy"], row["val_loss"])
-        return (diverged, row["val_loss"] if has_val else row["train_loss"])
+            return (diverged, -s["val_accuracy"], s["val_loss"])
+        return (diverged, s["val_loss"] if has_val else s["train_loss"])
 
     rows.sort(key=rank)
-    if has_val:
-        metric = (
-            "val accuracy"
-            if classification
-            else "val RMSE"
-            + (f" ({ds.target_names[0]} units)" if len(ds.target_names) == 1 else " (mean)")
-        )
-    else:
+    if not has_val:
         metric = "train loss"
-    print(f"trained {len(rows)} variants in {seconds:.2f} s; sorted by {metric}", file=out)
-    head = f"{'rank':<5}{name:<12}"
+    elif classification:
+        metric = "val accuracy"
+    else:
+        units = f"{ds.target_names[0]} units" if len(ds.target_names) == 1 else "mean"
+        metric = f"val RMSE ({units})"
+    return _Sweep(name, list(values), ds, rows, metric, seconds)
+
+
+def _print_sweep(sweep: _Sweep, out: IO[str]) -> None:
+    """The results table, best first; diverged variants say why on stderr."""
+    has_val = sweep.ds.X_val.shape[0] > 0
+    classification = sweep.ds.task == "classification"
+    print(
+        f"trained {len(sweep.rows)} variants in {sweep.seconds:.2f} s; sorted by {sweep.metric}",
+        file=out,
+    )
+    head = f"{'rank':<5}{sweep.name:<12}"
     if has_val:
         head += f"{'val acc' if classification else 'val RMSE':>10}{'val loss':>11}"
-    head += f"{'train loss':>12}{'epochs':>8}  result"
-    print(head, file=out)
-    for i, row in enumerate(rows, start=1):
-        line = f"{i:<5}{_fmt_value(row['value']):<12}"
+    print(head + f"{'train loss':>12}{'epochs':>8}  result", file=out)
+    for i, row in enumerate(sweep.rows, start=1):
+        s, h = row.scores, row.history
+        line = f"{i:<5}{_fmt_value(row.value):<12}"
         if has_val and classification:
-            line += f"{row['val_accuracy']:>10.1%}{row['val_loss']:>11.4g}"
+            line += f"{s['val_accuracy']:>10.1%}{s['val_loss']:>11.4g}"
         elif has_val:
-            line += f"{float(np.mean(row['val_rmse'])):>10.4g}{row['val_loss']:>11.4g}"
-        result = row["stop_reason"].replace("_", " ")
-        if row["stop_reason"] == "early_stopped" or (
-            row["stop_reason"] == "finished" and row["best_epoch"] not in (None, row["epochs"])
+            line += f"{float(np.mean(s['val_rmse'])):>10.4g}{s['val_loss']:>11.4g}"
+        result = h.stop_reason.replace("_", " ")
+        if h.stop_reason == "early_stopped" or (
+            h.stop_reason == "finished" and h.best_epoch not in (None, h.epochs)
         ):
-            result += f" (best epoch {row['best_epoch']})"
-        line += f"{row['train_loss']:>12.4g}{row['epochs']:>8}  {result}"
-        print(line, file=out)
-    for row in rows:
-        if row["stop_reason"] == "diverged":
-            print(f"{PROG}: {name} {_fmt_value(row['value'])}: {row['message']}", file=sys.stderr)
+            result += f" (best epoch {h.best_epoch})"
+        print(line + f"{s['train_loss']:>12.4g}{h.epochs:>8}  {result}", file=out)
+    for row in sweep.rows:
+        if row.history.stop_reason == "diverged":
+            print(
+                f"{PROG}: {sweep.name} {_fmt_value(row.value)}: {row.history.message}",
+                file=sys.stderr,
+            )
 
-    public = [{k: v for k, v in row.items() if not k.startswith("_")} for row in rows]
-    best = rows[0]
-    if args.export and best["stop_reason"] == "diverged":
+
+def _save_sweep(args: argparse.Namespace, sweep: _Sweep, out: IO[str]) -> None:
+    """--export (the best variant's model) and --metrics (every variant)."""
+    from bpstudio.io import atomic_write_json, save_model
+
+    ds, best = sweep.ds, sweep.rows[0]
+    if args.export and best.history.stop_reason == "diverged":
         print(f"{PROG}: not saving {args.export}: every variant diverged", file=sys.stderr)
     elif args.export:
         extra = {
-            "dataset": str(args.data), "task": ds.task, "sweep": {"param": name, "values": values},
+            "dataset": str(args.data), "task": ds.task,
+            "sweep": {"param": sweep.name, "values": sweep.values},
             "feature_names": list(ds.feature_names), "target_names": list(ds.target_names),
-            **{k: v for k, v in public[0].items() if k not in ("value",)},
+            **{k: v for k, v in best.summary().items() if k != "value"},
         }  # fmt: skip
-        path = save_model(args.export, best["_net"], ds.preprocessor, extra=extra)
-        print(f"saved the best variant ({name} {_fmt_value(best['value'])}) to {path}", file=out)
+        path = save_model(args.export, best.net, ds.preprocessor, extra=extra)
+        print(f"saved the best variant ({sweep.name} {_fmt_value(best.value)}) to {path}", file=out)
     if args.metrics:
-        for row, clean in zip(rows, public, strict=True):
-            h = row["_hist"]
-            clean["history"] = {
-                "train_loss": list(h.epoch_train_loss),
-                "val_loss": list(h.epoch_val_loss),
+        variants = []
+        for row in sweep.rows:
+            h = row.history
+            variants.append({**row.summary(), "history": {
+                "train_loss": list(h.epoch_train_loss), "val_loss": list(h.epoch_val_loss),
                 "train_accuracy": list(h.epoch_train_accuracy),
                 "val_accuracy": list(h.epoch_val_accuracy),
-            }
+            }})  # fmt: skip
         atomic_write_json(args.metrics, {
-            "dataset": str(args.data), "task": ds.task, "param": name, "values": values,
-            "sorted_by": metric, "n_train": int(ds.X_train.shape[0]),
-            "n_val": int(ds.X_val.shape[0]), "seconds": seconds, "variants": public,
+            "dataset": str(args.data), "task": ds.task, "param": sweep.name,
+            "values": sweep.values, "sorted_by": sweep.metric,
+            "n_train": int(ds.X_train.shape[0]), "n_val": int(ds.X_val.shape[0]),
+            "seconds": sweep.seconds, "variants": variants,
         })  # fmt: skip
         print(f"wrote metrics to {args.metrics}", file=out)
-    return 1 if all(row["stop_reason"] == "diverged" for row in rows) else 0
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    # Appending the runs to a project file (--project) belongs with the session package; it
+    # would take `sweep.rows` (net, history, fit options of each variant) as they are here.
+    out = sys.stdout
+    sweep = _train_sweep(args, out)
+    _print_sweep(sweep, out)
+    _save_sweep(args, sweep, out)
+    return 1 if all(row.history.stop_reason == "diverged" for row in sweep.rows) else 0
 
 
 # -------------------------------------------------------------------------------------- predict
