@@ -11,7 +11,8 @@ Cases (synthetic random data, as in `benchmarks/epoch.py`):
 Each repeat trains every variant from the same initial weights for E epochs (W2: 10, W3: 1), set-up
 included, once through `fit_many` and once as K `fit` calls; the two are interleaved (one repeat of
 each in turn) so drift on a shared machine hits both alike, after one warm-up of each. Medians of
-the repeats are reported (5, 3 with --quick), with the fastest repeat alongside, the load average
+the repeats are reported (5, 3 with --quick; cases whose repeats take milliseconds repeat until
+~1.5 s of work, at most 40), with the fastest repeat alongside, the load average
 at start and end, and the largest difference between the weights the two produced (they train the
 same runs, so it should be ~1e-15 in float64).
 
@@ -137,6 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cases", default="W2-lr,W2-seed,W3-lr")
     args = ap.parse_args(argv)
     repeats = args.repeats or (3 if args.quick else 5)
+    budget = 0.5 if args.quick else 1.5
     wanted = set(args.cases.split(","))
     results: list[tuple[str, SweepCase, float | None]] = []
 
@@ -174,9 +176,14 @@ def main(argv: list[str] | None = None) -> int:
                             run()
 
                     contenders["bound"] = bound
+                warm = []
                 for run in contenders.values():
+                    t = time.perf_counter()
                     run()  # warm-up
-                for _ in range(repeats):
+                    warm.append(time.perf_counter() - t)
+                # short cases (W2) get more repeats, so each median rests on ≥ ~`budget` s of work
+                n_rep = max(repeats, min(40, int(budget / max(warm))))
+                for _ in range(n_rep):
                     for who, run in contenders.items():
                         t = time.perf_counter()
                         run()
@@ -189,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(
                     f"{case.name} {dtype.name} K={case.k}: {case.k} fits {fmt(f)} s, "
                     f"fit_many {fmt(m)} s, {f / m:.2f}× faster "
-                    f"(weights differ by ≤ {case.weight_diff:.1e})",
+                    f"(weights differ by ≤ {case.weight_diff:.1e}), {n_rep} repeats",
                     flush=True,
                 )
                 results.append((dtype.name, case, case.median("bound")))
