@@ -194,12 +194,17 @@ def test_uneven_last_batch_no_shuffle_and_alpha_zero() -> None:
 # --------------------------------------------------------------------- runs stop on their own
 
 
-def test_diverging_runs_stop_alone_and_the_others_go_on() -> None:
+@pytest.mark.parametrize(("gather", "seeds"), [(False, False), (True, False), (True, True)])
+def test_diverging_runs_stop_alone_and_the_others_go_on(gather, seeds, monkeypatch) -> None:
+    if gather:  # each step gathers its rows; the leaving runs' buffers are compacted mid-epoch
+        monkeypatch.setattr(many_mod, "_PERMUTE_BYTES", 0)
     rng = np.random.default_rng(0)
     X = rng.normal(size=(64, 3)) * 10
     Y = X @ np.array([[1.0], [2.0], [-1.0]])
     # 1e308: the update itself overflows, so that run's weights go back to its epoch start
     configs = [{"lr": 1e-4}, {"lr": 1e6}, {"lr": 1e-3}, {"lr": 1e308}, {"lr": 30.0}]
+    if seeds:  # every run its own shuffle: per-run data
+        configs = [{**c, "seed": i} for i, c in enumerate(configs)]
     hists = compare(
         lambda i: Network([3, 8, 1], activation="relu", output="linear", loss="mse", seed=1),
         configs, X, Y, epochs=20, batch_size=8,
