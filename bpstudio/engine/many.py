@@ -26,8 +26,11 @@ Where it departs from `kernels.Kernel` (read that first; the equations are the s
   finite, exactly where `fit` stops.
 The 'general' BP1 form (e.g. softmax + MSE) loops over the runs with the readable loss functions.
 Callbacks see each run's events as `fit` would send them, run after run at each step; a callback or
-control shared by several runs sees them all. Groups train one after another; a run's
-`History.seconds` is its group's wall time until the run left. Numbers equal `fit`'s up to the
+control shared by several runs sees them all. While a group trains, each net's parameters are a
+view of its row of the group's θ (when the net is stored in the training dtype), so a callback
+reads, and may change, live weights as with `fit`; every net owns its θ again when it leaves.
+Groups train one after another; a run's `History.seconds` is its group's wall time until the run
+left. Numbers equal `fit`'s up to the
 order of floating-point sums (the tests find them identical in float64). Left out: one group's
 runs on several cores, mixing optimisers or activations in one kernel.
 """
@@ -371,6 +374,7 @@ class _Run:
     message: str = ""
     epochs: int = 0  # completed epochs when it leaves at the end of an epoch
     user_control: bool = False
+    own_theta: np.ndarray | None = None  # the net's own θ while it points into the group's
     batch_losses: list[float] = field(default_factory=list)
 
 
@@ -471,8 +475,12 @@ def fit_many(
             )
             for i in members
         ]
-        for run in _Group(group, X, Y, X_val, Y_val).train():
-            histories[run.index] = run.hist
+        trainer = _Group(group, X, Y, X_val, Y_val)
+        try:
+            for run in trainer.train():
+                histories[run.index] = run.hist
+        finally:
+            trainer.detach_all()  # after an error too: every net gets its own θ back
     return histories  # type: ignore[return-value]
 
 
@@ -587,6 +595,7 @@ class _Group:
         self.wd_scaled = np.empty_like(Theta) if self.any_wd else None
         self.wd_tmp = np.empty_like(Theta) if self.any_wd else None
         self.folds = np.ones(K)
+        self._attach()
 
     def _remove(self, gone: list[_Run]) -> None:
         """Take finished runs out of the group; compact every per-run array."""
@@ -617,8 +626,35 @@ class _Group:
             np.multiply(self.wd_mask, (folds * self.wd)[:, None], out=self.wd_scaled)
         self.lr_col = np.array([r.lr for r in self.runs], dtype=np.float64)[:, None]
 
+    def _attach(self) -> None:
+        """Point each net's θ at its row of the group's Θ (as fit trains `net._theta` in place),
+        so callbacks read, and may change, live weights without a copy per step. A net stored in
+        another dtype than the training one gets a copy before each callback instead (`_sync`)."""
+        for k, r in enumerate(self.runs):
+            net = r.net
+            if net._theta.dtype != self.dtype and r.own_theta is None:
+                continue
+            if r.own_theta is None:
+                r.own_theta = net._theta
+            net._theta = self.Theta[k]
+            net._WT, net._b = net.block_views(net._theta)
+
+    def _detach(self, r: _Run, theta: np.ndarray) -> None:
+        """Give the net its own θ back, holding `theta`."""
+        net = r.net
+        if r.own_theta is not None:
+            net._theta, r.own_theta = r.own_theta, None
+            net._WT, net._b = net.block_views(net._theta)
+        np.copyto(net._theta, theta, casting="unsafe")
+
+    def detach_all(self) -> None:
+        for k, r in enumerate(self.runs):
+            self._detach(r, self.Theta[k].copy())
+
     def _sync(self, k: int) -> None:
-        np.copyto(self.runs[k].net._theta, self.Theta[k], casting="unsafe")
+        r = self.runs[k]
+        if r.own_theta is None:
+            np.copyto(r.net._theta, self.Theta[k], casting="unsafe")
 
     def _layers(self, k: int) -> list[tuple[np.ndarray, np.ndarray]]:
         return [(WT[k].T, b[k, 0]) for WT, b in zip(self.kernel.WT, self.kernel.b, strict=True)]
@@ -888,7 +924,7 @@ class _Group:
             theta = self.Theta[k]
             if r.best_theta is not None and r.reason in ("finished", "early_stopped"):
                 theta = r.best_theta
-            np.copyto(r.net._theta, theta, casting="unsafe")
+            self._detach(r, theta.copy())
             h.seconds = seconds
             h.stop_reason = r.reason
             h.message = _final_message(r, self.has_val, ep_count, step, seconds)

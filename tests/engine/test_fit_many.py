@@ -387,3 +387,33 @@ def test_bad_calls_say_what_to_do() -> None:
     with pytest.raises(EngineError, match="X must have shape"):
         fit_many([net, net.copy()], X[:, :1], Y)
     assert fit_many([], X, Y) == []
+
+
+@pytest.mark.parametrize("storage", ["float64", "float32"])  # float32 nets train in float64
+def test_a_callback_may_change_the_weights_as_with_fit(storage) -> None:
+    """fit trains net._theta in place, so a callback's edit takes effect; so it must here."""
+    X, Y = data(n=30)
+    make = lambda i: Network([2, 4, 3], output="softmax", loss="cross_entropy", seed=i,  # noqa: E731
+                             dtype=storage)  # fmt: skip
+
+    def editor(net):
+        def cb(event):
+            if isinstance(event, StepEvent) and event.step == 3:
+                net.params["W2"][...] *= 0.5
+
+        return cb
+
+    nets = [make(i) for i in range(3)]
+    refs = [net.copy() for net in nets]
+    configs = [{"lr": 0.1 * (i + 1), "callback": editor(net)} for i, net in enumerate(nets)]
+    hists = fit_many(nets, X, Y, configs, epochs=3, batch_size=8, dtype="float64")
+    for i, (net, ref_net, h) in enumerate(zip(nets, refs, hists, strict=True)):
+        ref = fit(ref_net, X, Y, epochs=3, batch_size=8, dtype="float64", lr=0.1 * (i + 1),
+                  callback=editor(ref_net))  # fmt: skip
+        tol = 1e-6 if storage == "float64" else 1e-5
+        np.testing.assert_allclose(h.step_loss, ref.step_loss, rtol=tol)
+        np.testing.assert_allclose(net.params["W2"], ref_net.params["W2"], rtol=tol, atol=tol)
+        assert net._theta.dtype == np.dtype(storage)
+    # afterwards every net owns its weights again
+    assert not any(np.shares_memory(a._theta, b._theta) for a in nets for b in nets if a is not b)
+    assert all(net._theta.base is None for net in nets)
