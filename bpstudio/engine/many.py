@@ -30,9 +30,9 @@ control shared by several runs sees them all. While a group trains, each net's p
 view of its row of the group's θ (when the net is stored in the training dtype), so a callback
 reads, and may change, live weights as with `fit`; every net owns its θ again when it leaves.
 Groups train one after another; a run's `History.seconds` is its group's wall time until the run
-left. Numbers equal `fit`'s up to the
-order of floating-point sums (the tests find them identical in float64). Left out: one group's
-runs on several cores, mixing optimisers or activations in one kernel.
+left. Numbers equal `fit`'s up to the order of floating-point sums (the tests find them identical
+in float64). Left out: one group's runs on several cores, mixing optimisers or activations in one
+kernel, a faster path for large nets (there the GEMMs, not the calls, set the time).
 """
 
 from __future__ import annotations
