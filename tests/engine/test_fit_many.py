@@ -417,3 +417,20 @@ def test_a_callback_may_change_the_weights_as_with_fit(storage) -> None:
     # afterwards every net owns its weights again
     assert not any(np.shares_memory(a._theta, b._theta) for a in nets for b in nets if a is not b)
     assert all(net._theta.base is None for net in nets)
+
+
+def test_an_error_in_a_callback_propagates_and_every_net_keeps_its_weights() -> None:
+    X, Y = data(n=30)
+    nets = [Network([2, 4, 3], output="softmax", loss="cross_entropy", seed=i) for i in range(3)]
+    seen = {}
+
+    def boom(event):
+        if isinstance(event, StepEvent) and event.step == 4:
+            seen["W2"] = nets[1].params["W2"].copy()
+            raise RuntimeError("callback failed")
+
+    with pytest.raises(RuntimeError, match="callback failed"):
+        fit_many(nets, X, Y, [{}, {"callback": boom}, {"lr": 0.3}], epochs=3, batch_size=8)
+    np.testing.assert_array_equal(nets[1].params["W2"], seen["W2"])  # the weights of that step
+    assert not any(np.shares_memory(a._theta, b._theta) for a in nets for b in nets if a is not b)
+    assert all(net._theta.base is None for net in nets)
