@@ -434,3 +434,25 @@ def test_an_error_in_a_callback_propagates_and_every_net_keeps_its_weights() -> 
     np.testing.assert_array_equal(nets[1].params["W2"], seen["W2"])  # the weights of that step
     assert not any(np.shares_memory(a._theta, b._theta) for a in nets for b in nets if a is not b)
     assert all(net._theta.base is None for net in nets)
+
+
+def test_optimiser_settings_other_than_alpha_split_groups(monkeypatch) -> None:
+    """μ, Nesterov and Adam's β/ε live in the shared optimiser: runs differing in them can't
+    share a kernel (α, L2, seeds and schedules can)."""
+    alone = spy_fit(monkeypatch)
+    X, Y = data(n=30)
+    configs = [
+        {"optimizer": "momentum", "momentum": 0.9},
+        {"optimizer": "momentum", "momentum": 0.5},  # alone
+        {"optimizer": "momentum", "momentum": 0.9, "nesterov": True},  # alone
+        {"optimizer": "momentum", "momentum": 0.9, "lr": 0.3, "weight_decay": 0.1},
+        {"optimizer": "adam", "beta1": 0.8},  # alone
+        {"optimizer": "adam", "lr": 0.02, "schedule": "exponential", "gamma": 0.7},
+        {"optimizer": "adam", "lr": 0.05, "seed": 3},
+    ]
+    nets = [Network([2, 4, 3], output="softmax", loss="cross_entropy", seed=i) for i in range(7)]
+    refs = [net.copy() for net in nets]
+    hists = fit_many(nets, X, Y, configs, epochs=3, batch_size=8)
+    assert {id(n) for n in alone} == {id(nets[1]), id(nets[2]), id(nets[4])}
+    for net, ref_net, conf, h in zip(nets, refs, configs, hists, strict=True):
+        assert_same(h, fit(ref_net, X, Y, **{"epochs": 3, "batch_size": 8, **conf}), net, ref_net)
