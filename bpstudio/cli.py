@@ -932,6 +932,7 @@ class _Sweep:
     rows: list[_SweepRow]
     metric: str
     seconds: float
+    kernels: int  # how many groups fit_many trained (1: all variants through one kernel)
 
 
 def _sweep_header(args: argparse.Namespace, ds: Any, name: str, values: list, net: Any) -> str:
@@ -960,7 +961,7 @@ def _sweep_header(args: argparse.Namespace, ds: Any, name: str, values: list, ne
 
 def _train_sweep(args: argparse.Namespace, out: IO[str]) -> _Sweep:
     """Load the data once, build one network per value, train them with `fit_many`, rank them."""
-    from bpstudio.engine import FitControl, fit_many
+    from bpstudio.engine import FitControl, fit_many, stack_groups
 
     name, values = args.param
     ds = _prepare_dataset(args)
@@ -995,6 +996,7 @@ def _train_sweep(args: argparse.Namespace, out: IO[str]) -> _Sweep:
         if bar is not None:
             bar.close()
     seconds = time.perf_counter() - t0
+    groups = stack_groups(nets, ds.X_train.shape[0], configs)
     rows = [
         _SweepRow(value, net, hist, conf, _final_scores(ds, net))
         for value, net, hist, conf in zip(values, nets, histories, configs, strict=True)
@@ -1015,16 +1017,21 @@ def _train_sweep(args: argparse.Namespace, out: IO[str]) -> _Sweep:
     else:
         units = f"{ds.target_names[0]} units" if len(ds.target_names) == 1 else "mean"
         metric = f"val RMSE ({units})"
-    return _Sweep(name, list(values), ds, rows, metric, seconds)
+    return _Sweep(name, list(values), ds, rows, metric, seconds, len(groups))
 
 
 def _print_sweep(sweep: _Sweep, out: IO[str]) -> None:
     """The results table, best first; diverged variants say why on stderr."""
     has_val = sweep.ds.X_val.shape[0] > 0
     classification = sweep.ds.task == "classification"
+    n = len(sweep.rows)
+    how = (
+        "together" if sweep.kernels == 1
+        else "one by one" if sweep.kernels == n
+        else f"in {sweep.kernels} groups"
+    )  # fmt: skip
     print(
-        f"trained {len(sweep.rows)} variants in {sweep.seconds:.2f} s; sorted by {sweep.metric}",
-        file=out,
+        f"trained {n} variants {how} in {sweep.seconds:.2f} s; sorted by {sweep.metric}", file=out
     )
     head = f"{'rank':<5}{sweep.name:<12}"
     if has_val:

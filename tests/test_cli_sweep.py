@@ -56,6 +56,7 @@ def test_lr_sweep_prints_one_row_per_value_sorted_by_val_accuracy(capsys, spy) -
     code, out, err = run(capsys, "sweep", "builtin:moons", "--param", "lr=0.001,0.01,0.1", *SMALL)
     assert code == 0, err
     assert "sweep lr over 3 values" in out and "sorted by val accuracy" in out
+    assert "trained 3 variants together" in out  # one kernel for all three
     rows = table(out)
     assert sorted(float(r[1]) for r in rows) == [0.001, 0.01, 0.1]
     accuracies = [float(r[2].rstrip("%")) for r in rows]
@@ -124,8 +125,11 @@ def test_every_sweepable_setting(capsys, spy, param, values, same_start) -> None
         assert [n.sizes[1:3] for n in nets] == [[4, 4], [16, 16]]
     if param == "width3":
         assert [n.sizes[1:3] for n in nets] == [[6, 4], [6, 8]]
+    together = param in ("l2", "seed", "init")  # same shapes, activations and optimiser
+    assert ("variants together" in out) == together
     if param == "activation":
         assert [n.activations[0] for n in nets] == values
+        assert "variants one by one" in out
         assert {n.init for n in nets} == {"he"}  # the base run's initialiser for all
     if param == "seed":  # new weights and shuffles, same data split
         assert not np.array_equal(params[0]["W2"], params[1]["W2"])

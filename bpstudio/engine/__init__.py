@@ -1,8 +1,9 @@
 """The backprop engine: NumPy only, no Qt (importing it must never load PySide6 or pyqtgraph).
 
 Public API (see the contract): `Network`, `fit` and its `FitConfig`/`FitControl`/`StepEvent`/
-`EpochEvent`/`History`, `fit_many` (several nets at once, each as `fit` would train it),
-`gradient_check`, `EngineError`, and the name tables the UI offers.
+`EpochEvent`/`History`, `fit_many` (several nets at once, each as `fit` would train it) with
+`stack_groups` (which runs share a kernel), `gradient_check`, `EngineError`, and the name tables
+the UI offers.
 The modules below are named for what they hold: activations, losses, initializers, optimizers,
 backprop (readable BP1–BP4), kernels (the same equations, fast), network, training, many
 (fit_many), gradcheck.
@@ -15,7 +16,7 @@ from bpstudio.engine.errors import EngineError
 from bpstudio.engine.gradcheck import GradCheckResult, gradient_check
 from bpstudio.engine.initializers import INITIALIZERS
 from bpstudio.engine.losses import LOSSES, compatible_losses
-from bpstudio.engine.many import fit_many
+from bpstudio.engine.many import fit_many, stack_groups
 from bpstudio.engine.network import LayerTrace, Network
 from bpstudio.engine.optimizers import OPTIMIZERS, SCHEDULES
 from bpstudio.engine.training import EpochEvent, FitConfig, FitControl, History, StepEvent, fit
@@ -40,4 +41,5 @@ __all__ = [
     "fit",
     "fit_many",
     "gradient_check",
+    "stack_groups",
 ]

@@ -424,6 +424,22 @@ def _group_key(net: Network, cfg: FitConfig, n_rows: int) -> tuple:
     )
 
 
+def stack_groups(
+    nets: Sequence[Network],
+    n_rows: int,
+    configs: Sequence[dict[str, Any]] | None = None,
+    **shared: Any,
+) -> list[list[int]]:
+    """How `fit_many` would train these runs: lists of run indices that share one kernel (a list
+    of one trains through plain `fit`), in the order the groups train."""
+    configs = [dict(c) for c in configs] if configs is not None else [{}] * len(nets)
+    runs = _split_kwargs(shared, configs, len(nets))
+    groups: dict[tuple, list[int]] = {}
+    for i, (net, (cfg, _, _)) in enumerate(zip(nets, runs, strict=True)):
+        groups.setdefault(_group_key(net, cfg, n_rows), []).append(i)
+    return list(groups.values())
+
+
 def fit_many(
     nets: Sequence[Network],
     X: np.ndarray,
@@ -447,13 +463,9 @@ def fit_many(
         raise EngineError("The same Network is listed twice; give each run its own (net.copy()).")
     configs = [dict(c) for c in configs] if configs is not None else [{}] * len(nets)
     runs = _split_kwargs(shared, configs, len(nets))
-    n_rows = len(X)
-    groups: dict[tuple, list[int]] = {}
-    for i, (net, (cfg, _, _)) in enumerate(zip(nets, runs, strict=True)):
-        groups.setdefault(_group_key(net, cfg, n_rows), []).append(i)
     X_val, Y_val = shared.get("X_val"), shared.get("Y_val")
     histories: list[History | None] = [None] * len(nets)
-    for members in groups.values():
+    for members in stack_groups(nets, len(X), configs, **shared):
         if len(members) == 1:
             i = members[0]
             cfg, control, callback = runs[i]

@@ -456,3 +456,12 @@ def test_optimiser_settings_other_than_alpha_split_groups(monkeypatch) -> None:
     assert {id(n) for n in alone} == {id(nets[1]), id(nets[2]), id(nets[4])}
     for net, ref_net, conf, h in zip(nets, refs, configs, hists, strict=True):
         assert_same(h, fit(ref_net, X, Y, **{"epochs": 3, "batch_size": 8, **conf}), net, ref_net)
+
+
+def test_stack_groups_says_which_runs_share_a_kernel() -> None:
+    from bpstudio.engine import stack_groups
+
+    nets = [Network([2, 4, 3]), Network([2, 5, 3]), Network([2, 4, 3]), Network([2, 4, 3])]
+    configs = [{}, {}, {"lr": 0.5, "seed": 2}, {"batch_size": 7}]
+    assert stack_groups(nets, 100, configs, batch_size=16) == [[0, 2], [1], [3]]
+    assert stack_groups(nets[:1] + nets[2:], 10, [{}, {}, {"batch_size": 700}]) == [[0, 1, 2]]
