@@ -947,11 +947,11 @@ def _sweep_header(args: argparse.Namespace, ds: Any, name: str, values: list, ne
         if key != name and part
     ]
     sizes = [ds.n_inputs, *args.hidden, ds.n_outputs]
-    same = "same data split" + (
-        ", same initial weights"
-        if name not in ("seed", "init") and not name.startswith("width")
-        else ""
-    )
+    same = "same data split" + {
+        "seed": "",
+        "init": "",
+        "width": ", same initial weights where the shapes allow",
+    }.get("width" if name.startswith("width") else name, ", same initial weights")
     return (
         f"sweep {name} over {len(values)} values; base "
         f"{_describe_net(sizes, args.activation, net.output, net.loss_name)}, "
@@ -970,6 +970,12 @@ def _train_sweep(args: argparse.Namespace, out: IO[str]) -> _Sweep:
     init = None if name == "init" else (args.init or _default_init(args.activation))
     variants = [_variant(args, name, value) for value in values]
     nets = [_make_network(v, ds, init=init) for v in variants]
+    if name.startswith("width"):  # the layers whose shape did not change start as the base's
+        base = _make_network(args, ds, init=init).params
+        for net in nets:
+            net.set_params(
+                {k: (base[k] if base[k].shape == v.shape else v) for k, v in net.params.items()}
+            )
     configs = [_fit_overrides(v) for v in variants]
     _print_dataset(args, ds, out)
     print(_sweep_header(args, ds, name, values, nets[0]), file=out, flush=True)

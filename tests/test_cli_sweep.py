@@ -103,6 +103,7 @@ def test_sweep_equals_separate_train_runs(capsys, tmp_path) -> None:
         ("batch", ["8", "32"], True),
         ("width", ["4", "16"], False),
         ("width3", ["4", "8"], False),
+        ("width2", ["3", "9"], False),
         ("activation", ["relu", "tanh", "sigmoid"], True),
         ("init", ["he", "xavier_normal"], False),
         ("optimizer", ["sgd", "momentum", "adam"], True),
@@ -125,6 +126,11 @@ def test_every_sweepable_setting(capsys, spy, param, values, same_start) -> None
         assert [n.sizes[1:3] for n in nets] == [[4, 4], [16, 16]]
     if param == "width3":
         assert [n.sizes[1:3] for n in nets] == [[6, 4], [6, 8]]
+    if param == "width2":  # W4 (the output layer) kept its shape: it starts alike in both
+        assert [n.sizes[1:3] for n in nets] == [[3, 6], [9, 6]]
+        np.testing.assert_array_equal(params[0]["W4"], params[1]["W4"])
+        np.testing.assert_array_equal(params[0]["b3"], params[1]["b3"])
+        assert "same initial weights where the shapes allow" in out
     together = param in ("l2", "seed", "init")  # same shapes, activations and optimiser
     assert ("variants together" in out) == together
     if param == "activation":
