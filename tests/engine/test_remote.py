@@ -275,7 +275,7 @@ def test_paced_run_keeps_its_pace(trainer):
 def test_full_speed_is_not_paced_and_pace_changes_live(trainer):
     net = _net()
     trainer.run(_request(net, key="xor", fit={"epochs": None}, pace=None))
-    # a quarter of a second on the child's clock: several Progress messages (they come ≤ 20 a second)
+    # a quarter of a second on the child's clock: several Progress messages (≤ 20 a second)
     msgs = _collect(trainer, lambda m: isinstance(m, Progress) and m.elapsed >= 0.25)
     full = _rate_on_child_clock(msgs)
     assert full > 500, full  # tens of thousands here; a pace would cap it at its value
