@@ -34,6 +34,7 @@ from bpstudio.data.table import (
     first_text_cell,
     is_numeric_series,
     sort_labels,
+    to_numbers,
 )
 
 TASKS = ("auto", "classification", "regression")
@@ -90,8 +91,7 @@ def _numeric(s: pd.Series, name: str, src: str, frame: pd.DataFrame, what: str) 
     if is_numeric_series(s):
         v = s.to_numpy(dtype="float64", na_value=np.nan, copy=True)
     else:
-        num = pd.to_numeric(s, errors="coerce")
-        v = num.to_numpy(dtype="float64", na_value=np.nan, copy=True)
+        v = to_numbers(s).to_numpy(dtype="float64", na_value=np.nan, copy=True)
         bad = np.isnan(v) & s.notna().to_numpy()
         if bad.any():
             pos = int(np.argmax(bad))
@@ -549,6 +549,11 @@ def prepare(table: RawTable, options: DatasetOptions | None = None) -> PreparedD
         raise DataError(f"{src}: column '{sorted(set(targets) & set(drops))[0]}' is both the "
                         "target and dropped; keep it or choose another target")  # fmt: skip
     n_rows = len(frame)
+    lossy = getattr(table, "lossy", None) or {}
+    for c in targets:
+        if c in lossy:
+            raise DataError(f"{src}: {lossy[c]}; the target can't be learnt from such values — "
+                            "rescale the column in the file or choose another target")  # fmt: skip
 
     # 1. rows without a target go, whatever the policy.
     keep = np.ones(n_rows, dtype=bool)
@@ -600,6 +605,9 @@ def prepare(table: RawTable, options: DatasetOptions | None = None) -> PreparedD
             continue
         info = infos.get(c)
         kind = info.kind if info is not None else "numeric"
+        if c in lossy and c not in forced:
+            raise DataError(f"{src}: {lossy[c]}; drop the column, mark it categorical, or "
+                            "subtract a common offset in the file")  # fmt: skip
         if c in forced:
             n_values = int(work[c].nunique(dropna=True))
             if n_values > MAX_ONE_HOT:
@@ -625,6 +633,12 @@ def prepare(table: RawTable, options: DatasetOptions | None = None) -> PreparedD
         for c in constants:
             kind = "numeric" if is_numeric_series(work[c]) else "categorical"
             features.append(FeatureSpec(c, kind))
+        if len(work) > 1:
+            notes.append(f"{src}: every feature column holds one value only "
+                         f"({', '.join(repr(c) for c in constants[:5])}), so the network can't "
+                         "tell the rows apart: it can only learn the "
+                         + ("most frequent class" if task == "classification" else "mean target")
+                         + "; add a column that varies")  # fmt: skip
     if not features:
         raise DataError(f"{src}: no usable feature columns besides the target "
                         f"{', '.join(targets)}; add numeric or categorical columns")  # fmt: skip
@@ -694,12 +708,16 @@ def prepare(table: RawTable, options: DatasetOptions | None = None) -> PreparedD
             X -= pre.offset
             X /= pre.scale
     _require_finite([pre.offset[None], pre.scale[None], *X_parts], pre.feature_names, src)
+    _require_resolution(X_parts[0], pre, numeric_cols, src)
     if task == "regression":
         Y_raw = np.column_stack([_numeric(work[t], t, src, work, "target") for t in targets])
-        pre.target_offset, pre.target_scale = _fit_scaling(
-            Y_raw[train], opts.scaling, np.ones(len(targets), dtype=bool)
-        )
-        Y_all = (Y_raw - pre.target_offset) / pre.target_scale
+        with np.errstate(over="ignore", invalid="ignore"):  # reported below, by column
+            pre.target_offset, pre.target_scale = _fit_scaling(
+                Y_raw[train], opts.scaling, np.ones(len(targets), dtype=bool)
+            )
+            Y_all = (Y_raw - pre.target_offset) / pre.target_scale
+        Y_check = [pre.target_offset[None], pre.target_scale[None], Y_all]
+        _require_finite(Y_check, list(targets), src, what="target")
     else:
         Y_all = np.zeros((len(work), len(classes)), dtype="float64")
         Y_all[np.arange(len(work)), codes] = 1.0
@@ -731,16 +749,39 @@ def _missing_value(src: str, name: str, frame: pd.DataFrame, gaps: np.ndarray) -
     )
 
 
-def _require_finite(parts: list[np.ndarray], names: list[str], src: str) -> None:
+def _require_finite(parts: list[np.ndarray], names: list[str], src: str, what="column") -> None:
     """Values near the float64 limit (1e308) or "inf" overflow when scaled; the network would
     only diverge on them, so name the column instead."""
     for X in parts:
         bad = ~np.isfinite(X).all(axis=0)
         if bad.any():
             name = names[int(np.argmax(bad))]
+            todo = "rescale the column or drop it" if what == "column" else "rescale the column"
             raise DataError(
-                f"{src}: column '{name}' has values too large to scale (infinite or near 1e308); "
-                "rescale the column or drop it"
+                f"{src}: {what} '{name}' has values too large to scale (infinite or near 1e308); "
+                f"{todo}"
+            )
+
+
+#: A numeric feature whose spread is below this share of its magnitude has lost its information
+#: to float rounding (1e30 + i: the differences are a few units in the last place).
+_MIN_RELATIVE_SPREAD = 1e-10
+
+
+def _require_resolution(X: np.ndarray, pre: Preprocessor, cols: np.ndarray, src: str) -> None:
+    """Refuse numeric features whose values differ only in float rounding (1e30 + 1, 1e30 + 2)."""
+    if pre.scaling == "none" or not len(X):
+        return
+    for j in np.flatnonzero(cols):
+        spread = float(pre.scale[j])
+        magnitude = abs(float(pre.offset[j]))
+        if pre.scaling == "standardize" and spread == 1.0 and np.ptp(X[:, j]) == 0:
+            continue  # constant: centred to exactly 0
+        if 0 < spread < _MIN_RELATIVE_SPREAD * magnitude:
+            raise DataError(
+                f"{src}: column '{pre.feature_names[j]}' varies by only {spread:.3g} around "
+                f"{pre.offset[j]:.6g}, below what a float can resolve there, so scaling would "
+                "turn it into rounding noise; subtract a common offset in the file or drop it"
             )
 
 
@@ -757,7 +798,12 @@ def _fit_scaling(X: np.ndarray, mode: str, cols: np.ndarray) -> tuple[np.ndarray
             block = sub[start : start + 65536] - mu
             sq += np.einsum("ij,ij->j", block, block)
         sd = np.sqrt(sq / len(sub))
-        offset[cols], scale[cols] = mu, np.where(sd > 1e-12 * np.maximum(1.0, np.abs(mu)), sd, 1.0)
+        const = sub.max(axis=0) == sub.min(axis=0)
+        # A constant column is centred on its value exactly (its mean may be off by rounding,
+        # which at 1e30 would leave ±1e14 behind); any other spread, however small, is the scale
+        # (``_require_resolution`` refuses spreads lost to rounding).
+        mu = np.where(const, sub[0] if len(sub) else mu, mu)
+        offset[cols], scale[cols] = mu, np.where(const | (sd == 0), 1.0, sd)
     else:  # minmax
         lo, hi = sub.min(axis=0), sub.max(axis=0)
         offset[cols], scale[cols] = lo, np.where(hi - lo > 0, hi - lo, 1.0)
