@@ -172,6 +172,64 @@ class Preprocessor:
         X /= self.scale
         return X
 
+    def transform_rows(
+        self, frame, *, impute: bool, source: str | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Like ``transform``, row by row: (X, reasons). ``reasons[i]`` is "" for a usable row,
+        else why row i can't be encoded (its X row is then zeros). Only a missing column is an
+        error for the whole frame. Missing cells get the training fill-in when ``impute``."""
+        frame, src = _frame_and_source(frame, source)
+        absent = [f.name for f in self.features if f.name not in frame.columns]
+        if absent:
+            self._raw_features(frame, src, "error")  # raises the usual message
+        n = len(frame)
+        X = np.zeros((n, self.n_inputs), dtype="float64")
+        reasons = np.full(n, "", dtype=object)
+
+        def flag(bad: np.ndarray, why) -> None:
+            new = bad & (reasons == "")
+            for i in np.flatnonzero(new):
+                reasons[i] = why(i)
+
+        j = 0
+        for f in self.features:
+            s = frame[f.name]
+            if f.kind == "numeric":
+                if is_numeric_series(s) or pd.api.types.is_bool_dtype(s.dtype):
+                    v = s.to_numpy(dtype="float64", na_value=np.nan, copy=True)
+                    text = np.zeros(n, dtype=bool)
+                else:
+                    v = to_numbers(s).to_numpy(dtype="float64", copy=True)
+                    text = np.isnan(v) & s.notna().to_numpy()
+                flag(text, lambda i, f=f, s=s: f"'{f.name}' holds text {str(s.iloc[i])[:40]!r}")
+                flag(np.isinf(v), lambda i, f=f: f"'{f.name}' is infinite")
+                gaps = ~np.isfinite(v) & ~text
+                if impute and f.impute is not None:
+                    v[gaps & ~np.isinf(v)] = f.impute
+                else:
+                    flag(gaps, lambda i, f=f: f"'{f.name}' is missing")
+                v[~np.isfinite(v)] = 0.0
+                X[:, j] = v
+                j += 1
+            else:
+                labels = as_labels(s)
+                gaps = labels.isna().to_numpy()
+                if gaps.any():
+                    if impute and f.impute is not None:
+                        labels = labels.where(~gaps, f.impute)
+                    else:
+                        flag(gaps, lambda i, f=f: f"'{f.name}' is missing")
+                codes = pd.Index(f.categories, dtype=object).get_indexer(labels.to_numpy())
+                rows = np.flatnonzero(codes >= 0)
+                X[rows, j + codes[rows]] = 1.0
+                j += len(f.categories)
+        with np.errstate(over="ignore", invalid="ignore"):
+            X -= self.offset
+            X /= self.scale
+        flag(~np.isfinite(X).all(axis=1), lambda i: "a value is too large to scale")
+        X[reasons != ""] = 0.0
+        return X, reasons
+
     def unseen_categories(self, frame) -> dict[str, list[str]]:
         """Categorical inputs whose values in ``frame`` never occurred in training (they encode as
         all zeros): column → those values, sorted. Lets a caller warn before predicting."""
@@ -359,12 +417,20 @@ class Preprocessor:
             raise DataError(
                 f"preprocessor: the saved settings are damaged ({exc}); re-export"
             ) from None
+        scales = (pre.offset, pre.scale, pre.target_offset, pre.target_scale)
         ok = (
             pre.task in ("classification", "regression")
             and all(f.kind in ("numeric", "categorical") for f in features)
             and pre.offset.shape == pre.scale.shape == (pre.n_inputs,)
             and pre.target_offset.shape == pre.target_scale.shape == (len(pre.target_names),)
             and (pre.task == "regression" or (pre.classes and len(pre.target_names) == 1))
+            and all(np.isfinite(a).all() for a in scales)
+            and np.all(pre.scale != 0)
+            and np.all(pre.target_scale != 0)
+            and (pre.classes is None or len(set(pre.classes)) == len(pre.classes))
+            and len(set(pre.target_names)) == len(pre.target_names)
+            and all(len(set(f.categories)) == len(f.categories) for f in features)
+            and all(_impute_fits(f) for f in features)
         )
         if not ok:
             raise DataError("preprocessor: the saved settings do not fit together; re-export")
@@ -375,6 +441,16 @@ class Preprocessor:
             f"Preprocessor(task={self.task!r}, inputs={self.n_inputs}, "
             f"targets={self.target_names}, classes={self.classes}, scaling={self.scaling!r})"
         )
+
+
+def _impute_fits(f: FeatureSpec) -> bool:
+    """A saved fill-in value of the feature's kind: a finite number, or one of the categories."""
+    if f.impute is None:
+        return True
+    if f.kind == "numeric":
+        ok = isinstance(f.impute, (int, float)) and not isinstance(f.impute, bool)
+        return ok and bool(np.isfinite(f.impute))
+    return isinstance(f.impute, str)
 
 
 def _frame_and_source(obj, source: str | None) -> tuple[pd.DataFrame, str]:

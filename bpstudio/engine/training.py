@@ -39,6 +39,7 @@ from bpstudio.engine.kernels import Kernel, use_augmented
 from bpstudio.engine.losses import LOSS_TABLE
 from bpstudio.engine.network import Network, check_dtype
 from bpstudio.engine.optimizers import OPTIMIZERS, SCHEDULES, make_optimizer, schedule_factor
+from bpstudio.engine.validate import check_fit_inputs
 
 # Below this many bytes of training data, each epoch permutes X and Y into one buffer so that
 # mini-batches are plain slices; above it, each step gathers its rows (saves a full copy of X).
@@ -202,6 +203,7 @@ def fit(
             )
         cfg = replace(cfg, **overrides)
     cfg.validate()
+    check_fit_inputs(net, X, Y, X_val, Y_val, batch_size=cfg.batch_size, dtype=cfg.dtype)
     control = control if control is not None else FitControl()
     if control.grad_norm_every is None:
         control.grad_norm_every = int(cfg.grad_norm_every)
@@ -317,6 +319,37 @@ def fit(
             f"{_fmt(lr)}, e.g. {_fmt(lr / 10)}), or scale the inputs (standardize the features)."
         )
 
+    # Runaway weights are divergence too, even while the loss stays finite (a saturated softmax
+    # keeps a clipped cross-entropy finite): past √max of the dtype their squares overflow, and
+    # weights 10⁶ times their start with a loss no lower than the untrained net's are blowing up.
+    hard_limit = float(np.sqrt(np.finfo(dtype).max))
+    start_peak = max(1.0, float(np.max(np.abs(theta)))) if theta.size else 1.0
+    first_loss: list[float] = []
+
+    def runaway(ep: int, st: int, losses: list[float]) -> str:
+        if not first_loss:
+            first_loss.append(losses[0])  # the first batch's loss is the untrained net's
+        train_loss = float(np.mean(losses))
+        peak = float(max(theta.max(), -theta.min())) if theta.size else 0.0
+        hard = peak > hard_limit
+        if not hard and not (peak > 1e6 * start_peak and train_loss >= first_loss[0]):
+            return ""
+        if np.all(np.abs(snapshot) <= hard_limit):
+            np.copyto(theta, snapshot)
+            kept = f"The weights were reset to their values at the start of epoch {ep}."
+        else:
+            kept = "The weights were not usable at the start of the epoch either."
+        why = (
+            f"beyond {hard_limit:.2g}, where their squares overflow {dtype.name}"
+            if hard
+            else f"{peak / start_peak:.2g} times their start while the loss did not fall"
+        )
+        return (
+            f"Training diverged at epoch {ep}, step {st}: the weights ran away to {peak:.3g} "
+            f"({why}). {kept} Try a smaller learning rate α (now {_fmt(lr)}, e.g. "
+            f"{_fmt(lr / 10)}), or scale the inputs (standardize the features)."
+        )
+
     with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
         while epoch_limit is None or epoch < epoch_limit:
             if control.stop_requested:
@@ -378,6 +411,9 @@ def fit(
             if reason != "diverged" and not np.all(np.isfinite(theta)):
                 reason = "diverged"  # the epoch's last update overflowed
                 message = diverged(ep, step, batches[-1][0][:, :n_in])
+            elif reason != "diverged" and batch_losses:
+                message = runaway(ep, step, batch_losses)
+                reason = "diverged" if message else reason
             hist.step_loss.extend(batch_losses)
             if reason != "finished" or done_batches < n_batches:
                 if reason == "finished":
