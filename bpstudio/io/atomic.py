@@ -117,12 +117,23 @@ def _open_special(target: Path, mode: str) -> Iterator[IO[Any]]:
 def atomic_open(path: str | os.PathLike[str], mode: str = "wb") -> Iterator[IO[Any]]:
     """Open a temp file next to ``path``; on a clean exit it replaces ``path`` in one step."""
     target = Path(path)
+    try:
+        if _special_target(target):  # follows links: /dev/stdout → a pipe or terminal
+            with _open_special(target, mode) as handle:
+                yield handle
+            return
+        with _atomic_regular(target, mode) as handle:
+            yield handle
+    except OSError as exc:
+        if not exc.filename:  # a failed write ("No space left on device") names no file
+            exc.filename = str(path)
+        raise
+
+
+@contextlib.contextmanager
+def _atomic_regular(target: Path, mode: str) -> Iterator[IO[Any]]:
     if target.is_symlink():
         target = Path(os.path.realpath(target))
-    if _special_target(target):
-        with _open_special(target, mode) as handle:
-            yield handle
-        return
     folder = target.parent if str(target.parent) else Path(".")
     clean_stale_temps(folder)
     fd, tmp_name = tempfile.mkstemp(

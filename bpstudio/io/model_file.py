@@ -292,6 +292,23 @@ NETWORK_SCHEMA = (
         "dtype": (False, ("enum", ("float32", "float64"))),
     },
 )
+_MAYBE_NUM = ("null", ("num",))
+#: The training summary is free-form; the keys readers use must have the right type.
+EXTRA_SCHEMA = (
+    "dict",
+    {
+        "feature_names": (False, ("null", ("list", ("any",), MAX_UNITS, False))),
+        "target_names": (False, ("null", ("list", ("any",), MAX_UNITS, False))),
+        "classes": (False, ("null", ("list", ("any",), MAX_UNITS, False))),
+        "train_loss": (False, _MAYBE_NUM),
+        "val_loss": (False, _MAYBE_NUM),
+        "train_accuracy": (False, _MAYBE_NUM),
+        "val_accuracy": (False, _MAYBE_NUM),
+        "train_rmse": (False, ("null", ("list", _MAYBE_NUM, MAX_UNITS, False))),
+        "val_rmse": (False, ("null", ("list", _MAYBE_NUM, MAX_UNITS, False))),
+        "epochs": (False, ("null", ("int", 0, 2**62))),
+    },
+)
 METADATA_SCHEMA = (
     "dict",
     {
@@ -302,7 +319,7 @@ METADATA_SCHEMA = (
         "param_shapes": (False, ("null", ("dict", {}))),
         "preprocessor": (False, ("null", PREPROCESSOR_SCHEMA)),
         "classes": (False, ("null", ("list", _NAME, 100_000, True))),
-        "extra": (False, ("null", ("dict", {}))),
+        "extra": (False, ("null", EXTRA_SCHEMA)),
     },
 )
 
