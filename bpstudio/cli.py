@@ -788,7 +788,6 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 def _score_line(pre: Any, frame: Any, A: np.ndarray, values: np.ndarray, source: str) -> str:
     """Accuracy (classes) or RMSE in the target's own units (values) on a labelled file."""
-    import pandas as pd
 
     from bpstudio.data import DataError
 
