@@ -20,6 +20,7 @@ on a new raw CSV exactly as in training. Leaves out: feature selection, outliers
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -600,8 +601,25 @@ def _split(n: int, val: float, test: float, seed: int, strata: np.ndarray | None
     return [rng.permutation(np.concatenate(p)).astype(np.intp) for p in parts]
 
 
-def prepare(table: RawTable, options: DatasetOptions | None = None) -> PreparedDataset:
-    """Encode, clean, split and scale a table; see the module docstring for the rules."""
+def prepare(
+    table: RawTable,
+    options: DatasetOptions | None = None,
+    *,
+    progress: Callable[[float], None] | None = None,
+    cancel: Callable[[], bool] | None = None,
+) -> PreparedDataset:
+    """Encode, clean, split and scale a table; see the module docstring for the rules.
+
+    ``progress(fraction)`` is called between the steps and ``cancel()`` checked there: a True
+    raises ``DataError("… preparing cancelled")`` (for a window running this in a thread).
+    """
+
+    def step(fraction: float) -> None:
+        if cancel is not None and cancel():
+            raise DataError(f"{_label(table)}: preparing cancelled")
+        if progress is not None:
+            progress(fraction)
+
     if not isinstance(table, RawTable):
         raise DataError(f"prepare: expected a RawTable, got {type(table).__name__}")
     opts = _check_options(options or DatasetOptions())
@@ -631,6 +649,7 @@ def prepare(table: RawTable, options: DatasetOptions | None = None) -> PreparedD
             raise DataError(f"{src}: {lossy[c]}; the target can't be learnt from such values — "
                             "rescale the column in the file or choose another target")  # fmt: skip
 
+    step(0.05)
     # 1. rows without a target go, whatever the policy.
     keep = np.ones(n_rows, dtype=bool)
     for t in targets:
@@ -655,6 +674,7 @@ def prepare(table: RawTable, options: DatasetOptions | None = None) -> PreparedD
                      f"({int(t0.nunique())} values), so they are classes; set "
                      "task='regression' to predict them as values")  # fmt: skip
 
+    step(0.15)
     # 2. classes (from every row, so no split meets an unknown one).
     classes = None
     codes = None
@@ -673,6 +693,7 @@ def prepare(table: RawTable, options: DatasetOptions | None = None) -> PreparedD
             )
         codes = pd.Index(classes, dtype=object).get_indexer(labels.to_numpy())
 
+    step(0.25)
     # 3. which columns feed the network, and how.
     features: list[FeatureSpec] = []
     constants: list[str] = []
@@ -719,6 +740,7 @@ def prepare(table: RawTable, options: DatasetOptions | None = None) -> PreparedD
         raise DataError(f"{src}: no usable feature columns besides the target "
                         f"{', '.join(targets)}; add numeric or categorical columns")  # fmt: skip
 
+    step(0.45)
     # 4. missing feature values: drop the rows (default) or impute after the split.
     gaps = np.zeros(len(work), dtype=bool)
     for f in features:
@@ -746,6 +768,7 @@ def prepare(table: RawTable, options: DatasetOptions | None = None) -> PreparedD
         notes.append(f"{src}: filled {n_gaps} row(s) with missing values using training means "
                      "(numbers) or most frequent values (categories)")  # fmt: skip
 
+    step(0.6)
     # 5. split, then fit everything on the training rows only.
     train, val, test = _split(len(work), opts.val_fraction, opts.test_fraction, opts.seed, codes)
     if opts.val_fraction > 0 and len(val) == 0:
@@ -769,6 +792,7 @@ def prepare(table: RawTable, options: DatasetOptions | None = None) -> PreparedD
             f.categories = sort_labels(set(labels.tolist()) | {f.impute})
     pre = Preprocessor(task=task, features=features, target_names=targets, classes=classes,
                        scaling=opts.scaling, missing=opts.missing)  # fmt: skip
+    step(0.7)
     X_all = pre._raw_features(work, src, "impute")
     X_parts = [X_all[idx] for idx in (train, val, test)]
     del X_all
@@ -798,6 +822,7 @@ def prepare(table: RawTable, options: DatasetOptions | None = None) -> PreparedD
         Y_all = np.zeros((len(work), len(classes)), dtype="float64")
         Y_all[np.arange(len(work)), codes] = 1.0
     Y_parts = [Y_all[idx] for idx in (train, val, test)]
+    step(1.0)
     return PreparedDataset(
         name=table.name,
         task=task,
