@@ -383,11 +383,11 @@ def _read_chunks(p, label, size, encoding, kwargs, progress, cancel, rows_hint) 
                 if kwargs["chunksize"] is None:  # no callbacks: check lines, then one call
                     while bounded.read(READ_BYTES):
                         pass  # memchr-fast: ~5 % of the parse; pandas is faster on a path
-                    return _floats(pd.read_csv(p, encoding=encoding, **kwargs))
+                    return _floats(_width(label, pd.read_csv(p, encoding=encoding, **kwargs)))
                 reader = pd.read_csv(bounded, encoding=encoding, **kwargs)
                 with reader:
                     for chunk in reader:
-                        assembler.add(chunk)
+                        assembler.add(_width(label, chunk))
                         rows += len(chunk)
                         if cancel is not None and cancel():
                             raise DataError(f"{label}: loading cancelled after {rows} rows")
@@ -427,9 +427,22 @@ def _read_chunks(p, label, size, encoding, kwargs, progress, cancel, rows_hint) 
     return assembler.frame()
 
 
+def _width(label: str, frame: pd.DataFrame) -> pd.DataFrame:
+    """Refuse more than MAX_COLUMNS columns (a header longer than the sample gets this far)."""
+    if frame.shape[1] > MAX_COLUMNS:
+        raise DataError(
+            f"{label}: has {frame.shape[1]:,} columns, more than the {MAX_COLUMNS:,} bpstudio "
+            "reads; keep the columns you need"
+        )
+    return frame
+
+
 def _floats(frame: pd.DataFrame) -> pd.DataFrame:
     """Integer columns as float64, as the chunked path stores them (floats stay uncopied)."""
-    ints = [c for c in frame.columns if frame[c].dtype.kind in "iu"]
+    kinds = [dt.kind for dt in frame.dtypes]
+    if all(k in "iuf" for k in kinds) and ("i" in kinds or "u" in kinds):
+        return frame.astype("float64")  # one call: per-column astype costs ~0.2 ms a column
+    ints = [c for c, k in zip(frame.columns, kinds, strict=True) if k in "iu"]
     if ints:
         frame = frame.astype(dict.fromkeys(ints, "float64"))
     return frame
