@@ -1086,7 +1086,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser = build_parser()
         args = parser.parse_args(argv)
     except _UsageError as exc:
-        print(str(exc), file=sys.stderr)
+        print(_one_line(exc), file=sys.stderr)
         return 2
     except SystemExit as exc:  # --help / --version
         return exc.code if isinstance(exc.code, int) else 0

@@ -541,6 +541,27 @@ def _sniff(path: Path) -> str:
     )
 
 
+def _check_npy_header(path: Path, zf: zipfile.ZipFile, member: str, shape: tuple) -> None:
+    """Read only the .npy header of ``member``: a numeric dtype and the network's shape, so that
+    no array of some other (possibly enormous) shape is ever allocated."""
+    name = member.removesuffix(".npy")
+    with zf.open(member) as handle:
+        try:
+            version = np.lib.format.read_magic(handle)
+            if version == (1, 0):
+                got, _, dtype = np.lib.format.read_array_header_1_0(handle)
+            else:
+                got, _, dtype = np.lib.format.read_array_header_2_0(handle)
+        except (ValueError, SyntaxError, OSError, EOFError, TypeError):
+            raise ModelFileError(f"{path}: member {shown(member)} is not a NumPy array") from None
+    if dtype.kind not in "fiu" or dtype.hasobject:
+        raise ModelFileError(f"{path}: array {name} has dtype {shown(str(dtype))}, not numbers")
+    if tuple(got) != tuple(shape):
+        raise ModelFileError(
+            f"{path}: array {name} has shape {shown(tuple(got))}, expected {tuple(shape)}"
+        )
+
+
 def _check_npz_members(path: Path, infos: list[zipfile.ZipInfo], sizes: list[int]) -> None:
     """Every member's declared (inflated) size against the largest its shape allows."""
     expected = {f"{name}.npy": math.prod(shape) for name, shape in _param_names(sizes)}
@@ -584,8 +605,16 @@ def _read_npz(path: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
             meta = _parse_metadata_text(path, str(meta_array.reshape(()).item()))
             config = validate_metadata(path, meta)
             _check_npz_members(path, infos, config["sizes"])
+            shapes = dict(_param_names(config["sizes"]))
+            with zipfile.ZipFile(path) as zf:
+                for name in archive.files:
+                    if name != METADATA_KEY:
+                        _check_npy_header(path, zf, f"{name}.npy", shapes[name])
             names = [name for name in archive.files if name != METADATA_KEY]
             arrays = {name: archive[name] for name in names}
+            bad = [name for name, a in arrays.items() if not isinstance(a, np.ndarray)]
+            if bad:
+                raise ModelFileError(f"{path}: member {shown(bad[0])} is not a NumPy array")
     except ModelFileError:
         raise
     except Exception as exc:  # zipfile/zlib/numpy errors on damaged files: report, don't crash

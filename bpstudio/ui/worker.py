@@ -19,10 +19,13 @@ that, such a call never arrived and the "prewarm" never started the child.
 
 Watchdog: a child that stops answering (SIGSTOP, a deadlock) is ended. When a reply is due (after
 a command) or a run is going and not paused, and the child has sent nothing for
-:data:`WATCHDOG_S` seconds while its CPU time has not moved (or it is in the stopped state), the
-worker kills it (SIGKILL: a stopped process ignores everything else) and reports
+:data:`WATCHDOG_S` seconds while its CPU time has not moved (or it is in the stopped state), it is
+killed (SIGKILL: a stopped process ignores everything else) and the worker reports
 ``runFailed("Training process stopped responding", …)``; the window goes back to idle and the
 next Train starts a fresh child. A child busy in one long mini-batch uses CPU, so it is left alone.
+The watchdog is a small thread of its own: a child stopped in the middle of sending a message
+leaves the worker blocked in ``recv`` on half a message, and only the child's death (EOF) can
+free it.
 
 
 Leaves out: queueing several runs, and any plotting (the window does that on a timer).
@@ -35,6 +38,7 @@ import contextlib
 import os
 import queue
 import signal
+import threading
 import time
 import traceback
 import weakref
@@ -98,6 +102,7 @@ class TrainingWorker(QObject):
         self._reply_due = False
         self._paused = False
         self._cpu_mark: tuple[float, int] | None = None
+        self._watchdog_fired: tuple[int | None, float] | None = None  # (pid, seconds silent)
         self.watchdog_s = WATCHDOG_S
 
     # ------------------------------------------------------------ called from the GUI thread
@@ -126,6 +131,8 @@ class TrainingWorker(QObject):
     @Slot()
     def _loop(self) -> None:
         trainer = self._trainer
+        watchdog = threading.Thread(target=self._watchdog, name="bpstudio-watchdog", daemon=True)
+        watchdog.start()
         try:
             while not self._quit:
                 handles: list[Any] = [self._wake_r]
@@ -141,13 +148,14 @@ class TrainingWorker(QObject):
                 if self._quit:
                     break
                 self._read_messages()
-                self._watch()
         except Exception:  # noqa: BLE001 - a bug here must reach the user, not kill the thread
             self.runFailed.emit("Training worker error", traceback.format_exc(), False)
         finally:
+            self._quit = True
             if self._stopped():  # a stopped child can't answer "quit": don't wait for it
                 self._kill_child()
             trainer.close()
+            watchdog.join(2.0)
             for fd in (self._wake_r, self._wake_w):
                 with contextlib.suppress(OSError):
                     os.close(fd)
@@ -196,6 +204,10 @@ class TrainingWorker(QObject):
     def _read_messages(self) -> None:
         trainer = self._trainer
         if not trainer.alive and trainer.run_id is None:
+            if self._watchdog_fired is not None:  # ended while no run was going: nothing lost
+                self._watchdog_fired = None
+                with contextlib.suppress(Exception):
+                    trainer.close(timeout=1.0)
             return
         try:
             while True:
@@ -218,25 +230,46 @@ class TrainingWorker(QObject):
         except RemoteError as exc:
             self.child_pid = None
             self._reply_due = False
-            self.runFailed.emit("Training process ended", str(exc), False)
+            self._paused = False
+            fired, self._watchdog_fired = self._watchdog_fired, None
+            if fired is None:
+                self.runFailed.emit("Training process ended", str(exc), False)
+                return
+            pid, silent = fired
+            self.runFailed.emit(
+                "Training process stopped responding",
+                f"The training process (pid {pid}) sent nothing for {silent:.0f} s and was not "
+                "working, so it was ended and this run is lost. Press Train to start again in a "
+                "fresh process.",
+                True,
+            )
 
     # ------------------------------------------------------------ the watchdog
     def _stopped(self) -> bool:
         stat = _proc_stat(self._trainer.pid) if self._trainer.alive else None
         return stat is not None and stat[0] in ("T", "t")
 
+    def _watchdog(self) -> None:
+        """The watchdog thread: look every 0.25 s, kill a child that is silent and frozen."""
+        while not self._quit:
+            time.sleep(0.25)
+            with contextlib.suppress(Exception):  # the child may vanish at any moment
+                self._watch()
+
     def _watch(self) -> None:
         trainer = self._trainer
-        if not trainer.alive:
-            self._reply_due = False
+        if self._watchdog_fired is not None or not trainer.alive:
             return
         running = trainer.run_id is not None and not self._paused
         if not (self._reply_due or running):
+            self._cpu_mark = None
             return
         now = time.monotonic()
-        if now - self._last_heard < self.watchdog_s:
+        silent = now - self._last_heard
+        if silent < self.watchdog_s:
             return
-        stat = _proc_stat(trainer.pid)
+        pid = trainer.pid
+        stat = _proc_stat(pid)
         if stat is None:  # no /proc: a due reply that never came is enough
             frozen = self._reply_due
         elif stat[0] in ("T", "t"):
@@ -249,18 +282,10 @@ class TrainingWorker(QObject):
             self._cpu_mark = (now, stat[1])
         else:
             frozen = False
-        if not frozen:
-            return
-        pid = trainer.pid
-        silent = now - self._last_heard
-        self._kill_child()
-        self.runFailed.emit(
-            "Training process stopped responding",
-            f"The training process (pid {pid}) sent nothing for {silent:.0f} s and was not "
-            "working, so it was ended and this run is lost. Press Train to start again in a "
-            "fresh process.",
-            True,
-        )
+        if frozen and pid is not None:
+            # The worker thread sees EOF on the pipe and reports (it may be blocked in recv).
+            self._watchdog_fired = (pid, silent)
+            os.kill(pid, getattr(signal, "SIGKILL", signal.SIGTERM))
 
     def _kill_child(self) -> None:
         trainer = self._trainer
