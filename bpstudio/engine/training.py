@@ -2,8 +2,10 @@
 
 Mini-batch gradient descent over a `Network`, in place: minibatches reshuffled every epoch by a
 seeded RNG, optimisers and schedules from `optimizers.py`, early stopping on validation loss
-(restoring the best weights), graceful stop on a non-finite loss or gradient, and statistics for
-plots.
+(restoring the best weights), graceful stop on a non-finite loss or gradient or on runaway
+weights (past √max of the dtype, or 10⁶ times their start with no fall in the loss), and
+statistics for plots. What it is given is checked first (``validate.check_fit_inputs``: NaN/inf,
+overflowing values, cross-entropy targets, memory), so bad data is named, not called divergence.
 
 The caller talks to a running fit through a `callback` (called after every mini-batch with a
 `StepEvent`, after every epoch with an `EpochEvent`; it may block, which is how a GUI pauses or

@@ -324,6 +324,10 @@ METADATA_SCHEMA = (
 )
 
 
+class _Said(str):
+    """Text the checker wrote itself ("1,000,001"), shown as is; file content goes via shown()."""
+
+
 class _SchemaError(Exception):
     def __init__(self, where: str, what: str, value: Any) -> None:
         super().__init__(where)
@@ -376,13 +380,15 @@ def _check(value: Any, schema: tuple, where: str) -> None:
         if not isinstance(value, list):
             raise _SchemaError(where, "a list", value)
         if len(value) > max_len:
-            raise _SchemaError(where, f"a list of at most {max_len:,} items", f"{len(value):,}")
+            raise _SchemaError(
+                where, f"a list of at most {max_len:,} items", _Said(f"{len(value):,}")
+            )
         for i, v in enumerate(value):
             _check(v, item, f"{where}[{i}]")
         if unique and len(set(value)) < len(value):
             seen: set = set()
             dup = next(v for v in value if v in seen or seen.add(v))
-            raise _SchemaError(where, "a list without repeats", f"{shown(dup)} twice")
+            raise _SchemaError(where, "a list without repeats", _Said(f"{shown(dup)} twice"))
         return
     if kind == "dict":
         if not isinstance(value, dict):
@@ -390,7 +396,7 @@ def _check(value: Any, schema: tuple, where: str) -> None:
         for key, (required, sub) in schema[1].items():
             if key not in value:
                 if required:
-                    raise _SchemaError(f"{where}.{key}", "present", "nothing")
+                    raise _SchemaError(f"{where}.{key}", "present", _Said("nothing"))
                 continue
             _check(value[key], sub, f"{where}.{key}")
         return
@@ -428,8 +434,7 @@ def validate_metadata(path: Path | str, meta: Any) -> dict[str, Any]:
     try:
         _check(meta, METADATA_SCHEMA, "metadata")
     except _SchemaError as exc:
-        value = exc.value if isinstance(exc.value, str) and exc.what.startswith("a list") else None
-        got = value if value is not None else shown(exc.value)
+        got = exc.value if isinstance(exc.value, _Said) else shown(exc.value)
         raise ModelFileError(
             f"{path}: {shown(exc.where, 80)} must be {exc.what}, not {got}; the file is damaged "
             "or not a bpstudio model"

@@ -140,8 +140,9 @@ show = mw.MainWindow.show
 def patched(self):
     show(self)
     if os.environ.get("TRAIN"):
+        self.training_panel.until_stopped_check.setChecked(True)
         QTimer.singleShot(200, self.action_train.trigger)
-    QTimer.singleShot(1200, lambda: print("ready", flush=True))
+    QTimer.singleShot(1200, lambda: print("ready", self.state, flush=True))
 mw.MainWindow.show = patched
 from bpstudio.ui.app import run_app
 sys.exit(run_app([], dataset="builtin:spirals"))
@@ -161,7 +162,7 @@ def test_signals_quit_the_app_cleanly(tmp_path, sig, train):
     proc = subprocess.Popen([sys.executable, "-c", _APP], cwd=REPO, env=env, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
     try:
-        assert proc.stdout.readline().strip() == "ready"
+        assert proc.stdout.readline().split() == ["ready", "running" if train else "idle"]
         children = _children(proc.pid)
         t0 = time.monotonic()
         proc.send_signal(sig)
