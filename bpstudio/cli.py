@@ -49,6 +49,8 @@ DEFAULT_EPOCHS = 100
 DEFAULT_DTYPE = "float32"  # as fast or faster, same accuracy on the built-ins
 RELU_FAMILY = ("relu", "leaky_relu", "elu")
 PROGRESS_AFTER_S = 1.0  # runs shorter than this never show a bar
+GRADCHECK_MAX_PARAMS = 20_000  # finite differences: 2 forward passes per parameter
+GRADCHECK_MAX_SAMPLES = 10_000
 
 
 class CLIError(BPStudioError):
@@ -859,6 +861,16 @@ def cmd_gradcheck(args: argparse.Namespace) -> int:
         raise CLIError("--sizes needs at least an input and an output layer, e.g. 2,5,3")
     if args.output == "softmax" and sizes[-1] < 2:
         raise CLIError("a softmax output needs at least 2 units (last of --sizes)")
+    # Two forward passes per parameter: the cost is parameters × samples. Keep it to seconds.
+    from bpstudio.engine.validate import network_params
+
+    n_params = network_params(sizes)
+    if n_params > GRADCHECK_MAX_PARAMS or args.samples > GRADCHECK_MAX_SAMPLES:
+        raise CLIError(
+            f"gradcheck perturbs every parameter: {n_params:,} parameters × {args.samples:,} "
+            f"samples is too much; keep to {GRADCHECK_MAX_PARAMS:,} parameters and "
+            f"{GRADCHECK_MAX_SAMPLES:,} samples (e.g. --sizes 2,5,3 --samples 4)"
+        )
     if args.all:
         failures = 0
         worst = 0.0
