@@ -16,7 +16,12 @@ prints them sorted by the validation metric. ``predict`` applies an exported mod
 ``bpstudio.desktop_entry``).
 
 Exit codes: 0 success; 1 a check failed (gradcheck above tolerance, training diverged);
-2 bad arguments or bad data, with ONE line on stderr and no traceback; 130 interrupted.
+2 bad arguments or bad data (every ``BPStudioError``, and an unreadable/unwritable file), with ONE
+line on stderr — control characters escaped, length bounded — and no traceback or NumPy warning;
+130 interrupted (SIGINT), 143 terminated (SIGTERM), both after the current write is cleaned up.
+Anything else is a bug and keeps its traceback. No output file may be an input or another output
+of the same command (:func:`check_outputs`). Predictions CSVs neutralise text cells that a
+spreadsheet would run as a formula (``=``, ``+``, ``-``, ``@`` …, OWASP CSV injection).
 Leaves out: resuming training from a saved model, test-split reporting, plotting.
 """
 
@@ -57,6 +62,8 @@ DEFAULT_EPOCHS = 100
 DEFAULT_DTYPE = "float32"  # as fast or faster, same accuracy on the built-ins
 RELU_FAMILY = ("relu", "leaky_relu", "elu")
 PROGRESS_AFTER_S = 1.0  # runs shorter than this never show a bar
+GRADCHECK_MAX_PARAMS = 20_000  # finite differences: 2 forward passes per parameter
+GRADCHECK_MAX_SAMPLES = 10_000
 
 
 class CLIError(BPStudioError):
@@ -470,7 +477,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--impute",
         action="store_true",
         help="fill missing feature values with the training means / most frequent values "
-        "(default only for models trained with --missing impute; otherwise they are an error)",
+        "(default only for models trained with --missing impute; otherwise such rows get an "
+        "empty prediction and a 'reason' column says why)",
     )
     p.set_defaults(func=cmd_predict)
 
@@ -705,6 +713,10 @@ def _prepare_dataset(args: argparse.Namespace) -> Any:
         raise CLIError(
             f"--activation lists {len(activation)} names for {len(args.hidden)} hidden layers"
         )
+    check_outputs(
+        {"DATA": args.data},
+        {"--export": args.export, "--metrics": args.metrics, "--project": args.project},
+    )
     table = load_table(args.data, **_builtin_params(args))
     options = DatasetOptions(
         target=list(args.target) if args.target else None,
@@ -732,10 +744,13 @@ def _default_init(activation: Any) -> str:
 def _make_network(args: argparse.Namespace, ds: Any, init: str | None = None) -> Any:
     """The network `train` builds for these options and data (`init` overrides the default)."""
     from bpstudio.engine import Network
+    from bpstudio.engine.validate import check_memory
 
     output, loss = _default_head(ds.task, ds.n_outputs, args.output, args.loss)
+    sizes = [ds.n_inputs, *args.hidden, ds.n_outputs]
+    check_memory(sizes, ds.X_train.shape[0], args.batch_size, args.dtype)  # before allocating
     return Network(
-        [ds.n_inputs, *args.hidden, ds.n_outputs],
+        sizes,
         activation=args.activation,
         output=output,
         loss=loss,
@@ -1282,10 +1297,11 @@ def _class_column(name: str) -> str:
 def cmd_predict(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from bpstudio.data import DataError, load_table
+    from bpstudio.data import load_table
     from bpstudio.io import load_model
     from bpstudio.io.atomic import atomic_open
 
+    check_outputs({"MODEL": args.model, "DATA": args.data}, {"--out": args.out})
     model = load_model(args.model)
     pre = model.preprocessor
     if pre is None:
@@ -1296,23 +1312,21 @@ def cmd_predict(args: argparse.Namespace) -> int:
     frame = table.frame
     n_rows = len(frame)
     # Missing feature cells: fill them as in training only if the model was trained to impute
-    # (or --impute says so); a model trained on complete rows reports the first gap instead.
+    # (or --impute says so); otherwise those rows get an empty prediction and a reason, and
+    # every other row is still predicted.
     impute = args.impute or getattr(pre, "missing", "drop") == "impute"
-    try:
-        X = pre.transform(frame, missing="impute" if impute else "error", source=str(args.data))
-    except DataError as exc:
-        if impute or "is missing a value" not in str(exc):  # --impute fills cells, not columns
-            raise
-        raise CLIError(f"{exc}, or pass --impute to fill gaps as the training data would") from exc
-    if X.shape[0] != n_rows:
-        raise CLIError(
-            f"{args.data}: only {X.shape[0]} of {n_rows} rows could be used "
-            "(missing or unreadable feature values); clean the file"
-        )
-    with _one_blas_thread():
-        A = model.net.forward(X)
-    labels, probabilities = pre.decode(A)
-    labels = np.asarray(labels)
+    X, reasons = pre.transform_rows(frame, impute=impute, source=str(args.data))
+    ok = reasons == ""
+    A = np.full((n_rows, model.net.sizes[-1]), np.nan)
+    if ok.any():
+        with _one_blas_thread():
+            A[ok] = model.net.forward(X[ok])
+        lost = ok & ~np.isfinite(A).all(axis=1)
+        reasons[lost] = "the network's output is not finite"
+        ok &= ~lost
+    labels, probabilities = pre.decode(np.where(ok[:, None], A, 0.0))
+    labels = np.asarray(labels, dtype=object)
+    labels[~ok] = None  # an empty cell, never a made-up class or value
 
     result = frame.copy() if args.keep_columns else pd.DataFrame(index=frame.index)
     if labels.ndim == 2 and labels.shape[1] == 1:
@@ -1324,34 +1338,52 @@ def cmd_predict(args: argparse.Namespace) -> int:
             result[f"prediction({name})"] = labels[:, j]
     classes = list(pre.classes or [])
     if probabilities is not None and classes:
-        probabilities = np.asarray(probabilities)
+        probabilities = np.asarray(probabilities, dtype=float)
+        probabilities[~ok] = np.nan
         for j, name in enumerate(classes):
             result[_class_column(str(name))] = probabilities[:, j]
+    n_bad = int((~ok).sum())
+    if n_bad:
+        result["reason"] = np.where(ok, "", reasons)
+    result = neutralise_formulas(result)
 
     report = sys.stdout if args.out else sys.stderr
     for column, values in pre.unseen_categories(frame).items():
-        shown = ", ".join(f"'{v}'" for v in values[:3]) + (" …" if len(values) > 3 else "")
+        shown = ", ".join(f"'{printable(v, 40)}'" for v in values[:3])
+        shown += " …" if len(values) > 3 else ""
         print(
-            f"note: column '{column}' has values the model never saw in training ({shown}); "
-            "those rows were predicted with that input all zeros",
+            f"note: column '{printable(column, 80)}' has values the model never saw in training "
+            f"({shown}); those rows were predicted with that input all zeros",
             file=report,
+        )
+    skipped = ""
+    if n_bad:
+        first = int(np.argmax(~ok))
+        where = f"line {frame.index[first]}" if frame.index.name == "line" else f"row {first + 1}"
+        skipped = (
+            f"; {n_bad} row(s) could not be predicted and have an empty prediction and a reason "
+            f"(first at {where}: {printable(reasons[first], 80)})"
+            + ("" if impute else "; --impute fills missing values as the training data did")
         )
     if args.out:
         with atomic_open(args.out, "w") as handle:
             result.to_csv(handle, index=False)
-        print(f"wrote {n_rows} predictions to {args.out}", file=report)
+        print(f"wrote {n_rows - n_bad} predictions to {args.out}{skipped}", file=report)
     else:
         result.to_csv(sys.stdout, index=False)
+        if skipped:
+            print(f"{n_rows - n_bad} of {n_rows} rows predicted{skipped}", file=report)
 
     # When the file still has the target column(s), say how well the model did on it.
-    if all(name in frame.columns for name in pre.target_names):
-        print(_score_line(pre, frame, A, labels, str(args.data)), file=report)
+    if ok.any() and all(name in frame.columns for name in pre.target_names):
+        sub = frame[ok]
+        shown_values = labels[ok]
+        print(_score_line(pre, sub, A[ok], shown_values, str(args.data)), file=report)
     return 0
 
 
 def _score_line(pre: Any, frame: Any, A: np.ndarray, values: np.ndarray, source: str) -> str:
     """Accuracy (classes) or RMSE in the target's own units (values) on a labelled file."""
-    import pandas as pd
 
     from bpstudio.data import DataError
 
@@ -1364,9 +1396,9 @@ def _score_line(pre: Any, frame: Any, A: np.ndarray, values: np.ndarray, source:
         except DataError as exc:
             return f"no accuracy: {_one_line(exc)}"
         return f"accuracy on {source}: {_accuracy(A[labelled], Y):.1%} of {len(Y)} rows"
-    truth = np.column_stack(
-        [pd.to_numeric(frame[name], errors="coerce").to_numpy(float) for name in pre.target_names]
-    )
+    from bpstudio.data.table import to_numbers
+
+    truth = np.column_stack([to_numbers(frame[name]).to_numpy(float) for name in pre.target_names])
     pred = np.asarray(values, dtype=float).reshape(truth.shape)
     ok = np.isfinite(truth).all(axis=1)
     if not ok.any():
@@ -1423,6 +1455,16 @@ def cmd_gradcheck(args: argparse.Namespace) -> int:
         raise CLIError("--sizes needs at least an input and an output layer, e.g. 2,5,3")
     if args.output == "softmax" and sizes[-1] < 2:
         raise CLIError("a softmax output needs at least 2 units (last of --sizes)")
+    # Two forward passes per parameter: the cost is parameters × samples. Keep it to seconds.
+    from bpstudio.engine.validate import network_params
+
+    n_params = network_params(sizes)
+    if n_params > GRADCHECK_MAX_PARAMS or args.samples > GRADCHECK_MAX_SAMPLES:
+        raise CLIError(
+            f"gradcheck perturbs every parameter: {n_params:,} parameters × {args.samples:,} "
+            f"samples is too much; keep to {GRADCHECK_MAX_PARAMS:,} parameters and "
+            f"{GRADCHECK_MAX_SAMPLES:,} samples (e.g. --sizes 2,5,3 --samples 4)"
+        )
     if args.all:
         failures = 0
         worst = 0.0
@@ -1464,12 +1506,12 @@ def cmd_export(args: argparse.Namespace) -> int:
     from bpstudio.io import load_model, save_model
     from bpstudio.io.project_file import is_project_path
 
-    if Path(args.out).resolve() == Path(args.model).resolve():
-        raise CLIError("OUT is the same file as MODEL")
     if is_project_path(args.model):
+        check_outputs({"EXP": args.model}, {"OUT": args.out})
         return _export_run(args)
     if args.run is not None:
         raise CLIError(f"{args.model}: --run picks a run of a project (EXP.bpstudio)")
+    check_outputs({"MODEL": args.model}, {"OUT": args.out})
     model = load_model(args.model)
     # Copy the stored preprocessor dict as is, so nothing is lost in a round trip.
     pre = model.metadata.get("preprocessor")
@@ -1546,6 +1588,7 @@ def _fmt_figure(value: float | None, percent: bool = False) -> str:
 def cmd_runs(args: argparse.Namespace) -> int:
     from bpstudio.session import runs_table, write_history_csv
 
+    check_outputs({"EXP": args.project}, {"--csv": args.csv})
     session = _open_project(args.project)
     for row in runs_table(session.runs):
         score = (
@@ -1573,16 +1616,25 @@ def cmd_info(args: argparse.Namespace) -> int:
     model = load_model(args.model)
     cfg = model.net.config()
     acts = cfg.get("activations") or []
-    print(f"{args.model}: {model.format}, format version {model.metadata.get('format_version')}")
-    print(
-        f"network {'-'.join(map(str, cfg['sizes']))}, hidden {', '.join(acts) or '-'}, "
+
+    def listed(values: Any, limit: int = 20) -> str:
+        values = [printable(v, 60) for v in values]
+        more = f", … ({len(values)} in all)" if len(values) > limit else ""
+        return ", ".join(values[:limit]) + more
+
+    def say(line: str) -> None:
+        print(printable(line, 2000))  # text from the file: no terminal escapes, bounded
+
+    say(f"{args.model}: {model.format}, format version {model.metadata.get('format_version')}")
+    say(
+        f"network {'-'.join(map(str, cfg['sizes']))}, hidden {listed(acts) or '-'}, "
         f"output {cfg.get('output')}, loss {cfg.get('loss')}, {cfg.get('dtype')}"
     )
     if model.classes:
-        print(f"classes: {', '.join(map(str, model.classes))}")
+        say(f"classes: {listed(model.classes)}")
     extra = model.extra
     if extra.get("feature_names"):
-        print(f"features: {', '.join(map(str, extra['feature_names']))}")
+        say(f"features: {listed(extra['feature_names'])}")
     figures = [
         f"{key} {extra[key]:.4g}"
         for key in ("train_loss", "val_loss")
@@ -1590,23 +1642,131 @@ def cmd_info(args: argparse.Namespace) -> int:
     ]
     if isinstance(extra.get("val_accuracy"), (int, float)):
         figures.append(f"val_accuracy {extra['val_accuracy']:.1%}")
-    if isinstance(extra.get("val_rmse"), list) and extra.get("target_names"):
-        figures.append(f"val RMSE {_fmt_rmse(extra['target_names'], extra['val_rmse'])}")
+    rmse, names = extra.get("val_rmse"), extra.get("target_names")
+    if isinstance(rmse, list) and names and len(rmse) == len(names) and None not in rmse:
+        figures.append(f"val RMSE {_fmt_rmse([printable(n, 40) for n in names], rmse)}")
     if figures:
-        print("trained: " + ", ".join(figures) + f", {extra.get('epochs')} epochs")
+        say("trained: " + ", ".join(figures) + f", {extra.get('epochs')} epochs")
     return 0
 
 
 # ----------------------------------------------------------------------------------------- main
 
 
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split()) or type(exc).__name__
+#: An error line quotes at most this many characters (a hostile file may hold megabytes).
+MAX_ERROR_CHARS = 400
+
+
+def printable(text: str, limit: int | None = None) -> str:
+    """``text`` safe for a terminal: control characters (ESC, BEL, …) escaped, optionally cut."""
+    text = str(text)
+    if limit is not None and len(text) > 4 * limit:
+        text = text[: 4 * limit]
+    text = "".join(ch if ch.isprintable() or ch == " " else ascii(ch)[1:-1] for ch in text)
+    if limit is not None and len(text) > limit:
+        text = text[: limit - 1] + "…"
     return text
 
 
+def _one_line(exc: BaseException) -> str:
+    raw = str(exc)
+    if isinstance(exc, OSError) and exc.strerror:  # "[Errno 28] …: '/dev/full'" → "/dev/full: …"
+        what = exc.strerror[0].lower() + exc.strerror[1:]
+        raw = f"{exc.filename}: {what}" if exc.filename else what
+    if len(raw) > 8 * MAX_ERROR_CHARS:
+        raw = raw[: 8 * MAX_ERROR_CHARS]
+    text = " ".join(raw.split()) or type(exc).__name__
+    return printable(text, MAX_ERROR_CHARS)
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them doesn't exist yet: compare where they would be
+        return a.resolve() == b.resolve()
+
+
+def check_outputs(inputs: dict[str, Any], outputs: dict[str, Any]) -> None:
+    """Refuse a command whose output file is one of its inputs or another output.
+
+    ``inputs`` / ``outputs`` map the option's name (as the user typed it: "DATA", "--out") to a
+    path, or None when not given; ``builtin:NAME`` inputs are not files. Every command that
+    writes a file calls this before reading or writing anything.
+    """
+    ins = [(k, Path(v)) for k, v in inputs.items() if v and not str(v).startswith("builtin:")]
+    outs = [(k, Path(v)) for k, v in outputs.items() if v]
+    for i, (name, path) in enumerate(outs):
+        for other, src in ins:
+            if _same_file(path, src):
+                raise CLIError(
+                    f"{name} {printable(path, 120)} is the same file as {other}; writing it "
+                    "would destroy the input — choose another output path"
+                )
+        for other, dst in outs[:i]:
+            if _same_file(path, dst):
+                raise CLIError(
+                    f"{name} and {other} are the same file ({printable(path, 120)}); "
+                    "give each output its own path"
+                )
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+_CONTROL_CHARS = "[\x00-\x08\x0b-\x1f\x7f-\x9f]"
+
+
+def _safe_cell(text: str) -> str:
+    if any(not ch.isprintable() and ch not in "\t\n" for ch in text):
+        text = printable(text)  # a label with terminal escapes, shown as \x1b…
+    if text.startswith(_FORMULA_START) and not _is_number(text.strip()):
+        text = "'" + text
+    return text
+
+
+def neutralise_formulas(frame: Any) -> Any:
+    """Text cells a spreadsheet would run as a formula get a leading ' (OWASP CSV injection);
+    numbers written as text ("-1.5") stay as they are. Control characters (terminal escapes in
+    a class label) are written escaped, as ``\x1b``."""
+    import pandas as pd
+
+    out = frame
+    for column in frame.columns:
+        s = frame[column]
+        if pd.api.types.is_numeric_dtype(s.dtype) or pd.api.types.is_bool_dtype(s.dtype):
+            continue
+        text = s.astype("string")
+        risky = text.str.startswith(_FORMULA_START).fillna(False).to_numpy(dtype=bool)
+        risky |= text.str.contains(_CONTROL_CHARS, regex=True).fillna(False).to_numpy(dtype=bool)
+        if not risky.any():
+            continue
+        values = s.astype(object).to_numpy(copy=True)
+        changed = [_safe_cell(str(v)) for v in values[risky]]
+        if all(a == str(b) for a, b in zip(changed, values[risky], strict=True)):
+            continue
+        if out is frame:
+            out = frame.copy()
+        values[risky] = changed
+        out[column] = values
+    header = [_safe_cell(str(c)) for c in out.columns]
+    if header != list(out.columns):
+        out = out.copy() if out is frame else out
+        out.columns = header
+    return out
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 def _user_errors() -> tuple[type[BaseException], ...]:
-    errors: list[type[BaseException]] = [BPStudioError, OSError]
+    # BPStudioError covers DataError, EngineError, ModelFileError and CLIError; the imports
+    # below only make sure each package's error is a subclass even if one fails to import.
+    errors: list[type[BaseException]] = [BPStudioError, CLIError, OSError]
     with contextlib.suppress(ImportError):
         from bpstudio.data import DataError
 
@@ -1630,7 +1790,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser = build_parser()
         args = parser.parse_args(argv)
     except _UsageError as exc:
-        print(str(exc), file=sys.stderr)
+        print(_one_line(exc), file=sys.stderr)
         return 2
     except SystemExit as exc:  # --help / --version
         return exc.code if isinstance(exc.code, int) else 0
@@ -1638,7 +1798,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.dataset = None
         args.func = cmd_gui
     try:
-        return int(args.func(args))
+        with _terminate_as_exit(args.func is not cmd_gui), _quiet_numerics():
+            return int(args.func(args))
     except BrokenPipeError:  # e.g. `bpstudio predict … | head`: stop quietly
         with contextlib.suppress(OSError):
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -1646,6 +1807,46 @@ def main(argv: Sequence[str] | None = None) -> int:
     except _user_errors() as exc:
         print(f"{PROG}: error: {_one_line(exc)}", file=sys.stderr)
         return 2
+    except MemoryError:
+        print(
+            f"{PROG}: error: out of memory; use a smaller network, batch or dataset",
+            file=sys.stderr,
+        )
+        return 2
     except KeyboardInterrupt:
         print(f"\n{PROG}: interrupted", file=sys.stderr)
         return 130
+    except _Terminated:
+        print(f"{PROG}: terminated", file=sys.stderr)
+        return 143
+
+
+class _Terminated(BaseException):
+    """SIGTERM, raised in the main thread so that ``finally`` blocks (temp files) run."""
+
+
+@contextlib.contextmanager
+def _terminate_as_exit(enabled: bool) -> Iterator[None]:
+    if not enabled or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        raise _Terminated
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@contextlib.contextmanager
+def _quiet_numerics() -> Iterator[None]:
+    """Overflow/invalid values are checked and reported by name where they matter (prepare,
+    validate, the divergence detector); NumPy's RuntimeWarnings next to that line only confuse."""
+    import warnings
+
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        yield

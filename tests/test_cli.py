@@ -280,11 +280,18 @@ def test_predict_rows_it_cannot_use(capsys, tmp_path, bad_files):
     model = tmp_path / "m.npz"
     assert main(["train", str(bad_files.csv), "--epochs", "2", "--export", str(model), "-q"]) == 0
     capsys.readouterr()
-    code, _, err = run(
+    code, out, err = run(
         capsys, "predict", model, bad_files.with_missing, "--out", tmp_path / "p.csv"
     )
-    assert_one_line_error(code, err)
-    assert not (tmp_path / "p.csv").exists()
+    # One gap holds no row hostage: every row is written, the one with the gap empty + a reason.
+    assert code == 0 and err == ""
+    assert "wrote 1 predictions" in out and "1 row(s) could not be predicted" in out
+    assert "line 2" in out and "--impute" in out
+    frame = pd.read_csv(tmp_path / "p.csv", keep_default_na=False)
+    assert len(frame) == 2
+    assert list(frame["reason"]) == ["'petal' is missing", ""]
+    assert frame["prediction"][0] == "" and frame["prediction"][1] != ""
+    assert all(frame[c][0] == "" for c in frame.columns if c.startswith("p("))
 
 
 def test_help_exits_0(capsys):

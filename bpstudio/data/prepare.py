@@ -20,6 +20,7 @@ on a new raw CSV exactly as in training. Leaves out: feature selection, outliers
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,6 +35,7 @@ from bpstudio.data.table import (
     first_text_cell,
     is_numeric_series,
     sort_labels,
+    to_numbers,
 )
 from bpstudio.heads import default_head, predicted_class
 
@@ -91,8 +93,7 @@ def _numeric(s: pd.Series, name: str, src: str, frame: pd.DataFrame, what: str) 
     if is_numeric_series(s):
         v = s.to_numpy(dtype="float64", na_value=np.nan, copy=True)
     else:
-        num = pd.to_numeric(s, errors="coerce")
-        v = num.to_numpy(dtype="float64", na_value=np.nan, copy=True)
+        v = to_numbers(s).to_numpy(dtype="float64", na_value=np.nan, copy=True)
         bad = np.isnan(v) & s.notna().to_numpy()
         if bad.any():
             pos = int(np.argmax(bad))
@@ -172,6 +173,64 @@ class Preprocessor:
         X -= self.offset
         X /= self.scale
         return X
+
+    def transform_rows(
+        self, frame, *, impute: bool, source: str | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Like ``transform``, row by row: (X, reasons). ``reasons[i]`` is "" for a usable row,
+        else why row i can't be encoded (its X row is then zeros). Only a missing column is an
+        error for the whole frame. Missing cells get the training fill-in when ``impute``."""
+        frame, src = _frame_and_source(frame, source)
+        absent = [f.name for f in self.features if f.name not in frame.columns]
+        if absent:
+            self._raw_features(frame, src, "error")  # raises the usual message
+        n = len(frame)
+        X = np.zeros((n, self.n_inputs), dtype="float64")
+        reasons = np.full(n, "", dtype=object)
+
+        def flag(bad: np.ndarray, why) -> None:
+            new = bad & (reasons == "")
+            for i in np.flatnonzero(new):
+                reasons[i] = why(i)
+
+        j = 0
+        for f in self.features:
+            s = frame[f.name]
+            if f.kind == "numeric":
+                if is_numeric_series(s) or pd.api.types.is_bool_dtype(s.dtype):
+                    v = s.to_numpy(dtype="float64", na_value=np.nan, copy=True)
+                    text = np.zeros(n, dtype=bool)
+                else:
+                    v = to_numbers(s).to_numpy(dtype="float64", copy=True)
+                    text = np.isnan(v) & s.notna().to_numpy()
+                flag(text, lambda i, f=f, s=s: f"'{f.name}' holds text {str(s.iloc[i])[:40]!r}")
+                flag(np.isinf(v), lambda i, f=f: f"'{f.name}' is infinite")
+                gaps = ~np.isfinite(v) & ~text
+                if impute and f.impute is not None:
+                    v[gaps & ~np.isinf(v)] = f.impute
+                else:
+                    flag(gaps, lambda i, f=f: f"'{f.name}' is missing")
+                v[~np.isfinite(v)] = 0.0
+                X[:, j] = v
+                j += 1
+            else:
+                labels = as_labels(s)
+                gaps = labels.isna().to_numpy()
+                if gaps.any():
+                    if impute and f.impute is not None:
+                        labels = labels.where(~gaps, f.impute)
+                    else:
+                        flag(gaps, lambda i, f=f: f"'{f.name}' is missing")
+                codes = pd.Index(f.categories, dtype=object).get_indexer(labels.to_numpy())
+                rows = np.flatnonzero(codes >= 0)
+                X[rows, j + codes[rows]] = 1.0
+                j += len(f.categories)
+        with np.errstate(over="ignore", invalid="ignore"):
+            X -= self.offset
+            X /= self.scale
+        flag(~np.isfinite(X).all(axis=1), lambda i: "a value is too large to scale")
+        X[reasons != ""] = 0.0
+        return X, reasons
 
     def unseen_categories(self, frame) -> dict[str, list[str]]:
         """Categorical inputs whose values in ``frame`` never occurred in training (they encode as
@@ -361,12 +420,20 @@ class Preprocessor:
             raise DataError(
                 f"preprocessor: the saved settings are damaged ({exc}); re-export"
             ) from None
+        scales = (pre.offset, pre.scale, pre.target_offset, pre.target_scale)
         ok = (
             pre.task in ("classification", "regression")
             and all(f.kind in ("numeric", "categorical") for f in features)
             and pre.offset.shape == pre.scale.shape == (pre.n_inputs,)
             and pre.target_offset.shape == pre.target_scale.shape == (len(pre.target_names),)
             and (pre.task == "regression" or (pre.classes and len(pre.target_names) == 1))
+            and all(np.isfinite(a).all() for a in scales)
+            and np.all(pre.scale != 0)
+            and np.all(pre.target_scale != 0)
+            and (pre.classes is None or len(set(pre.classes)) == len(pre.classes))
+            and len(set(pre.target_names)) == len(pre.target_names)
+            and all(len(set(f.categories)) == len(f.categories) for f in features)
+            and all(_impute_fits(f) for f in features)
         )
         if not ok:
             raise DataError("preprocessor: the saved settings do not fit together; re-export")
@@ -377,6 +444,16 @@ class Preprocessor:
             f"Preprocessor(task={self.task!r}, inputs={self.n_inputs}, "
             f"targets={self.target_names}, classes={self.classes}, scaling={self.scaling!r})"
         )
+
+
+def _impute_fits(f: FeatureSpec) -> bool:
+    """A saved fill-in value of the feature's kind: a finite number, or one of the categories."""
+    if f.impute is None:
+        return True
+    if f.kind == "numeric":
+        ok = isinstance(f.impute, (int, float)) and not isinstance(f.impute, bool)
+        return ok and bool(np.isfinite(f.impute))
+    return isinstance(f.impute, str)
 
 
 def _frame_and_source(obj, source: str | None) -> tuple[pd.DataFrame, str]:
@@ -526,8 +603,25 @@ def _split(n: int, val: float, test: float, seed: int, strata: np.ndarray | None
     return [rng.permutation(np.concatenate(p)).astype(np.intp) for p in parts]
 
 
-def prepare(table: RawTable, options: DatasetOptions | None = None) -> PreparedDataset:
-    """Encode, clean, split and scale a table; see the module docstring for the rules."""
+def prepare(
+    table: RawTable,
+    options: DatasetOptions | None = None,
+    *,
+    progress: Callable[[float], None] | None = None,
+    cancel: Callable[[], bool] | None = None,
+) -> PreparedDataset:
+    """Encode, clean, split and scale a table; see the module docstring for the rules.
+
+    ``progress(fraction)`` is called between the steps and ``cancel()`` checked there: a True
+    raises ``DataError("… preparing cancelled")`` (for a window running this in a thread).
+    """
+
+    def step(fraction: float) -> None:
+        if cancel is not None and cancel():
+            raise DataError(f"{_label(table)}: preparing cancelled")
+        if progress is not None:
+            progress(fraction)
+
     if not isinstance(table, RawTable):
         raise DataError(f"prepare: expected a RawTable, got {type(table).__name__}")
     opts = _check_options(options or DatasetOptions())
@@ -551,7 +645,13 @@ def prepare(table: RawTable, options: DatasetOptions | None = None) -> PreparedD
         raise DataError(f"{src}: column '{sorted(set(targets) & set(drops))[0]}' is both the "
                         "target and dropped; keep it or choose another target")  # fmt: skip
     n_rows = len(frame)
+    lossy = getattr(table, "lossy", None) or {}
+    for c in targets:
+        if c in lossy:
+            raise DataError(f"{src}: {lossy[c]}; the target can't be learnt from such values — "
+                            "rescale the column in the file or choose another target")  # fmt: skip
 
+    step(0.05)
     # 1. rows without a target go, whatever the policy.
     keep = np.ones(n_rows, dtype=bool)
     for t in targets:
@@ -576,6 +676,7 @@ def prepare(table: RawTable, options: DatasetOptions | None = None) -> PreparedD
                      f"({int(t0.nunique())} values), so they are classes; set "
                      "task='regression' to predict them as values")  # fmt: skip
 
+    step(0.15)
     # 2. classes (from every row, so no split meets an unknown one).
     classes = None
     codes = None
@@ -594,6 +695,7 @@ def prepare(table: RawTable, options: DatasetOptions | None = None) -> PreparedD
             )
         codes = pd.Index(classes, dtype=object).get_indexer(labels.to_numpy())
 
+    step(0.25)
     # 3. which columns feed the network, and how.
     features: list[FeatureSpec] = []
     constants: list[str] = []
@@ -602,6 +704,9 @@ def prepare(table: RawTable, options: DatasetOptions | None = None) -> PreparedD
             continue
         info = infos.get(c)
         kind = info.kind if info is not None else "numeric"
+        if c in lossy and c not in forced:
+            raise DataError(f"{src}: {lossy[c]}; drop the column, mark it categorical, or "
+                            "subtract a common offset in the file")  # fmt: skip
         if c in forced:
             n_values = int(work[c].nunique(dropna=True))
             if n_values > MAX_ONE_HOT:
@@ -627,10 +732,17 @@ def prepare(table: RawTable, options: DatasetOptions | None = None) -> PreparedD
         for c in constants:
             kind = "numeric" if is_numeric_series(work[c]) else "categorical"
             features.append(FeatureSpec(c, kind))
+        if len(work) > 1:
+            notes.append(f"{src}: every feature column holds one value only "
+                         f"({', '.join(repr(c) for c in constants[:5])}), so the network can't "
+                         "tell the rows apart: it can only learn the "
+                         + ("most frequent class" if task == "classification" else "mean target")
+                         + "; add a column that varies")  # fmt: skip
     if not features:
         raise DataError(f"{src}: no usable feature columns besides the target "
                         f"{', '.join(targets)}; add numeric or categorical columns")  # fmt: skip
 
+    step(0.45)
     # 4. missing feature values: drop the rows (default) or impute after the split.
     gaps = np.zeros(len(work), dtype=bool)
     for f in features:
@@ -658,6 +770,7 @@ def prepare(table: RawTable, options: DatasetOptions | None = None) -> PreparedD
         notes.append(f"{src}: filled {n_gaps} row(s) with missing values using training means "
                      "(numbers) or most frequent values (categories)")  # fmt: skip
 
+    step(0.6)
     # 5. split, then fit everything on the training rows only.
     train, val, test = _split(len(work), opts.val_fraction, opts.test_fraction, opts.seed, codes)
     if opts.val_fraction > 0 and len(val) == 0:
@@ -681,6 +794,7 @@ def prepare(table: RawTable, options: DatasetOptions | None = None) -> PreparedD
             f.categories = sort_labels(set(labels.tolist()) | {f.impute})
     pre = Preprocessor(task=task, features=features, target_names=targets, classes=classes,
                        scaling=opts.scaling, missing=opts.missing)  # fmt: skip
+    step(0.7)
     X_all = pre._raw_features(work, src, "impute")
     X_parts = [X_all[idx] for idx in (train, val, test)]
     del X_all
@@ -696,16 +810,21 @@ def prepare(table: RawTable, options: DatasetOptions | None = None) -> PreparedD
             X -= pre.offset
             X /= pre.scale
     _require_finite([pre.offset[None], pre.scale[None], *X_parts], pre.feature_names, src)
+    _require_resolution(X_parts[0], pre, numeric_cols, src)
     if task == "regression":
         Y_raw = np.column_stack([_numeric(work[t], t, src, work, "target") for t in targets])
-        pre.target_offset, pre.target_scale = _fit_scaling(
-            Y_raw[train], opts.scaling, np.ones(len(targets), dtype=bool)
-        )
-        Y_all = (Y_raw - pre.target_offset) / pre.target_scale
+        with np.errstate(over="ignore", invalid="ignore"):  # reported below, by column
+            pre.target_offset, pre.target_scale = _fit_scaling(
+                Y_raw[train], opts.scaling, np.ones(len(targets), dtype=bool)
+            )
+            Y_all = (Y_raw - pre.target_offset) / pre.target_scale
+        Y_check = [pre.target_offset[None], pre.target_scale[None], Y_all]
+        _require_finite(Y_check, list(targets), src, what="target")
     else:
         Y_all = np.zeros((len(work), len(classes)), dtype="float64")
         Y_all[np.arange(len(work)), codes] = 1.0
     Y_parts = [Y_all[idx] for idx in (train, val, test)]
+    step(1.0)
     return PreparedDataset(
         name=table.name,
         task=task,
@@ -733,16 +852,39 @@ def _missing_value(src: str, name: str, frame: pd.DataFrame, gaps: np.ndarray) -
     )
 
 
-def _require_finite(parts: list[np.ndarray], names: list[str], src: str) -> None:
+def _require_finite(parts: list[np.ndarray], names: list[str], src: str, what="column") -> None:
     """Values near the float64 limit (1e308) or "inf" overflow when scaled; the network would
     only diverge on them, so name the column instead."""
     for X in parts:
         bad = ~np.isfinite(X).all(axis=0)
         if bad.any():
             name = names[int(np.argmax(bad))]
+            todo = "rescale the column or drop it" if what == "column" else "rescale the column"
             raise DataError(
-                f"{src}: column '{name}' has values too large to scale (infinite or near 1e308); "
-                "rescale the column or drop it"
+                f"{src}: {what} '{name}' has values too large to scale (infinite or near 1e308); "
+                f"{todo}"
+            )
+
+
+#: A numeric feature whose spread is below this share of its magnitude has lost its information
+#: to float rounding (1e30 + i: the differences are a few units in the last place).
+_MIN_RELATIVE_SPREAD = 1e-10
+
+
+def _require_resolution(X: np.ndarray, pre: Preprocessor, cols: np.ndarray, src: str) -> None:
+    """Refuse numeric features whose values differ only in float rounding (1e30 + 1, 1e30 + 2)."""
+    if pre.scaling == "none" or not len(X):
+        return
+    for j in np.flatnonzero(cols):
+        spread = float(pre.scale[j])
+        magnitude = abs(float(pre.offset[j]))
+        if pre.scaling == "standardize" and spread == 1.0 and np.ptp(X[:, j]) == 0:
+            continue  # constant: centred to exactly 0
+        if 0 < spread < _MIN_RELATIVE_SPREAD * magnitude:
+            raise DataError(
+                f"{src}: column '{pre.feature_names[j]}' varies by only {spread:.3g} around "
+                f"{pre.offset[j]:.6g}, below what a float can resolve there, so scaling would "
+                "turn it into rounding noise; subtract a common offset in the file or drop it"
             )
 
 
@@ -759,7 +901,12 @@ def _fit_scaling(X: np.ndarray, mode: str, cols: np.ndarray) -> tuple[np.ndarray
             block = sub[start : start + 65536] - mu
             sq += np.einsum("ij,ij->j", block, block)
         sd = np.sqrt(sq / len(sub))
-        offset[cols], scale[cols] = mu, np.where(sd > 1e-12 * np.maximum(1.0, np.abs(mu)), sd, 1.0)
+        const = sub.max(axis=0) == sub.min(axis=0)
+        # A constant column is centred on its value exactly (its mean may be off by rounding,
+        # which at 1e30 would leave ±1e14 behind); any other spread, however small, is the scale
+        # (``_require_resolution`` refuses spreads lost to rounding).
+        mu = np.where(const, sub[0] if len(sub) else mu, mu)
+        offset[cols], scale[cols] = mu, np.where(const | (sd == 0), 1.0, sd)
     else:  # minmax
         lo, hi = sub.min(axis=0), sub.max(axis=0)
         offset[cols], scale[cols] = lo, np.where(hi - lo > 0, hi - lo, 1.0)

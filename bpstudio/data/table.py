@@ -4,12 +4,17 @@
 :func:`describe_columns` sorts each column into a kind (numeric / categorical / text / constant /
 empty) and counts its missing and distinct values. Counting distinct values exactly costs a hash of
 every cell, so for numeric columns with many values ``unique`` is measured on a sample and
-reported as a lower bound (it is exact whenever it is at most :data:`MAX_CATEGORIES`). Leaves out:
-any encoding or scaling (see ``prepare.py``) and file parsing (see ``csvio.py``).
+reported as a lower bound (it is exact whenever it is at most :data:`MAX_CATEGORIES`).
+:func:`to_numbers` is the one text → float conversion: it never raises (integers beyond the float
+range become ±inf instead of an ``OverflowError``). ``RawTable.lossy`` names the columns whose
+values a float cannot hold faithfully (too large, or distinct integers that become equal floats);
+``prepare`` refuses to use them. Leaves out: any encoding or scaling (see ``prepare.py``) and file
+parsing (see ``csvio.py``).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -48,6 +53,8 @@ class RawTable:
     delimiter: str | None = None
     encoding: str | None = None
     has_header: bool = True
+    #: column → why its float values are not the file's values (``prepare`` refuses to use it)
+    lossy: dict[str, str] = field(default_factory=dict)
 
     def column(self, name: str) -> ColumnInfo:
         for info in self.columns:
@@ -65,16 +72,40 @@ def is_numeric_series(s: pd.Series) -> bool:
     return pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype)
 
 
+def _cell_to_float(v: object) -> float:
+    if v is None or isinstance(v, bool):
+        return float(v) if isinstance(v, bool) else math.nan
+    if isinstance(v, int):
+        try:
+            return float(v)
+        except OverflowError:  # an integer literal beyond 1.8e308
+            return -math.inf if v < 0 else math.inf
+    try:
+        return float(str(v).strip())
+    except (TypeError, ValueError, OverflowError):
+        return math.nan
+
+
+def to_numbers(s: pd.Series) -> pd.Series:
+    """Cells as float64, NaN where a cell is not a number; never raises (huge integers → ±inf)."""
+    try:
+        as_num = pd.to_numeric(s, errors="coerce")
+        return as_num.astype("float64")
+    except (OverflowError, TypeError, ValueError):
+        values = np.fromiter((_cell_to_float(v) for v in s.to_numpy()), "float64", len(s))
+        return pd.Series(values, index=s.index, name=s.name)
+
+
 def numeric_share(s: pd.Series) -> tuple[pd.Series, int]:
     """Parse a text column as numbers: (floats, NaN where parsing failed; count of text cells)."""
-    as_num = pd.to_numeric(s, errors="coerce")
+    as_num = to_numbers(s)
     stray = int((as_num.isna() & s.notna()).sum())
     return as_num.astype("float64"), stray
 
 
 def first_text_cell(s: pd.Series) -> tuple[str, object]:
     """(value, line) of the first present cell of ``s`` that does not parse as a number."""
-    as_num = pd.to_numeric(s, errors="coerce")
+    as_num = to_numbers(s)
     bad = as_num.isna() & s.notna()
     pos = int(np.argmax(bad.to_numpy()))
     return str(s.iloc[pos]), s.index[pos]

@@ -2,8 +2,10 @@
 
 Mini-batch gradient descent over a `Network`, in place: minibatches reshuffled every epoch by a
 seeded RNG, optimisers and schedules from `optimizers.py`, early stopping on validation loss
-(restoring the best weights), graceful stop on a non-finite loss or gradient, and statistics for
-plots.
+(restoring the best weights), graceful stop on a non-finite loss or gradient or on runaway
+weights (past √max of the dtype, or 10⁶ times their start with no fall in the loss), and
+statistics for plots. What it is given is checked first (``validate.check_fit_inputs``: NaN/inf,
+overflowing values, cross-entropy targets, memory), so bad data is named, not called divergence.
 
 The caller talks to a running fit through a `callback` (called after every mini-batch with a
 `StepEvent`, after every epoch with an `EpochEvent`; it may block, which is how a GUI pauses or
@@ -41,6 +43,7 @@ from bpstudio.engine.kernels import Kernel, use_augmented
 from bpstudio.engine.losses import LOSS_TABLE
 from bpstudio.engine.network import Network, check_dtype
 from bpstudio.engine.optimizers import OPTIMIZERS, SCHEDULES, make_optimizer, schedule_factor
+from bpstudio.engine.validate import check_fit_inputs
 
 # Below this many bytes of training data, each epoch permutes X and Y into one buffer so that
 # mini-batches are plain slices; above it, each step gathers its rows (saves a full copy of X).
@@ -226,6 +229,7 @@ def fit(
     back the best weights and say what happened.
     """
     cfg = _resolve_config(config, overrides)
+    check_fit_inputs(net, X, Y, X_val, Y_val, batch_size=cfg.batch_size, dtype=cfg.dtype)
     control = control if control is not None else FitControl()
     if control.grad_norm_every is None:
         control.grad_norm_every = int(cfg.grad_norm_every)
@@ -409,6 +413,10 @@ class _Trainer:
         self.wd_scaled = np.empty_like(theta) if wd > 0 else None
         self.wd_tmp = np.empty_like(theta) if wd > 0 else None
         self.snapshot = np.empty_like(theta)  # θ at the start of the epoch (divergence reset)
+        # Runaway weights (see `runaway`): past √max of the dtype their squares overflow.
+        self.hard_limit = float(np.sqrt(np.finfo(dtype).max))
+        self.start_peak = max(1.0, float(np.max(np.abs(theta)))) if theta.size else 1.0
+        self.first_loss: float | None = None  # the first batch's loss: the untrained net's
         self._plan_batches(aug)
         self.rng = np.random.default_rng(cfg.seed)
         self.lr = float(cfg.lr)
@@ -505,6 +513,35 @@ class _Trainer:
             f"{_fmt(lr)}, e.g. {_fmt(lr / 10)}), or scale the inputs (standardize the features)."
         )
 
+    def runaway(self, ep: int, st: int, losses: list[float]) -> str:
+        """Runaway weights are divergence too, even while the loss stays finite (a saturated
+        softmax keeps a clipped cross-entropy finite): past √max of the dtype their squares
+        overflow, and weights 10⁶ times their start with a loss no lower than the untrained net's
+        are blowing up. Returns the message (and puts back the start-of-epoch weights), or ""."""
+        theta, snapshot, hard_limit, lr = self.theta, self.snapshot, self.hard_limit, self.lr
+        if self.first_loss is None:
+            self.first_loss = losses[0]
+        train_loss = float(np.mean(losses))
+        peak = float(max(theta.max(), -theta.min())) if theta.size else 0.0
+        hard = peak > hard_limit
+        if not hard and not (peak > 1e6 * self.start_peak and train_loss >= self.first_loss):
+            return ""
+        if np.all(np.abs(snapshot) <= hard_limit):
+            np.copyto(theta, snapshot)
+            kept = f"The weights were reset to their values at the start of epoch {ep}."
+        else:
+            kept = "The weights were not usable at the start of the epoch either."
+        why = (
+            f"beyond {hard_limit:.2g}, where their squares overflow {self.data.dtype.name}"
+            if hard
+            else f"{peak / self.start_peak:.2g} times their start while the loss did not fall"
+        )
+        return (
+            f"Training diverged at epoch {ep}, step {st}: the weights ran away to {peak:.3g} "
+            f"({why}). {kept} Try a smaller learning rate α (now {_fmt(lr)}, e.g. "
+            f"{_fmt(lr / 10)}), or scale the inputs (standardize the features)."
+        )
+
     # --- an epoch ------------------------------------------------------------------------------
     def start_epoch(self, ep: int) -> np.ndarray:
         """Schedule α, draw this epoch's order of rows, keep θ for a divergence reset."""
@@ -580,6 +617,10 @@ class _Trainer:
         if reason != StopReason.DIVERGED and not np.all(np.isfinite(theta)):
             reason = StopReason.DIVERGED  # the epoch's last update overflowed
             message = self.diverged(ep, step, self.batches[-1][0][:, :n_in])
+        elif reason != StopReason.DIVERGED and batch_losses:
+            why = self.runaway(ep, step, batch_losses)
+            if why:
+                reason, message = StopReason.DIVERGED, why
         return reason, message, batch_losses
 
     def evaluate(self, perm: np.ndarray, batch_losses: list[float]) -> _EpochScores:

@@ -169,6 +169,8 @@ def read_project(
         raise ProjectFileError(f"{where}: no such project file")
     if p.is_dir():
         raise ProjectFileError(f"{where}: is a folder, not a project file")
+    if not p.is_file():  # a FIFO or device would block the read forever
+        raise ProjectFileError(f"{where}: is not a regular file (a pipe, device or socket)")
     try:
         zf = zipfile.ZipFile(p)
     except zipfile.BadZipFile:
@@ -262,6 +264,8 @@ def is_project_path(path: str | os.PathLike[str]) -> bool:
     p = Path(path)
     if p.suffix.lower() == SUFFIX:
         return True
+    if not p.is_file():  # only a regular file is opened to look inside (a FIFO would block)
+        return False
     try:
         with zipfile.ZipFile(p) as zf:
             return DOCUMENT_MEMBER in zf.namelist()

@@ -4,14 +4,29 @@ when ``bpstudio`` has no subcommand. ``BPSTUDIO_QUIT_AFTER_MS`` (milliseconds) c
 that long after it shows: a smoke check for bundles and installs, e.g. ``QT_QPA_PLATFORM=offscreen
 BPSTUDIO_QUIT_AFTER_MS=500 bpstudio``.
 
+Faults: SIGINT (Ctrl-C in the terminal) and SIGTERM quit the way closing the window does (dialogs
+closed, settings saved, the training child and threads ended; exit code 130 / 143), idle or not.
+Python runs a signal handler only when the interpreter gets control, which an idle Qt event loop
+never gives it, so the handlers are woken through ``signal.set_wakeup_fd`` and a
+``QSocketNotifier`` on the other end of a socket pair. An exception that reaches the event loop
+(a bug in a slot or a timer) goes to ``sys.excepthook``, installed here: a user's mistake
+(``BPStudioError``) is shown as a plain error, anything else in ``dialogs.show_bug`` with the
+traceback and a "Copy details" button — and printed to stderr as before — never only a console
+traceback while the window carries on as if nothing happened.
+
 Leaves out: single-instance handling and command-line options of its own (Qt's, such as
 ``-platform``, pass through ``argv``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
+import socket
 import sys
+import traceback
+from collections.abc import Callable
 from typing import Any
 
 QUIT_AFTER_ENV = "BPSTUDIO_QUIT_AFTER_MS"
@@ -98,6 +113,9 @@ def run_app(
             opener(project)
     if not owns_app:
         return 0
+    previous_hook = install_excepthook(lambda: window)
+    received: list[int] = []
+    restore = install_quit_signals(app, lambda signum: _quit(app, window, received, signum))
     quit_after = _quit_after_ms()
     if quit_after is not None:
         from PySide6.QtCore import QTimer
@@ -107,9 +125,107 @@ def run_app(
             window.close()
 
         QTimer.singleShot(quit_after, smoke_quit)
-    code = app.exec()
-    window.shutdown()
+    try:
+        code = app.exec()
+    finally:
+        restore()
+        sys.excepthook = previous_hook
+        window.shutdown()
+    if received:
+        return 128 + received[0]
     return int(code)
 
 
-__all__ = ["QUIT_AFTER_ENV", "app_icon", "run_app"]
+def _quit(app: Any, window: Any, received: list[int], signum: int) -> None:
+    """Quit as closing the window does: dialogs first (their nested event loops), then the
+    window (its closeEvent saves settings and ends the worker), then the event loop."""
+    from PySide6.QtWidgets import QDialog
+
+    if received:
+        return
+    received.append(signum)
+    for widget in app.topLevelWidgets():
+        if isinstance(widget, QDialog) and widget.isVisible():
+            widget.reject()
+    window.close()
+    app.quit()
+
+
+def install_quit_signals(app: Any, on_signal: Callable[[int], None]) -> Callable[[], None]:
+    """Call ``on_signal(signum)`` in the GUI thread on SIGINT/SIGTERM, even while Qt is idle.
+    Returns a function that puts the previous handlers back."""
+    from PySide6.QtCore import QSocketNotifier, QTimer
+
+    reader, writer = socket.socketpair()
+    for end in (reader, writer):
+        end.setblocking(False)
+    try:
+        old_fd = signal.set_wakeup_fd(writer.fileno())
+    except ValueError:  # not the main thread: leave signals alone
+        reader.close()
+        writer.close()
+        return lambda: None
+    notifier = QSocketNotifier(reader.fileno(), QSocketNotifier.Type.Read, app)
+
+    def drain() -> None:
+        with contextlib.suppress(OSError):
+            reader.recv(512)  # returning to Python here runs the pending signal handler
+
+    notifier.activated.connect(drain)
+
+    def handler(signum: int, frame: Any) -> None:
+        QTimer.singleShot(0, lambda: on_signal(signum))
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+    def restore() -> None:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+        signal.set_wakeup_fd(old_fd)
+        notifier.setEnabled(False)
+        notifier.deleteLater()
+        reader.close()
+        writer.close()
+
+    return restore
+
+
+def install_excepthook(parent: Callable[[], Any]) -> Callable[..., Any]:
+    """Route exceptions that reach the event loop to a dialog; returns the previous hook."""
+    previous = sys.excepthook
+    busy: list[bool] = []
+
+    def hook(exc_type: type[BaseException], exc: BaseException, tb: Any) -> None:
+        from bpstudio.errors import is_user_error
+        from bpstudio.ui import dialogs
+
+        if issubclass(exc_type, KeyboardInterrupt):
+            previous(exc_type, exc, tb)
+            return
+        details = "".join(traceback.format_exception(exc_type, exc, tb))
+        print(details, file=sys.stderr, end="")
+        if busy:  # one dialog at a time: a bug in a timer must not stack up dialogs
+            return
+        busy.append(True)
+        try:
+            if is_user_error(exc):
+                dialogs.show_error(parent(), "Backprop Studio", str(exc))
+            else:
+                dialogs.show_bug(
+                    parent(),
+                    "Backprop Studio: internal error",
+                    f"Something went wrong inside Backprop Studio ({exc_type.__name__}: "
+                    f"{str(exc)[:300]}). This is a bug, not a problem with your data; the window "
+                    "keeps working, but save your model. Copy the details into a bug report.",
+                    details,
+                )
+        except Exception:  # noqa: BLE001 - the dialog itself failed: the console has the details
+            pass
+        finally:
+            busy.clear()
+
+    sys.excepthook = hook
+    return previous
+
+
+__all__ = ["QUIT_AFTER_ENV", "app_icon", "install_excepthook", "install_quit_signals", "run_app"]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
 CSV_FILTER = "Tables (*.csv *.tsv *.txt *.dat);;CSV files (*.csv);;All files (*)"
@@ -103,3 +103,53 @@ def ask_yes_no(parent: QWidget | None, title: str, message: str) -> bool:
         QMessageBox.StandardButton.No,
     )
     return answer == QMessageBox.StandardButton.Yes
+
+
+def show_bug(parent: QWidget | None, title: str, message: str, details: str) -> None:
+    """A bug (not the user's mistake): the summary, the details (a traceback) in a read-only
+    box, a "Copy details" button that puts them on the clipboard, and Close."""
+    from PySide6.QtGui import QGuiApplication
+    from PySide6.QtWidgets import (
+        QDialog,
+        QDialogButtonBox,
+        QHBoxLayout,
+        QLabel,
+        QPlainTextEdit,
+        QPushButton,
+        QStyle,
+        QVBoxLayout,
+    )
+
+    box = QDialog(parent)
+    box.setObjectName("bugDialog")
+    box.setWindowTitle(title)
+    icon = QLabel()
+    icon.setPixmap(box.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxCritical).pixmap(48))
+    text = QLabel(message)
+    text.setObjectName("bugMessage")
+    text.setWordWrap(True)
+    text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    top = QHBoxLayout()
+    top.addWidget(icon, 0, Qt.AlignmentFlag.AlignTop)
+    top.addWidget(text, 1)
+    view = QPlainTextEdit(details)
+    view.setObjectName("bugDetails")
+    view.setReadOnly(True)
+    view.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+    view.setMinimumSize(640, 220)
+    buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+    copy = QPushButton("Copy details")
+    copy.setObjectName("copyDetailsButton")
+    buttons.addButton(copy, QDialogButtonBox.ButtonRole.ActionRole)
+
+    def copy_details() -> None:
+        QGuiApplication.clipboard().setText(f"{title}\n{message}\n\n{details}")
+        copy.setText("Copied")
+
+    copy.clicked.connect(copy_details)  # ActionRole: the dialog stays open
+    buttons.rejected.connect(box.reject)
+    lay = QVBoxLayout(box)
+    lay.addLayout(top)
+    lay.addWidget(view, 1)
+    lay.addWidget(buttons)
+    box.exec()

@@ -10,7 +10,23 @@ arrays; the child sends at most ~20 a second, so the GUI sees at most ~20 emits 
 The child process is spawned once (in the background, :meth:`prewarm`) and reused for every run;
 if it dies it is started again on the next run. :meth:`shutdown` stops the run, asks the child to
 quit, waits for it, and ends the loop; the owner then calls ``thread.quit(); thread.wait()``.
-Never ``terminate()``.
+Never ``terminate()`` the thread.
+
+The loop runs for the thread's whole life, so the thread's own Qt event loop only turns when the
+loop lets it: queued calls into the worker (``QTimer.singleShot(300, worker.prewarm)`` is one —
+Qt runs it in the receiver's thread) are delivered by ``processEvents`` on every turn. Before
+that, such a call never arrived and the "prewarm" never started the child.
+
+Watchdog: a child that stops answering (SIGSTOP, a deadlock) is ended. When a reply is due (after
+a command) or a run is going and not paused, and the child has sent nothing for
+:data:`WATCHDOG_S` seconds while its CPU time has not moved (or it is in the stopped state), it is
+killed (SIGKILL: a stopped process ignores everything else) and the worker reports
+``runFailed("Training process stopped responding", …)``; the window goes back to idle and the
+next Train starts a fresh child. A child busy in one long mini-batch uses CPU, so it is left alone.
+The watchdog is a small thread of its own: a child stopped in the middle of sending a message
+leaves the worker blocked in ``recv`` on half a message, and only the child's death (EOF) can
+free it.
+
 
 Leaves out: queueing several runs, and any plotting (the window does that on a timer).
 """
@@ -21,12 +37,15 @@ import atexit
 import contextlib
 import os
 import queue
+import signal
+import threading
+import time
 import traceback
 import weakref
 from multiprocessing.connection import wait
 from typing import Any
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QEventLoop, QObject, QThread, Signal, Slot
 
 from bpstudio.engine.remote import (
     Failed,
@@ -37,6 +56,25 @@ from bpstudio.engine.remote import (
     RemoteTrainer,
     RunRequest,
 )
+
+#: Seconds of silence (with a reply due or a run going) and no CPU progress before the child is
+#: declared unresponsive and ended.
+WATCHDOG_S = 4.0
+#: Commands the child answers (a Progress, Finished, Failed or Ready message).
+_ANSWERED = {"prewarm", "run", "pause", "resume", "step", "step_epoch", "stop"}
+
+
+def _proc_stat(pid: int | None) -> tuple[str, int] | None:
+    """(state letter, CPU ticks) of a process from /proc, or None where there is no /proc."""
+    if pid is None:
+        return None
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            text = f.read().decode("ascii", "replace")
+        fields = text[text.rindex(")") + 2 :].split()
+        return fields[0], int(fields[11]) + int(fields[12])
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 class TrainingWorker(QObject):
@@ -59,6 +97,13 @@ class TrainingWorker(QObject):
         self._quit = False
         self._kick.connect(self._loop)  # queued: the worker lives in another thread
         self.child_pid: int | None = None
+        # watchdog state (worker thread only)
+        self._last_heard = time.monotonic()
+        self._reply_due = False
+        self._paused = False
+        self._cpu_mark: tuple[float, int] | None = None
+        self._watchdog_fired: tuple[int | None, float] | None = None  # (pid, seconds silent)
+        self.watchdog_s = WATCHDOG_S
 
     # ------------------------------------------------------------ called from the GUI thread
     def begin(self) -> None:
@@ -87,15 +132,19 @@ class TrainingWorker(QObject):
     @Slot()
     def _loop(self) -> None:
         trainer = self._trainer
+        watchdog = threading.Thread(target=self._watchdog, name="bpstudio-watchdog", daemon=True)
+        watchdog.start()
         try:
             while not self._quit:
                 handles: list[Any] = [self._wake_r]
                 if trainer.alive:
                     handles.append(trainer.fileno())
-                ready = wait(handles, timeout=0.5)
+                ready = wait(handles, timeout=0.25)
                 if self._wake_r in ready:
                     with contextlib.suppress(BlockingIOError, OSError):
                         os.read(self._wake_r, 4096)
+                # queued calls into this thread (timers, slots) are delivered only here
+                QCoreApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 5)
                 self._run_commands()
                 if self._quit:
                     break
@@ -103,7 +152,11 @@ class TrainingWorker(QObject):
         except Exception:  # noqa: BLE001 - a bug here must reach the user, not kill the thread
             self.runFailed.emit("Training worker error", traceback.format_exc(), False)
         finally:
+            self._quit = True
+            if self._stopped():  # a stopped child can't answer "quit": don't wait for it
+                self._kill_child()
             trainer.close()
+            watchdog.join(2.0)
             for fd in (self._wake_r, self._wake_w):
                 with contextlib.suppress(OSError):
                     os.close(fd)
@@ -123,13 +176,20 @@ class TrainingWorker(QObject):
             if kind == "shutdown":
                 self._quit = True
                 return
+            if kind in _ANSWERED and (kind in ("prewarm", "run") or trainer.run_id is not None):
+                if not self._reply_due:
+                    self._last_heard = time.monotonic()  # the reply is due from now
+                self._reply_due = True
             try:
                 if kind == "prewarm":
                     trainer.start()
                     self.child_pid = trainer.pid
                 elif kind == "run":
+                    if self._stopped():  # sending a dataset to a stopped child would block
+                        self._kill_child()
                     run_id = trainer.run(cmd[1])
                     self.child_pid = trainer.pid
+                    self._paused = bool(cmd[1].paused)
                     self.runStarted.emit(run_id)
                 elif trainer.run_id is None:
                     continue  # a pause/stop/step for a run that has already ended
@@ -147,13 +207,21 @@ class TrainingWorker(QObject):
     def _read_messages(self) -> None:
         trainer = self._trainer
         if not trainer.alive and trainer.run_id is None:
+            if self._watchdog_fired is not None:  # ended while no run was going: nothing lost
+                self._watchdog_fired = None
+                with contextlib.suppress(Exception):
+                    trainer.close(timeout=1.0)
             return
         try:
             while True:
                 msg = trainer.recv(0.0)
                 if msg is None:
                     return
+                self._last_heard = time.monotonic()
+                self._reply_due = False
+                self._cpu_mark = None
                 if isinstance(msg, Progress):
+                    self._paused = bool(msg.paused)
                     self.progress.emit(msg)
                 elif isinstance(msg, Finished):
                     self.runFinished.emit(msg)
@@ -164,7 +232,76 @@ class TrainingWorker(QObject):
                     self.childReady.emit(msg.import_seconds)
         except RemoteError as exc:
             self.child_pid = None
-            self.runFailed.emit("Training process ended", str(exc), False)
+            self._reply_due = False
+            self._paused = False
+            fired, self._watchdog_fired = self._watchdog_fired, None
+            if fired is None:
+                self.runFailed.emit("Training process ended", str(exc), False)
+                return
+            pid, silent = fired
+            self.runFailed.emit(
+                "Training process stopped responding",
+                f"The training process (pid {pid}) sent nothing for {silent:.0f} s and was not "
+                "working, so it was ended and this run is lost. Press Train to start again in a "
+                "fresh process.",
+                True,
+            )
+
+    # ------------------------------------------------------------ the watchdog
+    def _stopped(self) -> bool:
+        stat = _proc_stat(self._trainer.pid) if self._trainer.alive else None
+        return stat is not None and stat[0] in ("T", "t")
+
+    def _watchdog(self) -> None:
+        """The watchdog thread: look every 0.25 s, kill a child that is silent and frozen."""
+        while not self._quit:
+            time.sleep(0.25)
+            with contextlib.suppress(Exception):  # the child may vanish at any moment
+                self._watch()
+
+    def _watch(self) -> None:
+        trainer = self._trainer
+        if self._watchdog_fired is not None or not trainer.alive:
+            return
+        running = trainer.run_id is not None and not self._paused
+        if not (self._reply_due or running):
+            self._cpu_mark = None
+            return
+        now = time.monotonic()
+        silent = now - self._last_heard
+        if silent < self.watchdog_s:
+            return
+        pid = trainer.pid
+        stat = _proc_stat(pid)
+        if stat is None:  # no /proc: a due reply that never came is enough
+            frozen = self._reply_due
+        elif stat[0] in ("T", "t"):
+            frozen = True
+        elif self._cpu_mark is None:
+            self._cpu_mark = (now, stat[1])
+            frozen = False
+        elif now - self._cpu_mark[0] >= self.watchdog_s:
+            frozen = stat[1] == self._cpu_mark[1]  # silent and idle: not computing either
+            self._cpu_mark = (now, stat[1])
+        else:
+            frozen = False
+        if frozen and pid is not None:
+            # The worker thread sees EOF on the pipe and reports (it may be blocked in recv).
+            self._watchdog_fired = (pid, silent)
+            os.kill(pid, getattr(signal, "SIGKILL", signal.SIGTERM))
+
+    def _kill_child(self) -> None:
+        trainer = self._trainer
+        pid = trainer.pid
+        if pid is not None and trainer.alive:
+            with contextlib.suppress(OSError):
+                os.kill(pid, getattr(signal, "SIGKILL", signal.SIGTERM))
+        with contextlib.suppress(Exception):
+            trainer.close(timeout=2.0)
+        self.child_pid = None
+        self._reply_due = False
+        self._paused = False
+        self._cpu_mark = None
 
 
 class WorkerHandle:

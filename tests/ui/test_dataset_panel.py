@@ -132,15 +132,16 @@ def test_prepare_error_after_import_keeps_dataset(
 ) -> None:
     before = panel.current()
 
-    def fail(table, options=None):
+    def fail(table, options=None, **_):
         raise DataError("people.csv: column 'label' has a single class; choose another target")
 
     assert panel.open_csv(_csv(tmp_path))
     qtbot.waitUntil(lambda: panel.import_dialog is not None, timeout=5000)
     monkeypatch.setattr(dp, "prepare", fail)
     panel.import_dialog.accept()
-    assert errors and "single class" in errors[0]
-    assert panel.current() is before
+    qtbot.waitUntil(lambda: bool(errors), timeout=5000)  # prepare runs in a thread
+    assert "single class" in errors[0]
+    assert panel.current() is before and not panel.is_loading()
 
 
 def test_cancel_file_dialog_and_import_dialog(
