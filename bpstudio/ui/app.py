@@ -38,7 +38,8 @@ def run_app(argv: list[str] | None = None, dataset: str | None = None) -> int:
     from PySide6.QtWidgets import QApplication
 
     from bpstudio.ui import theme
-    from bpstudio.ui.main_window import APPLICATION, ORGANIZATION, MainWindow
+    from bpstudio.ui.main_window import MainWindow
+    from bpstudio.ui.window_settings import APPLICATION, ORGANIZATION
 
     try:  # the GUI process only does small array work; the training child has its own core
         from threadpoolctl import threadpool_limits

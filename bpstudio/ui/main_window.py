@@ -1,56 +1,36 @@
-"""The main window: dataset, network and training controls on the left, live plots in the centre.
+"""The main window: layout and wiring. Dataset, network and training controls on the left, the
+loss and gradient-norm plots top right, the other views in tabs below them.
 
-``MainWindow`` wires the widgets together and owns one run at a time. Training happens in a child
-process driven by a worker thread (:mod:`bpstudio.ui.worker`); the window only
+What lives elsewhere, each in a module named for what it does:
 
-- builds a :class:`~bpstudio.engine.remote.RunRequest` from the current dataset, network and
-  training settings when Train / Step / Step epoch is pressed,
-- appends each ``Progress`` message (≤ 20 a second) to the plots' buffers and repaints them from a
-  ≤ 30 Hz ``QTimer`` only when new data arrived,
-- copies the parameter snapshots (≤ 5 Hz) into its own :class:`~bpstudio.engine.Network` and
-  hands it to the weight-driven view on screen (decision surface, network diagram, backprop
-  trace, weight heatmaps; the hidden ones catch up when their tab is opened), and the final
-  weights when the run ends (finished / stopped / early-stopped / diverged — the reason goes to
-  the status bar and a notice above the plots).
+- :mod:`bpstudio.ui.run_controller`: the run state machine and its bookkeeping (ids, step/epoch
+  offsets, rates, outcome), between the window and the training worker. There is one training
+  path: a ``RunRequest`` to the child process, which runs ``fit``.
+- :mod:`bpstudio.ui.refresh`: the repaint scheduler (one view per ≤ 30 Hz tick, interval following
+  the measured paint cost) and the weight-driven views that catch up when shown.
+- :mod:`bpstudio.ui.traced_sample`: the traced sample, computed once for the trace and the diagram.
+- :mod:`bpstudio.ui.window_settings`: ``QSettings`` persistence.
+- :mod:`bpstudio.ui.actions`: the action table, the menus and the toolbar.
 
-Layout: the side column scrolls (dataset, network, training settings) above a fixed bar with
-Train / Step / Step epoch / Stop / Reset; the loss and gradient-norm plots are always visible at
-the top right, the other views are tabs below them (the selected tab persists).
+The window copies each ``Progress`` into the plots, the parameter snapshots (≤ 5 Hz) into its
+:class:`~bpstudio.engine.Network`, and hands that network to the weight-driven view on screen.
+Closing the window stops the child and waits for the worker thread.
 
-A second run continues from the current weights, and its steps continue the curves; Reset weights
-re-initialises the network and clears the plots. Closing the window stops the child and waits
-for the worker thread. Window geometry, splitters, the last built-in dataset, the network and the
-training settings persist through ``QSettings``.
-
-Leaves out: several windows sharing one child, undo, and restoring a CSV dataset at start-up (the
-recent-files menu reopens it through the import dialog).
+Leaves out: several windows sharing one child.
 """
 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
-import json
-import math
 import os
-import time
 from typing import Any
 
 import numpy as np
-import pyqtgraph as pg
-from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
-from PySide6.QtGui import (
-    QAction,
-    QActionGroup,
-    QCloseEvent,
-    QDragEnterEvent,
-    QDropEvent,
-    QKeySequence,
-)
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
     QApplication,
     QFrame,
-    QHBoxLayout,
     QLabel,
     QMainWindow,
     QMenu,
@@ -58,31 +38,28 @@ from PySide6.QtWidgets import (
     QScrollArea,
     QSplitter,
     QTabWidget,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
-from bpstudio.data import DatasetOptions
-from bpstudio.engine.remote import Finished, Progress, RunRequest
-from bpstudio.ui import dialogs, theme
+from bpstudio.engine.remote import Finished, Progress
+from bpstudio.ui import actions, dialogs, theme, window_settings
 from bpstudio.ui.dataset_panel import DatasetPanel
 from bpstudio.ui.network_editor import NetworkEditor, NetworkSpec
 from bpstudio.ui.network_view import NetworkDiagramView
+from bpstudio.ui.notice import NoticeBar, first_clause
 from bpstudio.ui.plots import AccuracyPlot, GradientNormPlot, LossPlot
+from bpstudio.ui.refresh import ParamViews, RefreshScheduler, plain_lines, plot_source
+from bpstudio.ui.run_controller import RunController, RunState, RunStatus, fmt_seconds, loss_rose
 from bpstudio.ui.surface_view import DecisionSurfaceView
 from bpstudio.ui.trace_view import BackpropTraceView
+from bpstudio.ui.traced_sample import TracedSample
 from bpstudio.ui.training_panel import TrainingPanel
 from bpstudio.ui.weights_view import WeightsView
 from bpstudio.ui.wheel_guard import WheelGuard
 from bpstudio.ui.worker import WorkerHandle
 
-ORGANIZATION = "Backprop Studio"
-APPLICATION = "bpstudio"
 NET_DTYPE = "float32"  # the engine trains fastest in float32; exports keep it
-REFRESH_MS = 33  # ≤ 30 Hz repaint
-PARAMS_INTERVAL = 0.2  # s between weight snapshots while training (≤ 5 Hz)
-BIG_NET_PARAMS = 250_000  # above this many parameters, snapshots come once a second
 # the tabs below the loss and gradient-norm plots: (key saved in QSettings, title)
 VIEW_TABS = (
     ("surface", "Decision surface"),
@@ -98,77 +75,6 @@ _REASONS = {
     "early_stopped": "Early stopping",
     "diverged": "Training diverged",
 }
-
-
-def _fmt_seconds(s: float) -> str:
-    s = max(0.0, float(s))
-    if s < 60:
-        return f"{s:.1f} s"
-    m, sec = divmod(int(s), 60)
-    h, m = divmod(m, 60)
-    return f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}"
-
-
-def _first_clause(text: str, limit: int = 90) -> str:
-    """A long message cut at its first ':' or sentence end (for the one-line status bar)."""
-    if len(text) <= limit:
-        return text
-    cuts = [i for i in (text.find(": "), text.find(". ")) if i > 0]
-    end = min(cuts) if cuts else limit
-    return text[: min(end, limit)].rstrip(" .,;:") + " (details above the plots)."
-
-
-@contextlib.contextmanager
-def _plain_lines():
-    """Create curves without antialiasing.
-
-    A noisy curve drawn with a pen wider than 1 px *and* antialiasing goes through Qt's path
-    stroker: measured here, one repaint of the loss and gradient-norm plots then took up to 2 s
-    during a fast run. Without antialiasing pyqtgraph draws wide pens as line segments, ~30× faster.
-    """
-    old = pg.getConfigOption("antialias")
-    pg.setConfigOptions(antialias=False)
-    try:
-        yield
-    finally:
-        pg.setConfigOptions(antialias=old)
-
-
-def _default_settings() -> QSettings:
-    app = QApplication.instance()
-    if app is not None and app.organizationName():
-        return QSettings()
-    return QSettings(ORGANIZATION, APPLICATION)
-
-
-class NoticeBar(QFrame):
-    """A one-line, non-modal notice above the plots (run ended, diverged, …) with a close button."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("noticeBar")
-        self.setFrameShape(QFrame.Shape.StyledPanel)
-        self.label = QLabel()
-        self.label.setWordWrap(True)
-        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        close = QToolButton()
-        close.setText("✕")
-        close.setAutoRaise(True)
-        close.setToolTip("Dismiss")
-        close.clicked.connect(self.hide)
-        lay = QHBoxLayout(self)
-        lay.setContentsMargins(8, 4, 4, 4)
-        lay.addWidget(self.label, 1)
-        lay.addWidget(close, 0, Qt.AlignmentFlag.AlignTop)
-        self.hide()
-
-    def show_message(self, text: str, kind: str = "info") -> None:
-        colors = {"info": "#2E7D32", "warning": "#E69F00", "error": "#D55E00"}
-        self.setStyleSheet(
-            f"#noticeBar {{ border: 1px solid {colors.get(kind, '#888')}; border-radius: 4px; }}"
-        )
-        self.label.setText(text)
-        self.show()
 
 
 class MainWindow(QMainWindow):
@@ -189,25 +95,21 @@ class MainWindow(QMainWindow):
         self.setObjectName("MainWindow")
         self.setWindowTitle("Backprop Studio")
         self.setAcceptDrops(True)
-        self._settings = settings if settings is not None else _default_settings()
-        self._state = "idle"
+        self._settings = settings if settings is not None else window_settings.default_settings()
         self._dataset: Any = None
         self._data_gen = 0
         self._net: Any = None
-        self._run_id: int | None = None
-        self._run_epochs: int | None = None
-        self._run_step0 = 0  # curve step before this run
-        self._epoch_offset = 0  # epochs completed by earlier runs
-        self._steps_done = 0  # steps completed by earlier runs
-        self._rate: tuple[float, int] | None = None  # (elapsed, step) at the previous message
-        self._steps_per_s = 0.0
-        self._plots_dirty = False
-        self._refresh_next = 0  # round-robin position in _refresh_plots
-        self._paint_cost = 0.0  # s, running mean of one view's refresh + paint
         self._closing = False
         self.last_error: tuple[str, str] | None = None
-        self.paused_step: int | None = None  # the step the child confirmed pausing at
-        self._last_lr: float | None = None
+
+        self.runs = RunController(engine_module, self)
+        self.runs.stateChanged.connect(self._on_state_changed)
+        self.runs.progressed.connect(self._on_progress)
+        self.runs.statusChanged.connect(self._show_status)
+        self.runs.finished.connect(self._on_finished)
+        self.runs.failed.connect(self._on_failed)
+        self.traced = TracedSample()
+        self.refresher = RefreshScheduler(self, is_idle=lambda: not self.runs.busy())
 
         initial = (
             dataset
@@ -216,24 +118,11 @@ class MainWindow(QMainWindow):
         )
         self._build_widgets(initial if isinstance(initial, str) else None)
         self._build_actions()
-        self._build_menus()
+        actions.build_menus(self)
         self._build_status_bar()
 
-        self._refresh_timer = QTimer(self)
-        self._refresh_timer.setObjectName("plotRefreshTimer")
-        self._refresh_timer.setInterval(REFRESH_MS)
-        self._refresh_timer.timeout.connect(self._refresh_plots)
-
-        self._worker = WorkerHandle(engine_module)
-        w = self._worker.worker
-        w.runStarted.connect(self._on_run_started)
-        w.progress.connect(self._on_progress)
-        w.runFinished.connect(self._on_finished)
-        w.runFailed.connect(self._on_failed)
-
         self.resize(1400, 860)
-        if restore:
-            self._restore_settings()
+        saved_spec = window_settings.restore(self, self._settings) if restore else None
         self.dataset_panel.datasetChanged.connect(self._on_dataset_changed)
         self.dataset_panel.recentFilesChanged.connect(self._rebuild_recent_menu)
         self.network_editor.specChanged.connect(self._on_spec_changed)
@@ -244,10 +133,12 @@ class MainWindow(QMainWindow):
         self._apply_initial_dataset(
             initial if isinstance(initial, str) else None, restored=dataset is None
         )
-        self._apply_saved_spec()
-        self._set_state("idle")
+        if isinstance(saved_spec, dict):
+            with contextlib.suppress(Exception):  # an old or broken setting is dropped
+                self.network_editor.set_spec(NetworkSpec.from_dict(saved_spec))
+        self._on_state_changed("idle")
         # spawn the training process once the window is on screen, not before
-        QTimer.singleShot(300, self._worker.worker.prewarm)
+        QTimer.singleShot(300, self.runs.worker.prewarm)
         app = QApplication.instance()
         if app is not None:
             app.aboutToQuit.connect(self.shutdown)
@@ -289,7 +180,7 @@ class MainWindow(QMainWindow):
         col.addWidget(self.side_scroll, 1)
         col.addWidget(bar, 0)
 
-        with _plain_lines():
+        with plain_lines():
             self.loss_plot = LossPlot()
             self.grad_plot = GradientNormPlot()
             self.accuracy_plot = AccuracyPlot()
@@ -328,7 +219,6 @@ class MainWindow(QMainWindow):
             "weights": self.weights_view,
             "accuracy": self.accuracy_plot,
         }
-        self._tab_keys = [key for key, _ in VIEW_TABS]
         for key, title in VIEW_TABS:
             self.view_tabs.addTab(boxed(pages[key], False), title)
         self.view_tabs.setTabToolTip(
@@ -342,13 +232,14 @@ class MainWindow(QMainWindow):
         for sp in (self.top_splitter, self.plot_splitter):
             sp.setChildrenCollapsible(False)
         # views that draw the current weights; the ones not on screen are refreshed lazily
-        self._param_views: list[Any] = [
-            self.surface_view,
-            self.network_view,
-            self.trace_view,
-            self.weights_view,
-        ]
-        self._stale_views: list[Any] = []
+        self.param_views = ParamViews(
+            [self.surface_view, self.network_view, self.trace_view, self.weights_view],
+            lambda: self._net,
+        )
+        self.trace_view.tracer = self.network_view.tracer = self.traced
+        for plot in (self.loss_plot, self.grad_plot, self.accuracy_plot):
+            self.refresher.add(plot_source(plot))
+        self.refresher.add(self.param_views.source())
         self.view_tabs.currentChanged.connect(self._on_tab_changed)
         self.trace_view.sampleChanged.connect(self._on_trace_sample)
         self.surface_view.scene().sigMouseClicked.connect(self._on_surface_clicked)
@@ -369,6 +260,10 @@ class MainWindow(QMainWindow):
         self.main_splitter.setSizes([400, 1000])
         self.top_splitter.setSizes([500, 500])
         self.plot_splitter.setSizes([330, 470])
+        self.main_splitter.setStretchFactor(1, 1)
+        self.main_splitter.setSizes([400, 1000])
+        self.top_splitter.setSizes([500, 500])
+        self.plot_splitter.setSizes([330, 470])
         self.setCentralWidget(self.main_splitter)
 
         tp = self.training_panel
@@ -377,69 +272,11 @@ class MainWindow(QMainWindow):
         tp.stepEpochClicked.connect(self.step_epoch)
         tp.stopClicked.connect(self.stop)
         tp.resetClicked.connect(self.reset_weights)
-        tp.learningRateChanged.connect(self._on_lr_changed)
+        tp.learningRateChanged.connect(self.runs.set_lr)
         tp.learningRateChanged.connect(self.trace_view.set_learning_rate)
 
-    def _action(
-        self, name: str, text: str, slot: Any, shortcuts: list[Any] | None = None, tip: str = ""
-    ) -> QAction:
-        act = QAction(text, self)
-        act.setObjectName(name)
-        if shortcuts:
-            act.setShortcuts([QKeySequence(s) for s in shortcuts])
-            act.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-        if tip:
-            act.setToolTip(tip)
-            act.setStatusTip(tip)
-        act.triggered.connect(lambda _checked=False: slot())
-        self.addAction(act)
-        return act
-
     def _build_actions(self) -> None:
-        K = QKeySequence.StandardKey
-        self.action_open = self._action(
-            "actionOpenCsv", "&Open CSV…", self.open_csv, [K.Open], "Open a CSV table (Ctrl+O)"
-        )
-        self.action_export = self._action(
-            "actionExport",
-            "&Export weights…",
-            self.export_weights,
-            ["Ctrl+E"],
-            "Save the trained network and its preprocessing (Ctrl+E)",
-        )
-        self.action_quit = self._action("actionQuit", "&Quit", self.close, ["Ctrl+Q"])
-        # Space is a window shortcut: a focused spin box or line edit accepts the ShortcutOverride
-        # for a printable key, so typing a space there never starts training.
-        self.action_train = self._action(
-            "actionTrain",
-            "&Train",
-            self.toggle_training,
-            ["Space", "F5", "Ctrl+Return"],
-            "Train / pause (Space, F5, Ctrl+Return)",
-        )
-        self.action_step = self._action(
-            "actionStep", "&Step", self.step, ["Ctrl+Right"], "Train one mini-batch (Ctrl+→)"
-        )
-        self.action_step_epoch = self._action(
-            "actionStepEpoch",
-            "Step &epoch",
-            self.step_epoch,
-            ["Ctrl+Shift+Right"],
-            "Train to the end of the epoch (Ctrl+Shift+→)",
-        )
-        self.action_stop = self._action(
-            "actionStop", "St&op", self.stop, ["Ctrl+."], "End the run (Ctrl+.)"
-        )
-        self.action_reset = self._action(
-            "actionReset",
-            "&Reset weights",
-            self.reset_weights,
-            ["Ctrl+R"],
-            "Re-initialise the network and clear the plots (Ctrl+R)",
-        )
-        self.action_reset_views = self._action(
-            "actionResetViews", "Reset plot &views", self.reset_plot_views, ["Ctrl+0"]
-        )
+        actions.build_actions(self)
         self.action_log_loss = QAction("Log scale: &loss", self, checkable=True)
         self.action_log_loss.setObjectName("actionLogLoss")
         self.action_log_loss.toggled.connect(self.loss_plot.set_log_y)
@@ -451,6 +288,7 @@ class MainWindow(QMainWindow):
         self.grad_plot.logYChanged.connect(self.action_log_grad.setChecked)
         self.theme_group = QActionGroup(self)
         self.theme_actions: dict[str, QAction] = {}
+        self.theme_menu = QMenu("&Theme", self)
         for mode, label in (("auto", "&Auto (system)"), ("light", "&Light"), ("dark", "&Dark")):
             act = QAction(label, self, checkable=True)
             act.setObjectName(f"actionTheme{mode.title()}")
@@ -458,62 +296,10 @@ class MainWindow(QMainWindow):
             act.triggered.connect(lambda _=False, m=mode: self.set_theme(m))
             self.theme_group.addAction(act)
             self.theme_actions[mode] = act
+            self.theme_menu.addAction(act)
         self.theme_actions.get(theme.current_mode(), self.theme_actions["auto"]).setChecked(True)
-        self.action_shortcuts = QAction("&Keyboard shortcuts", self)
-        self.action_shortcuts.triggered.connect(self.show_shortcuts)
-        self.action_about = QAction("&About Backprop Studio", self)
-        self.action_about.triggered.connect(self.show_about)
-
-        tb = self.addToolBar("Main")
-        tb.setObjectName("mainToolBar")
-        tb.setMovable(False)
-        tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
-        for act in (
-            self.action_open,
-            self.action_export,
-            None,
-            self.action_train,
-            self.action_step,
-            self.action_step_epoch,
-            self.action_stop,
-            None,
-            self.action_reset,
-        ):
-            if act is None:
-                tb.addSeparator()
-            else:
-                tb.addAction(act)
-
-    def _build_menus(self) -> None:
-        mb = self.menuBar()
-        file_menu = mb.addMenu("&File")
-        file_menu.addAction(self.action_open)
-        self.recent_menu = QMenu("Open &recent", self)
+        self.recent_menu = QMenu("Open recent &CSV", self)
         self.recent_menu.setObjectName("recentMenu")
-        file_menu.addMenu(self.recent_menu)
-        file_menu.addAction(self.action_export)
-        file_menu.addSeparator()
-        file_menu.addAction(self.action_quit)
-        train_menu = mb.addMenu("&Training")
-        for act in (
-            self.action_train,
-            self.action_step,
-            self.action_step_epoch,
-            self.action_stop,
-            self.action_reset,
-        ):
-            train_menu.addAction(act)
-        view_menu = mb.addMenu("&View")
-        theme_menu = view_menu.addMenu("&Theme")
-        for act in self.theme_actions.values():
-            theme_menu.addAction(act)
-        view_menu.addSeparator()
-        view_menu.addAction(self.action_log_loss)
-        view_menu.addAction(self.action_log_grad)
-        view_menu.addAction(self.action_reset_views)
-        help_menu = mb.addMenu("&Help")
-        help_menu.addAction(self.action_shortcuts)
-        help_menu.addAction(self.action_about)
 
     def _build_status_bar(self) -> None:
         sb = self.statusBar()
@@ -537,13 +323,59 @@ class MainWindow(QMainWindow):
         self.progress_bar.hide()
         sb.addPermanentWidget(self.progress_bar)
 
+    # ------------------------------------------------------------------ compatibility
+    @property
+    def _refresh_timer(self) -> QTimer:
+        return self.refresher.timer
+
+    @property
+    def _stale_views(self) -> list[Any]:
+        return self.param_views.stale
+
+    @property
+    def _tab_keys(self) -> list[str]:
+        return [key for key, _ in VIEW_TABS]
+
+    @property
+    def _last_lr(self) -> float | None:
+        return self.runs.last_lr
+
+    @property
+    def paused_step(self) -> int | None:
+        """The step the child confirmed pausing at."""
+        return self.runs.paused_step
+
+    @property
+    def network(self) -> Any:
+        """The window's network (holds the weights of the last snapshot / finished run)."""
+        return self._net
+
+    @property
+    def dataset(self) -> Any:
+        return self._dataset
+
+    @property
+    def state(self) -> str:
+        return str(self.runs.state)
+
+    @property
+    def worker_handle(self) -> WorkerHandle:
+        return self.runs.worker_handle
+
+    def current_tab(self) -> str:
+        return self._tab_keys[self.view_tabs.currentIndex()]
+
+    def set_current_tab(self, key: str) -> None:
+        if key in self._tab_keys:
+            self.view_tabs.setCurrentIndex(self._tab_keys.index(key))
+
     # ------------------------------------------------------------------ dataset & network
     def _apply_initial_dataset(self, source: str | None, *, restored: bool = False) -> None:
         """Open the dataset given on the command line, or the one of the last session: a
         built-in with its parameters, or a CSV file with the import options chosen then (no
         dialog; a file that has gone away is skipped)."""
         panel = self.dataset_panel
-        params = self._json(self._settings.value("dataset/params")) if source else None
+        params = window_settings.saved_dataset_params(self._settings) if source else None
         if source and source.startswith("builtin:") and isinstance(params, dict) and params:
             # a stale setting must not stop the window opening
             with contextlib.suppress(Exception):
@@ -552,25 +384,15 @@ class MainWindow(QMainWindow):
         if ds is not None and ds is not self._dataset:
             self._on_dataset_changed(ds)
         if source and not source.startswith("builtin:") and panel.accepts_path(source):
-            options = self._saved_csv_options() if restored else None
+            options = window_settings.saved_csv_options(self._settings) if restored else None
             if restored and (options is None or not os.path.isfile(source)):
                 return
             QTimer.singleShot(0, lambda: panel.open_csv(source, options=options))
 
-    def _saved_csv_options(self) -> DatasetOptions | None:
-        saved = self._json(self._settings.value("dataset/options"))
-        if not isinstance(saved, dict):
-            return None
-        known = {f.name for f in dataclasses.fields(DatasetOptions)}
-        try:
-            return DatasetOptions(**{k: v for k, v in saved.items() if k in known})
-        except TypeError:
-            return None
-
     def _on_dataset_changed(self, ds: Any) -> None:
         if ds is None:
             return
-        if self._state != "idle":  # the panel is locked while training; be safe anyway
+        if self.runs.busy():  # the panel is locked while training; be safe anyway
             self.stop()
         self._dataset = ds
         self._data_gen += 1
@@ -608,12 +430,11 @@ class MainWindow(QMainWindow):
         self.loss_plot.clear()
         self.accuracy_plot.clear()
         if self._net is not None:
-            with _plain_lines():
+            with plain_lines():
                 self.grad_plot.set_layers([f"W{n}" for n in self._net.layer_names])
         else:
             self.grad_plot.clear()
-        self._steps_done = 0
-        self._epoch_offset = 0
+        self.runs.reset_counts()
         self.epoch_label.setText("epoch –")
         self.step_label.setText("step –")
         self.rate_label.setText("– steps/s")
@@ -621,56 +442,36 @@ class MainWindow(QMainWindow):
         self.progress_bar.hide()
         self.notice.hide()
 
-    @property
-    def network(self) -> Any:
-        """The window's network (holds the weights of the last snapshot / finished run)."""
-        return self._net
-
-    @property
-    def dataset(self) -> Any:
-        return self._dataset
-
-    @property
-    def state(self) -> str:
-        return self._state
-
-    @property
-    def worker_handle(self) -> WorkerHandle:
-        return self._worker
-
     # ------------------------------------------------------------------ run control
     def toggle_training(self) -> None:
         """Train when idle, pause when running, resume when paused."""
-        if self._state == "idle":
+        state = self.runs.state
+        if state == RunState.IDLE:
             self._start_run("run")
-        elif self._state == "running":
-            self._worker.worker.submit("pause")
-            self._set_state("paused")
-        elif self._state == "paused":
-            self._worker.worker.submit("resume")
-            self._set_state("running")
+        elif state == RunState.RUNNING:
+            self.runs.pause()
+        elif state == RunState.PAUSED:
+            self.runs.resume()
 
     def step(self) -> None:
         """One mini-batch (starting a paused run if none exists)."""
-        if self._state == "idle":
+        if self.runs.state == RunState.IDLE:
             self._start_run("step")
-        elif self._state == "paused":
-            self._worker.worker.submit("step", 1)
+        else:
+            self.runs.step()
 
     def step_epoch(self) -> None:
         """Train to the end of the epoch, then pause."""
-        if self._state == "idle":
+        if self.runs.state == RunState.IDLE:
             self._start_run("step_epoch")
-        elif self._state == "paused":
-            self._worker.worker.submit("step_epoch")
+        else:
+            self.runs.step_epoch()
 
     def stop(self) -> None:
-        if self._state in ("running", "paused"):
-            self._worker.worker.submit("stop")
-            self._set_state("stopping")
+        self.runs.stop()
 
     def reset_weights(self) -> None:
-        if self._state != "idle" or self._net is None:
+        if self.runs.busy() or self._net is None:
             return
         self._net.reinitialize()
         self._clear_history()
@@ -686,56 +487,25 @@ class MainWindow(QMainWindow):
             dialogs.show_error(self, "Cannot train", "The training set has no rows.")
             return
         cfg = self.training_panel.fit_config()
-        has_val = ds.X_val is not None and len(ds.X_val) > 0
-        # the weight-driven views are tabs: snapshots are wanted whichever one is open now
-        n_params = sum(int(v.size) for v in net.params.values())
-        interval = PARAMS_INTERVAL if n_params <= BIG_NET_PARAMS else 1.0
-        req = RunRequest(
-            net_config=net.config(),
-            params=net.get_params(),
-            fit=cfg,
-            data_key=f"data-{id(self)}-{self._data_gen}",
-            X=ds.X_train,
-            Y=ds.Y_train,
-            X_val=ds.X_val if has_val else None,
-            Y_val=ds.Y_val if has_val else None,
-            step_budget=1 if mode == "step" else None,
-            until_epoch=mode == "step_epoch",
-            params_interval=interval,
-            step_offset=self._steps_done,
-        )
-        self._run_epochs = cfg["epochs"]
-        self._run_step0 = self._steps_done
-        self._rate = None
-        self._steps_per_s = 0.0
-        self._run_id = None
-        self.paused_step = None
         self.notice.hide()
-        self._worker.worker.run(req)
-        self._set_state("running" if mode == "run" else "paused")
-        if self._run_epochs:
+        self.runs.start(mode, ds, net, cfg, f"data-{id(self)}-{self._data_gen}")
+        if self.runs.run_epochs:
             self.progress_bar.setRange(0, 0)  # busy until the batch count is known
             self.progress_bar.show()
         else:
             self.progress_bar.hide()
-        self._refresh_timer.start()
+        self.refresher.kick()
         self.statusBar().showMessage("Training…" if mode == "run" else "Stepping…")
 
-    def _on_lr_changed(self, lr: float) -> None:
-        if self._state in ("running", "paused"):
-            self._worker.worker.submit("set_lr", float(lr))
-
-    def _set_state(self, state: str) -> None:
-        self._state = state
+    def _on_state_changed(self, state: str) -> None:
         busy = state != "idle"
-        self.training_panel.set_state("running" if state == "stopping" else state)
-        if state == "stopping":
-            self.training_panel.train_button.setEnabled(False)
-            self.training_panel.step_button.setEnabled(False)
-            self.training_panel.step_epoch_button.setEnabled(False)
-            self.training_panel.stop_button.setEnabled(False)
-        else:
-            self.training_panel.train_button.setEnabled(True)
+        tp = self.training_panel
+        tp.set_state("running" if state == "stopping" else state)
+        for b in (tp.train_button, tp.step_button, tp.step_epoch_button, tp.stop_button):
+            if state == "stopping":
+                b.setEnabled(False)
+        if state != "stopping":
+            tp.train_button.setEnabled(True)
         self.dataset_panel.set_locked(busy)
         self.network_editor.set_locked(busy)
         self.action_open.setEnabled(not busy)
@@ -748,139 +518,74 @@ class MainWindow(QMainWindow):
         self.action_reset.setEnabled(not busy)
         self.runStateChanged.emit(state)
 
-    # ------------------------------------------------------------------ worker messages
-    def _on_run_started(self, run_id: int) -> None:
-        self._run_id = run_id
-
+    # ------------------------------------------------------------------ run messages
     def _on_progress(self, p: Progress) -> None:
-        if self._closing or (self._run_id is not None and p.run_id != self._run_id):
-            return
         if len(p.steps):
             self.loss_plot.append_steps(p.steps, p.losses)
-            self._plots_dirty = True
         if len(p.grad_steps):
             self.grad_plot.append(p.grad_steps, p.grad_norms)
-            self._plots_dirty = True
         ep = p.epochs
-        n_ep = len(ep["epoch"])
-        if n_ep:
-            classification = self._dataset is not None and self._dataset.task == "classification"
-            for i in range(n_ep):
-                val = float(ep["val_loss"][i])
-                self.loss_plot.append_epoch(
-                    int(ep["step"][i]),
-                    int(ep["epoch"][i]) + self._epoch_offset,
-                    float(ep["train_loss"][i]),
-                    None if np.isnan(val) else val,
-                )
-                if classification:
-                    ta, va = float(ep["train_acc"][i]), float(ep["val_acc"][i])
-                    if not np.isnan(ta) or not np.isnan(va):
-                        self.accuracy_plot.append_epoch(
-                            int(ep["epoch"][i]) + self._epoch_offset,
-                            None if np.isnan(ta) else ta,
-                            None if np.isnan(va) else va,
-                        )
-            self._plots_dirty = True
+        offset = self.runs.epoch_offset
+        classification = self._dataset is not None and self._dataset.task == "classification"
+        for i in range(len(ep["epoch"])):
+            val = float(ep["val_loss"][i])
+            self.loss_plot.append_epoch(
+                int(ep["step"][i]),
+                int(ep["epoch"][i]) + offset,
+                float(ep["train_loss"][i]),
+                None if np.isnan(val) else val,
+            )
+            if classification:
+                ta, va = float(ep["train_acc"][i]), float(ep["val_acc"][i])
+                if not np.isnan(ta) or not np.isnan(va):
+                    self.accuracy_plot.append_epoch(
+                        int(ep["epoch"][i]) + offset,
+                        None if np.isnan(ta) else ta,
+                        None if np.isnan(va) else va,
+                    )
         if p.params is not None and self._net is not None:
             self._net.set_params(p.params)
             self._params_changed()
-        self._last_lr = p.lr
-        self._update_status(p.epoch, p.step, p.batch, p.n_batches, p.elapsed)
-        if p.paused and self._state == "paused":
-            self.paused_step = p.step
+        if p.paused and self.runs.state == RunState.PAUSED:
             self.statusBar().showMessage(f"Paused at step {p.step}")
-        elif not p.paused:
-            self.paused_step = None
-        if not self._refresh_timer.isActive():
-            self._refresh_timer.start()
+        self.refresher.kick()
 
-    def _update_status(
-        self, epoch: int, step: int, batch: int, n_batches: int, elapsed: float
-    ) -> None:
-        if self._rate is not None:
-            e0, s0 = self._rate
-            if elapsed > e0 + 1e-6 and step >= s0:
-                inst = (step - s0) / (elapsed - e0)
-                self._steps_per_s = (
-                    inst if self._steps_per_s == 0 else (0.7 * self._steps_per_s + 0.3 * inst)
-                )
-        self._rate = (elapsed, step)
-        total_epoch = epoch + self._epoch_offset
+    def _show_status(self, s: RunStatus) -> None:
         self.epoch_label.setText(
-            f"epoch {total_epoch}" + (f", batch {batch}/{n_batches}" if n_batches else "")
+            f"epoch {s.epoch}" + (f", batch {s.batch}/{s.n_batches}" if s.n_batches else "")
         )
-        self.step_label.setText(f"step {step}")
-        self.rate_label.setText(
-            f"{self._steps_per_s:,.0f} steps/s" if self._steps_per_s else "– steps/s"
-        )
-        self.elapsed_label.setText(_fmt_seconds(elapsed))
-        if self._run_epochs and n_batches:
-            total = self._run_epochs * n_batches
-            self.progress_bar.setRange(0, total)
-            self.progress_bar.setValue(min(total, step - self._run_step0))
-
-    def _refresh_plots(self, everything: bool = False) -> None:
-        """Repaint what has new data: one view per tick while training, so that no event-loop
-        iteration pays for several plot paints (each costs several ms in software rendering)."""
-        views: list[tuple[Any, Any]] = [
-            (self.loss_plot, self.loss_plot.has_pending),
-            (self.grad_plot, self.grad_plot.has_pending),
-            (self.accuracy_plot, self.accuracy_plot.has_pending),
-            (None, self._param_view_pending),
-        ]
-        n = len(views)
-        for i in range(n):
-            view, pending = views[(self._refresh_next + i) % n]
-            if not pending():
-                continue
-            t0 = time.perf_counter()
-            if view is None:
-                view = self._update_param_views(limit=None if everything else 1)
-                if view is None:
-                    continue
-            elif view.isVisible() or everything:
-                view.refresh()
-            else:
-                continue
-            if not everything:
-                # paint now, so the cost is measured, then space the ticks so that repainting
-                # takes at most ~1/4 of the GUI thread (the rest stays free for input and timers)
-                (view.viewport() if hasattr(view, "viewport") else view).repaint()
-                cost = time.perf_counter() - t0
-                self._paint_cost = 0.8 * self._paint_cost + 0.2 * cost
-                interval = int(1000 * min(0.25, max(REFRESH_MS / 1000, 4 * self._paint_cost)))
-                if abs(interval - self._refresh_timer.interval()) > 5:
-                    self._refresh_timer.setInterval(interval)
-                self._refresh_next = (self._refresh_next + i + 1) % n
-                break
-        self._plots_dirty = any(p() for _, p in views)
-        if self._state == "idle" and not self._plots_dirty:
-            self._refresh_timer.stop()
+        self.step_label.setText(f"step {s.step}")
+        self.rate_label.setText(f"{s.steps_per_s:,.0f} steps/s" if s.steps_per_s else "– steps/s")
+        self.elapsed_label.setText(fmt_seconds(s.elapsed))
+        if s.progress is not None:
+            self.progress_bar.setRange(0, s.progress[1])
+            self.progress_bar.setValue(s.progress[0])
 
     def _on_finished(self, f: Finished) -> None:
-        if self._closing or (self._run_id is not None and f.run_id != self._run_id):
-            return
         if self._net is not None:
             self._net.set_params(f.params)
             self._params_changed()
-        self._plots_dirty = True
-        self._steps_done = self._run_step0 + f.steps
-        self._epoch_offset += f.epochs
-        self._run_id = None
-        self._set_state("idle")
-        self._refresh_plots(everything=True)
+        self.refresher.tick(everything=True)
         self.progress_bar.hide()
         head = _REASONS.get(f.stop_reason, f.stop_reason)
         detail = (f.message or "").strip()
-        summary = f"{f.epochs} epoch(s), {f.steps} step(s) in {_fmt_seconds(f.seconds)}"
+        summary = f"{f.epochs} epoch(s), {f.steps} step(s) in {fmt_seconds(f.seconds)}"
         # the engine's message already says what happened ("Finished 30 epoch(s)…"); the head
         # only adds a word for the reasons whose message does not name them
         text = detail if detail else f"{head} after {summary}."
         # the status bar shares its line with epoch/step/rate: a long message (the divergence
         # advice) would run under them, so it keeps the first clause and the notice has the rest
-        self.statusBar().showMessage(_first_clause(text))
-        rose = self._loss_rose() if f.stop_reason != "diverged" else None
+        self.statusBar().showMessage(first_clause(text))
+        rose = None
+        if f.stop_reason != "diverged":
+            bufs = self.loss_plot.buffers
+            rose = loss_rose(
+                bufs["epoch"].x,
+                bufs["epoch"].y,
+                bufs["step"].x,
+                bufs["step"].y,
+                self.runs.run_step0,
+            )
         if f.stop_reason == "diverged":
             self.notice.show_message(f"<b>{head}.</b> {detail}", "error")
         elif rose is not None:
@@ -895,81 +600,29 @@ class MainWindow(QMainWindow):
             self.notice.show_message(f"<b>{head}.</b> {detail or summary}", "info")
         self.runEnded.emit(f.stop_reason)
 
-    def _loss_rose(self) -> tuple[float, float] | None:
-        """(start, end) training loss of the run that just ended if it ended clearly worse
-        than it started (the loss stayed finite, so the engine does not call it diverged), else
-        None. Start: the last per-epoch training loss before the run, or for a fresh network the
-        first mini-batch's loss (computed before any update); end: the last per-epoch loss."""
-        bufs = self.loss_plot.buffers
-        ex, ey = bufs["epoch"].x, bufs["epoch"].y
-        sx, sy = bufs["step"].x, bufs["step"].y
-        s0 = self._run_step0
-        after = ex > s0
-        if not after.any():
-            return None
-        end = float(ey[after][-1])
-        before = ex <= s0
-        if before.any():
-            start = float(ey[before][-1])
-        else:
-            first = sx > s0
-            if not first.any():
-                return None
-            start = float(sy[first][0])
-        if not (math.isfinite(start) and math.isfinite(end)):
-            return None
-        if end > 2.0 * start and end - start > 0.05:
-            return start, end
-        return None
-
-    def _on_failed(self, title: str, message: str, user_error: bool) -> None:
+    def _on_failed(self, title: str, message: str) -> None:
         if self._closing:
             return
         self.last_error = (title, message)
-        was_running = self._state != "idle"
-        self._run_id = None
-        if was_running:
-            self._set_state("idle")
-            self.progress_bar.hide()
+        self.progress_bar.hide()
         self.statusBar().showMessage(f"{title}: {message.splitlines()[0] if message else ''}")
-        if not self._closing:
-            dialogs.show_error(self, title, message)
+        dialogs.show_error(self, title, message)
         self.runEnded.emit("error")
 
     # ------------------------------------------------------------------ weight-driven views
     def _params_changed(self, now: bool = False) -> None:
         """The network's weights changed: every weight view is stale; the visible one is
         redrawn by the refresh timer (or at once with ``now``), the others when shown."""
-        self._stale_views = list(self._param_views)
-        self._plots_dirty = True
+        self.traced.invalidate()
+        self.param_views.mark_stale()
         if now:
-            self._update_param_views(limit=None)
-        elif not self._refresh_timer.isActive() and not self._closing:
-            self._refresh_timer.start()
-
-    def _param_view_pending(self) -> bool:
-        return any(v.isVisible() for v in self._stale_views)
-
-    def _update_param_views(self, limit: int | None = 1) -> Any:
-        """Give the current network to (at most ``limit``) stale views on screen; returns the
-        last one updated, or None."""
-        done = None
-        for view in list(self._stale_views):
-            if not view.isVisible():
-                continue
-            self._stale_views.remove(view)
-            if self._net is not None:
-                view.set_network(self._net)
-            done = view
-            if limit is not None:
-                limit -= 1
-                if limit <= 0:
-                    break
-        return done
+            self.param_views.update(limit=None)
+        elif not self._closing:
+            self.refresher.kick()
 
     def _on_tab_changed(self, _index: int) -> None:
-        if self._param_view_pending():
-            self._update_param_views(limit=None)
+        if self.param_views.pending():
+            self.param_views.update(limit=None)
 
     def _trace_sample(self) -> tuple[Any, Any, int | None]:
         s = self.trace_view.sample()
@@ -998,7 +651,7 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ files
     def open_csv(self, path: str | None = None) -> None:
-        if self._state != "idle":
+        if self.runs.busy():
             return
         self.dataset_panel.open_csv(path)
 
@@ -1028,10 +681,10 @@ class MainWindow(QMainWindow):
             return
         extra = {
             "dataset": getattr(ds, "name", None),
-            "steps": self._steps_done,
-            "epochs": self._epoch_offset,
+            "steps": self.runs.steps_done,
+            "epochs": self.runs.epoch_offset,
             "training": self.training_panel.fit_config(),
-            "snapshot_while_training": self._state != "idle",
+            "snapshot_while_training": self.runs.busy(),
         }
         try:
             save_model(path, self._net, preprocessor=getattr(ds, "preprocessor", None), extra=extra)
@@ -1042,14 +695,14 @@ class MainWindow(QMainWindow):
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt override
         path = self._dropped_path(event)
-        if path is not None and self._state == "idle":
+        if path is not None and not self.runs.busy():
             event.acceptProposedAction()
         else:
             event.ignore()
 
     def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 - Qt override
         path = self._dropped_path(event)
-        if path is None or self._state != "idle":
+        if path is None or self.runs.busy():
             event.ignore()
             return
         event.acceptProposedAction()
@@ -1081,18 +734,7 @@ class MainWindow(QMainWindow):
         self.surface_view.getPlotItem().vb.autoRange()
 
     def shortcut_text(self) -> str:
-        rows = [
-            ("Space, F5, Ctrl+Return", "Train / pause / resume"),
-            ("Ctrl+→", "Step one mini-batch"),
-            ("Ctrl+Shift+→", "Step one epoch"),
-            ("Ctrl+.", "Stop"),
-            ("Ctrl+R", "Reset weights"),
-            ("Ctrl+O", "Open CSV…"),
-            ("Ctrl+E", "Export weights…"),
-            ("Ctrl+0", "Reset plot views"),
-            ("Ctrl+Q", "Quit"),
-            ("Mouse on a plot", "Drag to pan, wheel to zoom, right-click for log-y / reset"),
-        ]
+        rows = actions.shortcut_rows(self)
         body = "".join(f"<tr><td><b>{k}</b>&nbsp;&nbsp;</td><td>{v}</td></tr>" for k, v in rows)
         return f"<table>{body}</table>"
 
@@ -1110,93 +752,27 @@ class MainWindow(QMainWindow):
         )
 
     # ------------------------------------------------------------------ settings & closing
-    def _restore_settings(self) -> None:
-        s = self._settings
-        geo = s.value("window/geometry")
-        if isinstance(geo, QByteArray | bytes) and geo:
-            self.restoreGeometry(geo)
-        state = s.value("window/state")
-        if isinstance(state, QByteArray | bytes) and state:
-            self.restoreState(state)
-        for key, sp in (
-            ("main", self.main_splitter),
-            ("plots", self.plot_splitter),
-            ("top", self.top_splitter),
-        ):
-            val = s.value(f"splitters/{key}")
-            if isinstance(val, QByteArray | bytes) and val:
-                sp.restoreState(val)
-        self._saved_spec = self._json(s.value("network/spec"))
-        training = self._json(s.value("training/settings"))
-        if isinstance(training, dict):
-            self.training_panel.apply_settings(training)
-        self.loss_plot.set_log_y(str(s.value("view/logLoss", "false")).lower() == "true")
-        self.grad_plot.set_log_y(str(s.value("view/logGrad", "true")).lower() == "true")
-        tab = s.value("view/tab")
-        if isinstance(tab, str) and tab in self._tab_keys:
-            self.view_tabs.setCurrentIndex(self._tab_keys.index(tab))
-
-    @staticmethod
-    def _json(value: Any) -> Any:
-        if not isinstance(value, str) or not value:
-            return None
-        try:
-            return json.loads(value)
-        except ValueError:
-            return None
-
-    _saved_spec: Any = None
-
-    def _apply_saved_spec(self) -> None:
-        if isinstance(self._saved_spec, dict):
-            with contextlib.suppress(Exception):  # an old or broken setting is dropped
-                self.network_editor.set_spec(NetworkSpec.from_dict(self._saved_spec))
-        self._saved_spec = None
-
     def save_settings(self) -> None:
-        s = self._settings
-        s.setValue("window/geometry", self.saveGeometry())
-        s.setValue("window/state", self.saveState())
-        for key, sp in (
-            ("main", self.main_splitter),
-            ("plots", self.plot_splitter),
-            ("top", self.top_splitter),
-        ):
-            s.setValue(f"splitters/{key}", sp.saveState())
-        s.setValue("view/tab", self._tab_keys[self.view_tabs.currentIndex()])
-        source = self.dataset_panel.current_source()
-        if source.startswith("builtin:"):
-            s.setValue("dataset/last", source)
-            s.setValue("dataset/params", json.dumps(self.dataset_panel.current_params()))
-        elif source and self.dataset_panel.current_options() is not None:
-            s.setValue("dataset/last", source)
-            options = dataclasses.asdict(self.dataset_panel.current_options())
-            s.setValue("dataset/options", json.dumps(options))
-        s.setValue("network/spec", json.dumps(self.network_editor.spec().to_dict()))
-        s.setValue("training/settings", json.dumps(self.training_panel.settings()))
-        s.setValue("view/logLoss", "true" if self.loss_plot.log_y() else "false")
-        s.setValue("view/logGrad", "true" if self.grad_plot.log_y() else "false")
-        s.setValue("view/theme", theme.current_mode())
-        s.sync()
+        window_settings.save(self, self._settings)
 
     def shutdown(self) -> None:
         """Stop the run and the child process, wait for the worker thread. Idempotent."""
         self._closing = True
-        self._refresh_timer.stop()
+        self.refresher.stop()
         self.statusBar().clearMessage()  # stops the status bar's own message timer
         self.dataset_panel.shutdown()
-        self._worker.close()
+        self.runs.close()
 
     def showEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
         """Views built before the window was on screen (the untrained network's surface, the
         diagram, the trace) are stale; draw them once the window shows, as any tab does."""
         super().showEvent(event)
-        if self._param_view_pending():
+        if self.param_views.pending():
             QTimer.singleShot(0, self._update_visible_param_views)
 
     def _update_visible_param_views(self) -> None:
         if not self._closing:
-            self._update_param_views(limit=None)
+            self.param_views.update(limit=None)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
         with contextlib.suppress(Exception):  # never keep a window open because settings failed

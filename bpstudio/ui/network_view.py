@@ -90,6 +90,7 @@ class NetworkDiagramView(QWidget):
         self.sample_index: int | None = None
         self._net: Any = None
         self._sample: tuple[np.ndarray, np.ndarray] | None = None
+        self.tracer: Any = None  # a shared TracedSample: the trace is computed once for all views
         self._shown: list[tuple[list[int], int]] = []  # per layer: (unit indices, hidden)
         self._pos: list[dict[int, QPointF]] = []  # per layer: unit -> centre
         self._radius = 8.0
@@ -175,8 +176,13 @@ class NetworkDiagramView(QWidget):
         x, y = s
         if len(x) != self.sizes[0] or len(y) != self.sizes[-1]:
             return
-        with np.errstate(all="ignore"):
-            tr = net.trace(x, y)
+        if self.tracer is not None:
+            tr = self.tracer.trace(
+                net, np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+            )
+        else:
+            with np.errstate(all="ignore"):
+                tr = net.trace(x, y)
         self.sample_acts = {1: np.asarray(x, dtype=np.float64)}
         self.sample_acts.update({ell: t.a for ell, t in tr.items()})
 

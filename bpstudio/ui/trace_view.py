@@ -454,6 +454,7 @@ class BackpropTraceView(QWidget):
         self.lr = 0.1
         self._structure: tuple | None = None
         self.columns: dict[int, LayerColumn] = {}
+        self.tracer: Any = None  # a shared TracedSample: the trace is computed once for all views
         self._rng = np.random.default_rng()
 
         self.sample_spin = QSpinBox()
@@ -602,7 +603,7 @@ class BackpropTraceView(QWidget):
         from bpstudio.engine.losses import LOSS_TABLE
 
         with np.errstate(all="ignore"):
-            tr = net.trace(x, y)
+            tr = self.tracer.trace(net, x, y) if self.tracer is not None else net.trace(x, y)
             L = net.n_layers
             aL = tr[L].a
             loss = LOSS_TABLE[net.loss_name]

@@ -486,7 +486,7 @@ def test_loss_that_rose_is_reported(window, qtbot):
 
 
 def test_first_clause_keeps_the_status_line_short():
-    from bpstudio.ui.main_window import _first_clause
+    from bpstudio.ui.notice import first_clause as _first_clause
 
     assert _first_clause("Finished 3 epoch(s).") == "Finished 3 epoch(s)."
     long = "Training diverged at epoch 1, step 7: the loss " + "x" * 200
