@@ -685,16 +685,11 @@ def cmd_train(args: argparse.Namespace) -> int:
 # -------------------------------------------------------------------------------------- predict
 
 
-def _class_column(name: str) -> str:
-    return f"p({name})"
-
-
 def cmd_predict(args: argparse.Namespace) -> int:
-    import pandas as pd
-
-    from bpstudio.data import DataError, load_table
+    from bpstudio.data import load_table
     from bpstudio.io import load_model
     from bpstudio.io.atomic import atomic_open
+    from bpstudio.io.predict import predict_frame
 
     model = load_model(args.model)
     pre = model.preprocessor
@@ -705,47 +700,13 @@ def cmd_predict(args: argparse.Namespace) -> int:
     table = load_table(args.data)
     frame = table.frame
     n_rows = len(frame)
-    # Missing feature cells: fill them as in training only if the model was trained to impute
-    # (or --impute says so); a model trained on complete rows reports the first gap instead.
-    impute = args.impute or getattr(pre, "missing", "drop") == "impute"
-    try:
-        X = pre.transform(frame, missing="impute" if impute else "error", source=str(args.data))
-    except DataError as exc:
-        if impute or "is missing a value" not in str(exc):  # --impute fills cells, not columns
-            raise
-        raise CLIError(f"{exc}, or pass --impute to fill gaps as the training data would") from exc
-    if X.shape[0] != n_rows:
-        raise CLIError(
-            f"{args.data}: only {X.shape[0]} of {n_rows} rows could be used "
-            "(missing or unreadable feature values); clean the file"
-        )
-    with _one_blas_thread():
-        A = model.net.forward(X)
-    labels, probabilities = pre.decode(A)
-    labels = np.asarray(labels)
-
-    result = frame.copy() if args.keep_columns else pd.DataFrame(index=frame.index)
-    if labels.ndim == 2 and labels.shape[1] == 1:
-        labels = labels[:, 0]
-    if labels.ndim == 1:
-        result["prediction"] = labels
-    else:
-        for j, name in enumerate(pre.target_names):
-            result[f"prediction({name})"] = labels[:, j]
-    classes = list(pre.classes or [])
-    if probabilities is not None and classes:
-        probabilities = np.asarray(probabilities)
-        for j, name in enumerate(classes):
-            result[_class_column(str(name))] = probabilities[:, j]
-
+    pred = predict_frame(
+        model, frame, source=str(args.data), keep_columns=args.keep_columns, impute=args.impute
+    )
+    A, labels, result = pred.outputs, pred.labels, pred.frame
     report = sys.stdout if args.out else sys.stderr
-    for column, values in pre.unseen_categories(frame).items():
-        shown = ", ".join(f"'{v}'" for v in values[:3]) + (" …" if len(values) > 3 else "")
-        print(
-            f"note: column '{column}' has values the model never saw in training ({shown}); "
-            "those rows were predicted with that input all zeros",
-            file=report,
-        )
+    for note in pred.notes:
+        print(f"note: {note}", file=report)
     if args.out:
         with atomic_open(args.out, "w") as handle:
             result.to_csv(handle, index=False)
