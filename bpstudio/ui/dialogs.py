@@ -102,3 +102,82 @@ def ask_yes_no(parent: QWidget | None, title: str, message: str) -> bool:
         QMessageBox.StandardButton.No,
     )
     return answer == QMessageBox.StandardButton.Yes
+
+
+PROJECT_FILTER = "Backprop Studio projects (*.bpstudio);;All files (*)"
+OPEN_ANY_FILTER = (
+    "Projects, models and tables (*.bpstudio *.npz *.json *.safetensors *.csv *.tsv *.txt *.dat)"
+    ";;Backprop Studio projects (*.bpstudio);;Models (*.npz *.json *.safetensors)"
+    ";;Tables (*.csv *.tsv *.txt *.dat);;All files (*)"
+)
+HISTORY_FILTER = "CSV files (*.csv);;All files (*)"
+
+
+def get_open_path(parent: QWidget | None) -> str | None:
+    """Ask for a project, a model file or a table to open; None when the user cancels."""
+    path, _ = QFileDialog.getOpenFileName(parent, "Open", _last_dir(), OPEN_ANY_FILTER)
+    if not path:
+        return None
+    remember_dir(path)
+    return path
+
+
+def get_open_project_path(parent: QWidget | None) -> str | None:
+    path, _ = QFileDialog.getOpenFileName(parent, "Open project", _last_dir(), PROJECT_FILTER)
+    if not path:
+        return None
+    remember_dir(path)
+    return path
+
+
+def get_save_path(
+    parent: QWidget | None, title: str, default_name: str, file_filter: str, suffix: str
+) -> str | None:
+    """Ask where to save; ``suffix`` (".csv") is appended when the typed name has none."""
+    start = os.path.join(_last_dir(), default_name)
+    path, _ = QFileDialog.getSaveFileName(parent, title, start, file_filter)
+    if not path:
+        return None
+    if not Path(path).suffix:
+        path += suffix
+    remember_dir(path)
+    return path
+
+
+def get_save_project_path(parent: QWidget | None, default_name: str) -> str | None:
+    return get_save_path(parent, "Save project", default_name, PROJECT_FILTER, ".bpstudio")
+
+
+def get_save_history_path(parent: QWidget | None, default_name: str) -> str | None:
+    return get_save_path(parent, "Export history", default_name, HISTORY_FILTER, ".csv")
+
+
+def get_save_predictions_path(parent: QWidget | None, default_name: str) -> str | None:
+    return get_save_path(parent, "Save predictions", default_name, HISTORY_FILTER, ".csv")
+
+
+def ask_save_discard_cancel(parent: QWidget | None, title: str, message: str) -> str:
+    """ "save", "discard" or "cancel"."""
+    B = QMessageBox.StandardButton
+    answer = QMessageBox.question(parent, title, message, B.Save | B.Discard | B.Cancel, B.Save)
+    return {B.Save: "save", B.Discard: "discard"}.get(answer, "cancel")
+
+
+def ask_restore_recovery(parent: QWidget | None, message: str) -> bool:
+    """After a crash: restore the unsaved work found in the recovery file?"""
+    return ask_yes_no(parent, "Restore unsaved work?", message)
+
+
+def ask_locate_file(
+    parent: QWidget | None, message: str, file_filter: str = CSV_FILTER
+) -> str | None:
+    """A file has moved: say so and let the person point at it (None: skip it)."""
+    if not ask_yes_no(parent, "File not found", message + "\n\nLocate it?"):
+        return None
+    path, _ = QFileDialog.getOpenFileName(parent, "Locate the file", _last_dir(), file_filter)
+    return path or None
+
+
+def ask_use_changed_file(parent: QWidget | None, message: str) -> bool:
+    """A file has changed since it was saved: use it anyway?"""
+    return ask_yes_no(parent, "File changed", message)
