@@ -22,12 +22,21 @@ Leaves out: several windows sharing one child.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QDragEnterEvent, QDropEvent
+from PySide6.QtGui import (
+    QAction,
+    QActionGroup,
+    QCloseEvent,
+    QDragEnterEvent,
+    QDropEvent,
+    QKeySequence,
+    QUndoStack,
+)
 from PySide6.QtWidgets import (
     QApplication,
     QFrame,
@@ -42,6 +51,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from bpstudio.data import DatasetOptions
 from bpstudio.engine.remote import Finished, Progress
 from bpstudio.ui import actions, dialogs, theme, window_settings
 from bpstudio.ui.dataset_panel import DatasetPanel
@@ -55,6 +65,7 @@ from bpstudio.ui.surface_view import DecisionSurfaceView
 from bpstudio.ui.trace_view import BackpropTraceView
 from bpstudio.ui.traced_sample import TracedSample
 from bpstudio.ui.training_panel import TrainingPanel
+from bpstudio.ui.undo import UndoRecorder
 from bpstudio.ui.weights_view import WeightsView
 from bpstudio.ui.wheel_guard import WheelGuard
 from bpstudio.ui.worker import WorkerHandle
@@ -118,6 +129,7 @@ class MainWindow(QMainWindow):
         )
         self._build_widgets(initial if isinstance(initial, str) else None)
         self._build_actions()
+        self._build_undo()
         actions.build_menus(self)
         self._build_status_bar()
 
@@ -129,6 +141,9 @@ class MainWindow(QMainWindow):
         self.network_editor.specChanged.connect(
             lambda *_: self.wheel_guard.protect(self.network_editor)
         )
+        self.training_panel.settingsChanged.connect(lambda: self.undo_recorder.changed("settings"))
+        self.network_editor.specChanged.connect(lambda: self.undo_recorder.changed("network"))
+        self.dataset_panel.datasetChanged.connect(lambda _ds: self.undo_recorder.changed("dataset"))
         self._rebuild_recent_menu()
         self._apply_initial_dataset(
             initial if isinstance(initial, str) else None, restored=dataset is None
@@ -136,6 +151,7 @@ class MainWindow(QMainWindow):
         if isinstance(saved_spec, dict):
             with contextlib.suppress(Exception):  # an old or broken setting is dropped
                 self.network_editor.set_spec(NetworkSpec.from_dict(saved_spec))
+        self.undo_recorder.resync()
         self._on_state_changed("idle")
         # spawn the training process once the window is on screen, not before
         QTimer.singleShot(300, self.runs.worker.prewarm)
@@ -301,6 +317,62 @@ class MainWindow(QMainWindow):
         self.recent_menu = QMenu("Open recent &CSV", self)
         self.recent_menu.setObjectName("recentMenu")
 
+    def _build_undo(self) -> None:
+        self.undo_stack = QUndoStack(self)
+        self.undo_stack.setObjectName("undoStack")
+        self.undo_recorder = UndoRecorder(self.undo_stack)
+        self.undo_recorder.watch(
+            "network",
+            lambda: self.network_editor.spec().to_dict(),
+            lambda d: self.network_editor.set_spec(NetworkSpec.from_dict(d)),
+        )
+        self.undo_recorder.watch(
+            "settings", self.training_panel.settings, self.training_panel.apply_settings
+        )
+        self.undo_recorder.watch("dataset", self._dataset_choice, self._set_dataset_choice)
+        self.action_undo = QAction("&Undo", self)
+        self.action_undo.setObjectName("actionUndo")
+        self.action_undo.setShortcuts([QKeySequence(QKeySequence.StandardKey.Undo)])
+        self.action_redo = QAction("&Redo", self)
+        self.action_redo.setObjectName("actionRedo")
+        self.action_redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
+        for act, slot in ((self.action_undo, self.undo), (self.action_redo, self.redo)):
+            act.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+            act.triggered.connect(lambda _=False, f=slot: f())
+            self.addAction(act)
+        self.undo_stack.indexChanged.connect(self._update_undo_actions)
+        self._update_undo_actions()
+
+    def _update_undo_actions(self, *_: Any) -> None:
+        st, busy = self.undo_stack, self.runs.busy()
+        self.action_undo.setEnabled(st.canUndo() and not busy)
+        self.action_redo.setEnabled(st.canRedo() and not busy)
+        self.action_undo.setText(f"&Undo {st.undoText()}" if st.canUndo() else "&Undo")
+        self.action_redo.setText(f"&Redo {st.redoText()}" if st.canRedo() else "&Redo")
+
+    def undo(self) -> None:
+        if not self.runs.busy() and self.undo_stack.canUndo():
+            self.undo_stack.undo()
+
+    def redo(self) -> None:
+        if not self.runs.busy() and self.undo_stack.canRedo():
+            self.undo_stack.redo()
+
+    def _dataset_choice(self) -> tuple[str, dict[str, Any]]:
+        panel = self.dataset_panel
+        source = panel.current_source()
+        if source.startswith("builtin:"):
+            return source, dict(panel.current_params())
+        options = panel.current_options()
+        return source, (dataclasses.asdict(options) if options is not None else {})
+
+    def _set_dataset_choice(self, choice: tuple[str, dict[str, Any]]) -> None:
+        source, params = choice
+        if source.startswith("builtin:"):
+            self.dataset_panel.select_builtin(source, **params)
+        elif source:
+            self.dataset_panel.open_csv(source, options=DatasetOptions(**params))
+
     def _build_status_bar(self) -> None:
         sb = self.statusBar()
         self.epoch_label = QLabel("epoch –")
@@ -405,8 +477,14 @@ class MainWindow(QMainWindow):
         )
         self.trace_view.set_dataset(ds)
         self._on_trace_sample(self.trace_view.sample_index)
-        # set_io emits specChanged, which rebuilds the network and clears the plots
-        self.network_editor.set_io(ds.n_inputs, ds.n_outputs, ds.task)
+        # set_io emits specChanged, which rebuilds the network and clears the plots; a head it
+        # picks to fit the task belongs to the change of dataset, not an edit of its own
+        self.undo_recorder.muted += 1
+        try:
+            self.network_editor.set_io(ds.n_inputs, ds.n_outputs, ds.task)
+        finally:
+            self.undo_recorder.muted -= 1
+        self.undo_recorder.resync("network")
         if self._net is None or list(self._net.sizes) != self.network_editor.sizes():
             self._on_spec_changed()
         # the rows the net sees (after dropped ones), as in the dataset panel's summary
@@ -516,6 +594,7 @@ class MainWindow(QMainWindow):
         self.action_step_epoch.setEnabled(state in ("idle", "paused"))
         self.action_stop.setEnabled(state in ("running", "paused"))
         self.action_reset.setEnabled(not busy)
+        self._update_undo_actions()
         self.runStateChanged.emit(state)
 
     # ------------------------------------------------------------------ run messages

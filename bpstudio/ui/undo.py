@@ -170,7 +170,8 @@ class UndoRecorder:
                 self._setters[kind](value)
             finally:
                 self.muted -= 1
-            self._last[kind] = self._getters[kind]()
+            # a CSV loads in the background: its change arrives later and must match this
+            self._last[kind] = value if kind == "dataset" else self._getters[kind]()
 
         return apply
 
