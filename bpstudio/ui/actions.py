@@ -139,6 +139,7 @@ MENUS: tuple[tuple[str, tuple[str | None, ...]], ...] = (
             None,
             "action_log_loss",
             "action_log_grad",
+            "action_x_epochs",
             "action_reset_views",
             None,
             "runs_dock_action",

@@ -85,6 +85,19 @@ def get_save_model_path(
     return path
 
 
+def get_save_image_path(parent: QWidget | None, default_name: str) -> str | None:
+    """Ask where to save a plot image (PNG or SVG); None when the user cancels."""
+    filters = ["PNG image (*.png)", "SVG drawing (*.svg)"]
+    start = os.path.join(_last_dir(), default_name)
+    path, chosen = QFileDialog.getSaveFileName(parent, "Save image", start, ";;".join(filters))
+    if not path:
+        return None
+    if Path(path).suffix.lower() not in (".png", ".svg"):
+        path += ".svg" if chosen == filters[1] else ".png"
+    remember_dir(path)
+    return path
+
+
 def show_error(parent: QWidget | None, title: str, message: str) -> None:
     QMessageBox.critical(parent, title, message)
 

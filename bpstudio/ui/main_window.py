@@ -200,6 +200,8 @@ class MainWindow(QMainWindow):
             self.loss_plot = LossPlot()
             self.grad_plot = GradientNormPlot()
             self.accuracy_plot = AccuracyPlot()
+        for plot in (self.grad_plot, self.accuracy_plot):  # one step ↔ epoch map for x in epochs
+            plot.set_epoch_boundaries(self.loss_plot.epoch_boundaries)
         self.surface_view = DecisionSurfaceView()
         self.network_view = NetworkDiagramView()
         self.trace_view = BackpropTraceView()
@@ -302,6 +304,13 @@ class MainWindow(QMainWindow):
         self.action_log_grad.setChecked(self.grad_plot.log_y())
         self.action_log_grad.toggled.connect(self.grad_plot.set_log_y)
         self.grad_plot.logYChanged.connect(self.action_log_grad.setChecked)
+        self.action_x_epochs = QAction("X axis in &epochs", self, checkable=True)
+        self.action_x_epochs.setObjectName("actionXEpochs")
+        self.action_x_epochs.setToolTip("Loss and gradient-norm plots against epochs, not steps")
+        for plot in (self.loss_plot, self.grad_plot):
+            self.action_x_epochs.toggled.connect(
+                lambda on, p=plot: p.set_x_mode("epoch" if on else "step")
+            )
         self.theme_group = QActionGroup(self)
         self.theme_actions: dict[str, QAction] = {}
         self.theme_menu = QMenu("&Theme", self)
