@@ -1,6 +1,7 @@
 # Backprop Studio — set-up, run and test from a fresh clone.
 #   make run    create .venv, install, open the app on a built-in dataset
-#   make test   create .venv, install with the test extras, lint, run the whole suite headless
+#   make test   create .venv, install with the test extras, lint (ruff, import-linter contracts),
+#               run the whole suite headless
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -38,11 +39,13 @@ run: system-libs-gui $(VENV)/.installed
 test: system-libs $(VENV)/.installed
 	$(BIN)/ruff check bpstudio tests benchmarks scripts
 	$(BIN)/ruff format --check bpstudio tests benchmarks scripts
+	$(BIN)/lint-imports
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check bpstudio tests benchmarks scripts
 	$(BIN)/ruff format --check bpstudio tests benchmarks scripts
+	$(BIN)/lint-imports
 
 format: $(VENV)/.installed
 	$(BIN)/ruff check --fix bpstudio tests benchmarks scripts

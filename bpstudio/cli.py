@@ -452,22 +452,16 @@ def _stop_on_ctrl_c(control: Any) -> Iterator[None]:
         signal.signal(signal.SIGINT, previous)
 
 
-@contextlib.contextmanager
-def _one_blas_thread() -> Iterator[None]:
-    # Small GEMMs on these 2-core machines run faster (and steadier) on one BLAS thread.
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - threadpoolctl is a dependency
-        yield
-        return
-    with threadpool_limits(limits=1, user_api="blas"):
-        yield
+def _one_blas_thread() -> contextlib.AbstractContextManager[None]:
+    from bpstudio.engine.threads import one_blas_thread
+
+    return one_blas_thread()
 
 
 def _accuracy(A: np.ndarray, Y: np.ndarray) -> float:
-    if Y.shape[1] == 1:
-        return float(np.mean((A[:, 0] >= 0.5) == (Y[:, 0] >= 0.5)))
-    return float(np.mean(np.argmax(A, axis=1) == np.argmax(Y, axis=1)))
+    from bpstudio.heads import accuracy
+
+    return accuracy(A, Y)
 
 
 def _rmse(pre: Any, net: Any, X: np.ndarray, Y: np.ndarray) -> list[float]:
@@ -497,12 +491,9 @@ def _builtin_params(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _default_head(task: str, n_outputs: int, output: str | None, loss: str | None):
-    classification = task == "classification"
-    if output is None:
-        output = ("softmax" if n_outputs > 1 else "sigmoid") if classification else "linear"
-    if loss is None:
-        loss = "cross_entropy" if classification and output in ("softmax", "sigmoid") else "mse"
-    return output, loss
+    from bpstudio.heads import default_head
+
+    return default_head(task, n_outputs, output, loss)
 
 
 def _describe_net(sizes: list[int], activation: Any, output: str, loss: str) -> str:

@@ -1,5 +1,6 @@
-"""Dependencies point one way: ui → engine/data/io. Nothing below ui may load Qt, and nothing
-headless loads scikit-learn (a benchmark-only dependency).
+"""Dependencies point one way: cli > ui > session > io > engine | data (the import-linter
+contracts in pyproject.toml check every import; ``make test`` runs them). Nothing below ui may
+load Qt, and nothing headless loads scikit-learn (a benchmark-only dependency).
 
 Each package is imported in a fresh interpreter so that modules imported by other tests in this
 process cannot hide a stray Qt import.
@@ -16,7 +17,8 @@ FORBIDDEN = ("PySide6", "shiboken6", "pyqtgraph", "sklearn")
 
 
 @pytest.mark.parametrize(
-    "module", ["bpstudio.engine", "bpstudio.data", "bpstudio.io", "bpstudio.cli"]
+    "module",
+    ["bpstudio.engine", "bpstudio.data", "bpstudio.io", "bpstudio.session", "bpstudio.cli"],
 )
 def test_headless_packages_load_no_qt_or_sklearn(module: str) -> None:
     code = (

@@ -35,6 +35,7 @@ from bpstudio.data.table import (
     is_numeric_series,
     sort_labels,
 )
+from bpstudio.heads import default_head, predicted_class
 
 TASKS = ("auto", "classification", "regression")
 MISSING_POLICIES = ("drop", "impute")
@@ -274,6 +275,7 @@ class Preprocessor:
             A = A[:, None]
         if self.task == "classification":
             k = len(self.classes)
+            predicted = predicted_class(A)
             if A.shape[1] == 1 and k == 2:  # a single sigmoid unit: P(second class)
                 p = np.clip(A[:, 0], 0.0, 1.0)
                 A = np.column_stack([1.0 - p, p])
@@ -282,7 +284,7 @@ class Preprocessor:
             P = np.clip(A, 0.0, None)
             total = P.sum(axis=1, keepdims=True)
             P = np.divide(P, total, out=np.full_like(P, 1.0 / k), where=total > 0)
-            labels = np.asarray(self.classes, dtype=object)[np.argmax(A, axis=1)]
+            labels = np.asarray(self.classes, dtype=object)[predicted]
             return labels, P
         if A.shape[1] != len(self.target_names):
             raise DataError(
@@ -431,11 +433,11 @@ class PreparedDataset:
 
     @property
     def default_output(self) -> str:
-        return "softmax" if self.task == "classification" else "linear"
+        return default_head(self.task, self.n_outputs)[0]
 
     @property
     def default_loss(self) -> str:
-        return "cross_entropy" if self.task == "classification" else "mse"
+        return default_head(self.task, self.n_outputs)[1]
 
 
 # --- prepare ---------------------------------------------------------------------------------

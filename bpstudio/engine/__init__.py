@@ -1,9 +1,11 @@
 """The backprop engine: NumPy only, no Qt (importing it must never load PySide6 or pyqtgraph).
 
-Public API (see the contract): `Network`, `fit` and its `FitConfig`/`FitControl`/`StepEvent`/
-`EpochEvent`/`History`, `gradient_check`, `EngineError`, and the name tables the UI offers.
+Public API (see the contract): `Network`, `NetworkSpec`, `fit` and its `FitConfig`/`FitControl`/
+`StepEvent`/`EpochEvent`/`History`/`StopReason`, `gradient_check`, `EngineError`, and the name
+tables the UI offers.
 The modules below are named for what they hold: activations, losses, initializers, optimizers,
-backprop (readable BP1–BP4), kernels (the same equations, fast), network, training, gradcheck.
+backprop (readable BP1–BP4), kernels (the same equations, fast), network, spec, training,
+gradcheck, threads (one BLAS thread).
 """
 
 from __future__ import annotations
@@ -15,7 +17,16 @@ from bpstudio.engine.initializers import INITIALIZERS
 from bpstudio.engine.losses import LOSSES, compatible_losses
 from bpstudio.engine.network import LayerTrace, Network
 from bpstudio.engine.optimizers import OPTIMIZERS, SCHEDULES
-from bpstudio.engine.training import EpochEvent, FitConfig, FitControl, History, StepEvent, fit
+from bpstudio.engine.spec import NetworkSpec
+from bpstudio.engine.training import (
+    EpochEvent,
+    FitConfig,
+    FitControl,
+    History,
+    StepEvent,
+    StopReason,
+    fit,
+)
 
 __all__ = [
     "HIDDEN_ACTIVATIONS",
@@ -32,7 +43,9 @@ __all__ = [
     "History",
     "LayerTrace",
     "Network",
+    "NetworkSpec",
     "StepEvent",
+    "StopReason",
     "compatible_losses",
     "fit",
     "gradient_check",

@@ -7,7 +7,7 @@ and the GUI keeps its own interpreter.
 
 Parent side: :class:`RemoteTrainer` starts one child (``multiprocessing`` spawn context) and can
 reuse it for many runs. ``run(request)`` sends a :class:`RunRequest` (network config + params,
-``FitConfig`` fields, data arrays — sent once and cached in the child under ``data_key``);
+a ``FitConfig``, data arrays — sent once and cached in the child under ``data_key``);
 ``recv()`` returns the child's messages: :class:`Ready`, :class:`Progress` (batched, at most
 ~20 a second), :class:`Finished`, :class:`Failed`. Commands: ``pause``, ``resume``, ``step(n)``,
 ``step_epoch``, ``stop``, ``set_lr``. They act between mini-batches: the fit callback checks the
@@ -37,6 +37,8 @@ from typing import Any
 
 import numpy as np
 
+from bpstudio.engine.training import FitConfig, StopReason
+
 SEND_INTERVAL = 0.05  # s between Progress messages: at most 20 a second
 PARAMS_INTERVAL = 0.2  # s between parameter snapshots: at most 5 a second
 COMMAND_INTERVAL = 0.005  # s between checks of the command pipe while running
@@ -60,7 +62,7 @@ class RunRequest:
 
     net_config: dict
     params: dict[str, np.ndarray]
-    fit: dict[str, Any]  # FitConfig fields by name
+    fit: FitConfig  # a dict of FitConfig fields is accepted and converted (unknown keys refused)
     data_key: str  # the child keeps the last dataset under this key
     X: np.ndarray | None = None
     Y: np.ndarray | None = None
@@ -72,6 +74,10 @@ class RunRequest:
     params_interval: float = PARAMS_INTERVAL  # s; <= 0: only at pause and end
     grad_norms: bool = True  # compute per-layer gradient norms (adaptive rate)
     step_offset: int = 0  # added to step numbers (continue a curve across runs)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.fit, dict):
+            self.fit = FitConfig.from_dict(self.fit)
 
 
 @dataclass
@@ -104,7 +110,7 @@ class Progress:
 @dataclass
 class Finished:
     run_id: int
-    stop_reason: str  # finished | stopped | early_stopped | diverged
+    stop_reason: StopReason
     message: str
     epochs: int
     steps: int  # steps of this run
@@ -335,12 +341,9 @@ def _child_main(conn: Any, engine_module: str) -> None:
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C in a terminal is the parent's business
     t0 = time.perf_counter()
-    try:
-        from threadpoolctl import threadpool_limits
+    from bpstudio.engine.threads import limit_blas_threads
 
-        threadpool_limits(1)  # the GUI keeps the other core
-    except ImportError:  # pragma: no cover - threadpoolctl is a dependency
-        pass
+    limit_blas_threads()  # the GUI keeps the other core
     engine = importlib.import_module(engine_module)
     qt = sorted(m for m in sys.modules if m.split(".")[0] in ("PySide6", "pyqtgraph", "shiboken6"))
     conn.send(Ready(os.getpid(), time.perf_counter() - t0, qt))
@@ -394,7 +397,7 @@ class _Run:
         self.grad_norms: dict[str, list[float]] = {}
         self.epochs: dict[str, list[float]] = {k: [] for k in _EPOCH_FIELDS}
         # steps count on from earlier runs (offset): the rate estimate must start there too
-        lr0 = float(req.fit.get("lr", 0.0))
+        lr0 = float(req.fit.lr)
         self.last: tuple[int, int, int, int, float] = (0, self.offset, 0, 0, lr0)
         # clocks
         now = time.perf_counter()
@@ -410,9 +413,7 @@ class _Run:
         engine, req = self.engine, self.req
         try:
             self.net = engine.Network.from_config(req.net_config, req.params)
-            fit_kw = dict(req.fit)
             every = 1 if req.grad_norms else 0
-            fit_kw["grad_norm_every"] = every
             self.control.grad_norm_every = every
             if req.paused:  # wait for the first command before training at all
                 self._wait_while_paused()
@@ -423,9 +424,10 @@ class _Run:
                 self.data["Y"],
                 X_val=self.data.get("X_val"),
                 Y_val=self.data.get("Y_val"),
+                config=req.fit,
                 control=self.control,
                 callback=self._callback,
-                **fit_kw,
+                grad_norm_every=every,
             )
         except _Quit:
             return True

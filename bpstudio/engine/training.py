@@ -28,11 +28,13 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, fields, replace
+from enum import StrEnum
 from typing import Any
 
 import numpy as np
 
+from bpstudio import heads
 from bpstudio.engine import backprop as bp
 from bpstudio.engine.errors import EngineError
 from bpstudio.engine.kernels import Kernel, use_augmented
@@ -90,6 +92,31 @@ class FitConfig:
         if self.dtype is not None:
             check_dtype(self.dtype)
 
+    def to_dict(self) -> dict[str, Any]:
+        """Every field by name (JSON-safe: numbers, strings, booleans, None)."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> FitConfig:
+        """The inverse of ``to_dict``; missing fields take their defaults, unknown ones are an
+        ``EngineError`` (a typo must not silently train with a default)."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise EngineError(
+                f"Unknown fit option(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}."
+            )
+        return cls(**values)
+
+
+class StopReason(StrEnum):
+    """Why ``fit`` returned. String-valued: ``reason == "finished"`` keeps working."""
+
+    FINISHED = "finished"  # the epoch budget ran out (or there was none: 0 epochs)
+    STOPPED = "stopped"  # the caller asked (FitControl.request_stop)
+    EARLY_STOPPED = "early_stopped"  # the monitored loss stopped improving for `patience` epochs
+    DIVERGED = "diverged"  # a loss or gradient became infinite/NaN
+
 
 class FitControl:
     """Shared with the caller; `fit` reads it between mini-batches."""
@@ -146,7 +173,7 @@ class History:
     epochs: int = 0
     steps: int = 0
     seconds: float = 0.0
-    stop_reason: str = "finished"
+    stop_reason: StopReason = StopReason.FINISHED
     message: str = ""
     best_epoch: int | None = None
 
@@ -160,19 +187,9 @@ def looks_like_classes(Y: np.ndarray) -> bool:
     return Y.shape[1] == 1 or bool(np.all(Y.sum(axis=1) == 1))
 
 
-def class_labels(Y: np.ndarray) -> np.ndarray:
-    """Class index per row: argmax of one-hot rows, or the 0/1 value for a single output."""
-    return (Y[:, 0] > 0.5).astype(np.intp) if Y.shape[1] == 1 else Y.argmax(axis=1)
-
-
-def accuracy(A: np.ndarray, Y: np.ndarray, labels: np.ndarray | None = None) -> float:
-    """Share of rows whose predicted class (argmax, or A > 0.5 for one output) is right."""
-    if A.shape[0] == 0:
-        return float("nan")
-    if labels is None:
-        labels = class_labels(Y)
-    predicted = (A[:, 0] > 0.5) if A.shape[1] == 1 else A.argmax(axis=1)
-    return float(np.count_nonzero(predicted == labels)) / A.shape[0]
+# The predicted-class rule has one home, ``bpstudio.heads``; these names stay for callers.
+class_labels = heads.target_class
+accuracy = heads.accuracy
 
 
 def _fmt(x: float) -> str:
@@ -441,7 +458,7 @@ def fit(
         np.copyto(theta, best_theta)
     sync()
     hist.seconds = time.perf_counter() - t0
-    hist.stop_reason = reason
+    hist.stop_reason = StopReason(reason)
     monitor_name = "validation loss" if has_val else "training loss"
     if reason == "finished":
         last = (

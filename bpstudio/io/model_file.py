@@ -12,7 +12,8 @@ Formats, chosen by the file suffix when saving and by the file's first bytes whe
   (input scaling, ``Gemm`` per layer, activations, target unscaling) for onnxruntime, Netron,
   OpenCV DNN, …; see ``bpstudio.io.onnx_export``. ``load_model`` refuses it with a hint.
 
-The metadata document (``FORMAT_NAME``, ``FORMAT_VERSION``) holds the network config
+The metadata document (``FORMAT_NAME``, ``FORMAT_VERSION``; built in ``metadata.py``, shared with
+``onnx_export``) holds the network config
 (``Network.config()``), the parameter shapes, the preprocessor dict (``Preprocessor.to_dict()``:
 feature columns, scaling, class labels in their original spelling), the class labels again for
 readers that don't parse the preprocessor, and ``extra`` (the training summary).
@@ -35,15 +36,19 @@ from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
 
-from bpstudio.errors import BPStudioError
-from bpstudio.io.atomic import atomic_write_bytes, atomic_write_with, json_safe
+from bpstudio.io.atomic import atomic_write_bytes, atomic_write_with
+from bpstudio.io.metadata import (
+    FORMAT_NAME,
+    FORMAT_VERSION,
+    ModelFileError,
+    build_metadata,
+    param_names,
+)
 
 if TYPE_CHECKING:
     from bpstudio.data import Preprocessor
     from bpstudio.engine import Network
 
-FORMAT_NAME = "bpstudio-model"
-FORMAT_VERSION = 1
 METADATA_KEY = "metadata"
 SAFETENSORS_METADATA_KEY = "bpstudio"
 
@@ -66,10 +71,6 @@ if _onnx_available():
     EXPORT_FORMATS[".onnx"] = "ONNX, for onnxruntime / Netron / OpenCV, export only (*.onnx)"
 
 
-class ModelFileError(BPStudioError, ValueError):
-    """A model file that can't be written or read; the message is one line for the user."""
-
-
 @dataclass
 class LoadedModel:
     """What ``load_model`` returns: the network, its preprocessor (if saved) and the metadata."""
@@ -87,50 +88,6 @@ class LoadedModel:
 
 
 # --------------------------------------------------------------------------------------- saving
-
-
-def _param_names(sizes: list[int]) -> list[tuple[str, tuple[int, ...]]]:
-    """Names and seed shapes: W^l is (n_l, n_{l-1}), b^l is (n_l,), for l = 2..L."""
-    out: list[tuple[str, tuple[int, ...]]] = []
-    for l in range(2, len(sizes) + 1):
-        # sizes is 0-based in Python, layers are 1-based in the notation: n_l = sizes[l - 1].
-        out.append((f"W{l}", (sizes[l - 1], sizes[l - 2])))
-        out.append((f"b{l}", (sizes[l - 1],)))
-    return out
-
-
-def _preprocessor_dict(preprocessor: Any) -> dict[str, Any] | None:
-    if preprocessor is None:
-        return None
-    if isinstance(preprocessor, dict):
-        return preprocessor
-    return preprocessor.to_dict()
-
-
-def build_metadata(net: Network, preprocessor: Any = None, extra: dict | None = None) -> dict:
-    """The JSON-safe metadata document shared by all formats."""
-    config = net.config()
-    sizes = [int(n) for n in config["sizes"]]
-    pre = _preprocessor_dict(preprocessor)
-    classes = None
-    if pre is not None:
-        classes = pre.get("classes")
-    if classes is None and preprocessor is not None and not isinstance(preprocessor, dict):
-        classes = getattr(preprocessor, "classes", None)
-    from bpstudio import __version__
-
-    return json_safe(
-        {
-            "format": FORMAT_NAME,
-            "format_version": FORMAT_VERSION,
-            "bpstudio_version": __version__,
-            "network": config,
-            "param_shapes": {name: list(shape) for name, shape in _param_names(sizes)},
-            "preprocessor": pre,
-            "classes": list(classes) if classes is not None else None,
-            "extra": extra or {},
-        }
-    )
 
 
 def _contiguous_params(net: Network) -> dict[str, np.ndarray]:
@@ -338,7 +295,7 @@ def _check_metadata(path: Path, meta: dict[str, Any]) -> dict[str, Any]:
 def _check_arrays(
     path: Path, sizes: list[int], arrays: dict[str, np.ndarray], dtype: str | None
 ) -> dict[str, np.ndarray]:
-    expected = _param_names(sizes)
+    expected = param_names(sizes)
     expected_names = {name for name, _ in expected}
     extra = sorted(set(arrays) - expected_names)
     if extra:

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from bpstudio.io.atomic import atomic_write_bytes
+from bpstudio.io.metadata import ModelFileError, build_metadata
 
 if TYPE_CHECKING:
     from bpstudio.engine import Network
@@ -57,8 +58,6 @@ def _activation_node(helper: Any, name: str, src: str, dst: str, node_name: str)
         "softmax": ("Softmax", {"axis": -1}),
     }
     if name not in table:
-        from bpstudio.io.model_file import ModelFileError
-
         raise ModelFileError(f"activation {name!r} has no ONNX equivalent here")
     op, attrs = table[name]
     return helper.make_node(op, [src], [dst], name=node_name, **attrs)
@@ -69,7 +68,6 @@ def _as_preprocessor(preprocessor: Any) -> Any:
     if preprocessor is None or not isinstance(preprocessor, dict):
         return preprocessor
     from bpstudio.data import DataError, Preprocessor
-    from bpstudio.io.model_file import ModelFileError
 
     try:
         return Preprocessor.from_dict(preprocessor)
@@ -89,8 +87,6 @@ def build_onnx_model(net: Network, preprocessor: Any = None, metadata: dict | No
     """The ``onnx.ModelProto`` for ``net`` (see the module docstring for the layout)."""
     import onnx
     from onnx import TensorProto, helper, numpy_helper
-
-    from bpstudio.io.model_file import ModelFileError, build_metadata
 
     pre = _as_preprocessor(preprocessor)
     if metadata is None:
@@ -222,8 +218,6 @@ def export_onnx(
     metadata: dict | None = None,
 ) -> Path:
     """Write ``net`` (+ preprocessor object or dict) as an ONNX file, atomically."""
-    from bpstudio.io.model_file import ModelFileError
-
     path = Path(path)
     try:
         model = build_onnx_model(net, preprocessor, metadata)

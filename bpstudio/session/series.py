@@ -194,6 +194,17 @@ class BinnedSeries:
             self._merge()
         self.version += 1
 
+    def limit(self, max_bins: int) -> None:
+        """Keep at most ``max_bins`` bins from now on, merging pairwise now if needed (an older
+        run's history, thinned so that a session of many runs stays small)."""
+        if max_bins < 4:
+            raise ValueError("max_bins must be at least 4")
+        self.max_bins = int(max_bins)
+        if len(self) > self.max_bins:
+            while len(self) > self.max_bins:
+                self._merge()
+            self.version += 1
+
     def _merge(self) -> None:
         """Neighbouring bins merge pairwise; the width doubles (bins stay aligned to origin)."""
         self.width *= 2.0

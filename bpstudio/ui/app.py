@@ -37,16 +37,12 @@ def run_app(argv: list[str] | None = None, dataset: str | None = None) -> int:
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
 
+    from bpstudio.engine.threads import limit_blas_threads
     from bpstudio.ui import theme
     from bpstudio.ui.main_window import MainWindow
     from bpstudio.ui.window_settings import APPLICATION, ORGANIZATION
 
-    try:  # the GUI process only does small array work; the training child has its own core
-        from threadpoolctl import threadpool_limits
-
-        threadpool_limits(1)
-    except ImportError:  # pragma: no cover - threadpoolctl is a dependency
-        pass
+    limit_blas_threads()  # the GUI does small array work; the training child has its own core
     app = QApplication.instance()
     owns_app = app is None
     if app is None:

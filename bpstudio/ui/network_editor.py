@@ -1,18 +1,18 @@
 """The network editor: hidden layers, output activation and loss, initialiser and seed.
 
-``NetworkEditor`` edits a ``NetworkSpec`` (a plain dataclass, persisted through ``to_dict``). The
-input and output sizes come from the data (``set_io``); the person edits the hidden layers (size and
-activation per row; add / remove / move), the output activation (softmax is greyed out for a single
-output unit), the loss (only the ones ``bpstudio.engine.compatible_losses`` allows for that output),
-the initialiser and the seed. A schematic such as ``2 → 8 → 8 → 1`` and the shapes of every
-``W^l`` (n_l, n_{l-1}) and ``b^l`` (n_l,) follow each edit; ``specChanged`` fires after each.
+``NetworkEditor`` edits a ``NetworkSpec`` (a plain dataclass in ``bpstudio.engine.spec``, persisted
+through ``to_dict``). The input and output sizes come from the data (``set_io``); the person edits
+the hidden layers (size and activation per row; add / remove / move), the output activation
+(softmax is greyed out for a single output unit), the loss (only the ones
+``bpstudio.engine.compatible_losses`` allows for that output), the initialiser and the seed. A
+schematic such as ``2 → 8 → 8 → 1`` and the shapes of every ``W^l`` (n_l, n_{l-1}) and ``b^l``
+(n_l,) follow each edit; ``specChanged`` fires after each.
 
 Leaves out: per-layer initialisers, dropout/batch-norm (the engine has none), a drawn graph.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
@@ -41,12 +41,12 @@ from bpstudio.engine import (
     Network,
     compatible_losses,
 )
+from bpstudio.engine.spec import NetworkSpec
+from bpstudio.heads import default_head, head_fits
 
 MAX_UNITS = 4096
 MAX_HIDDEN_LAYERS = 32
 
-_TASK_DEFAULTS = {"classification": ("softmax", "cross_entropy"), "regression": ("linear", "mse")}
-_TASK_FITS = {"classification": ("softmax", "sigmoid"), "regression": ("linear", "tanh")}
 _LOSS_LABELS = {"mse": "mse (mean squared error)", "cross_entropy": "cross_entropy"}
 _ACT_TIPS = {
     "sigmoid": "σ(z) = 1 / (1 + e^−z); saturates, gradients vanish in deep stacks",
@@ -58,43 +58,6 @@ _ACT_TIPS = {
     "linear": "identity: the layer adds no non-linearity",
     "softmax": "probabilities over k classes (sum to 1)",
 }
-
-
-@dataclass
-class NetworkSpec:
-    """What the editor describes; input/output sizes are not in it (they come from the data)."""
-
-    hidden: list[int] = field(default_factory=lambda: [8, 8])
-    activations: list[str] = field(default_factory=lambda: ["tanh", "tanh"])
-    output: str = "softmax"
-    loss: str = "cross_entropy"
-    init: str = "xavier_uniform"
-    seed: int = 0
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> NetworkSpec:
-        """Tolerant of QSettings round-trips (numbers as strings, a single entry as a scalar)."""
-        default = cls()
-
-        def _list(v: Any) -> list:
-            if v is None:
-                return []
-            return [v] if isinstance(v, (str, int, float)) else list(v)
-
-        hidden = [int(h) for h in _list(d.get("hidden", default.hidden))]
-        acts = [str(a) for a in _list(d.get("activations", default.activations))]
-        acts = (acts + [acts[-1] if acts else "tanh"] * len(hidden))[: len(hidden)]
-        return cls(
-            hidden=hidden,
-            activations=acts,
-            output=str(d.get("output", default.output)),
-            loss=str(d.get("loss", default.loss)),
-            init=str(d.get("init", default.init)),
-            seed=int(d.get("seed", default.seed)),
-        )
 
 
 def _names(table: Any) -> list[str]:
@@ -247,15 +210,9 @@ class NetworkEditor(QWidget):
         try:
             self._update_output_items()
             output = self.output_combo.currentData()
-            fits = output in _TASK_FITS.get(self._task, (output,)) and not (
-                output == "softmax" and self._n_outputs == 1
-            )
-            if self._task == "regression" and self.loss_combo.currentData() != "mse":
-                fits = False
-            if not fits:
-                out, loss = _TASK_DEFAULTS.get(self._task, ("linear", "mse"))
-                if out == "softmax" and self._n_outputs == 1:
-                    out = "sigmoid"
+            loss = self.loss_combo.currentData()
+            if not head_fits(self._task, self._n_outputs, output, loss):
+                out, loss = default_head(self._task, self._n_outputs)
                 self._select(self.output_combo, out)
                 self._fill_losses(prefer=loss)
         finally:

@@ -20,6 +20,7 @@ from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QLabel, QWidget
 
+from bpstudio.heads import predicted_class_one, target_class
 from bpstudio.ui import theme
 from bpstudio.ui.plots import HOVER_RATE, format_value, readout_stylesheet, unshadow_clear
 
@@ -113,7 +114,7 @@ class DecisionSurfaceView(pg.PlotWidget):
             item.setLabel("left", names[1] if len(names) > 1 else "x2", units="scaled")
             if classification:
                 k = Y.shape[1] if Y.ndim == 2 and Y.shape[1] > 1 else 2
-                cls = np.argmax(Y, axis=1) if Y.ndim == 2 and Y.shape[1] > 1 else (Y.ravel() > 0.5)
+                cls = target_class(Y.reshape(len(Y), -1))
                 colors = theme.class_colors(k)
                 labels = list(getattr(ds, "classes", None) or [str(i) for i in range(k)])
                 for j in range(k):
@@ -340,11 +341,10 @@ class DecisionSurfaceView(pg.PlotWidget):
             text = f"({x:.3g}, {y:.3g})  "
             if getattr(ds, "task", "") == "classification":
                 classes = list(getattr(ds, "classes", None) or [])
+                c = predicted_class_one(a)
                 if a.size == 1:
-                    c = int(a[0] > 0.5)
                     prob = float(a[0]) if c else 1 - float(a[0])
                 else:
-                    c = int(np.argmax(a))
                     prob = float(a[c] / (a.sum() or 1))
                 name = classes[c] if c < len(classes) else str(c)
                 text += f"class <b>{name}</b> (p = {prob:.2f})"

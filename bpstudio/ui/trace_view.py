@@ -40,6 +40,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from bpstudio.heads import predicted_class_one
 from bpstudio.ui import theme
 
 POSITIVE = "#0072B2"  # Okabe–Ito blue
@@ -639,10 +640,7 @@ class BackpropTraceView(QWidget):
         text += f"{fmt_vector(aL)}"
         classes = list(getattr(ds, "classes", None) or [])
         if getattr(ds, "task", "") == "classification" and classes:
-            if y.size > 1:
-                ti, pi = int(np.argmax(y)), int(np.argmax(aL))
-            else:
-                ti, pi = int(y[0] > 0.5), int(aL[0] > 0.5)
+            ti, pi = predicted_class_one(y), predicted_class_one(aL)
             names = [*classes, *(str(i) for i in range(len(classes), max(ti, pi) + 1))]
             mark = "✓" if ti == pi else "✗"
             text += f" &nbsp; class {names[ti]}, predicted {names[pi]} {mark}"

@@ -87,7 +87,7 @@ def test_step_pause_stop_commands(qtbot, handle):
 def test_engine_error_arrives_as_signal(qtbot, handle):
     w = handle.worker
     req = _request()
-    req.fit["optimizer"] = "bogus"
+    req.fit.optimizer = "bogus"
     with qtbot.waitSignal(w.runFailed, timeout=TIMEOUT) as blocker:
         w.run(req)
     title, message, user_error = blocker.args
