@@ -94,6 +94,14 @@ ACTIONS: tuple[ActionSpec, ...] = (
         "Reset weights",
     ),
     ActionSpec(
+        "action_delete_run",
+        "actionDeleteRun",
+        "&Delete run",
+        "delete_selected_runs",
+        (),
+        "Delete the runs selected in the Runs panel (Delete there)",
+    ),
+    ActionSpec(
         "action_reset_views",
         "actionResetViews",
         "Reset plot &views",

@@ -39,6 +39,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import (
     QApplication,
+    QDockWidget,
     QFrame,
     QLabel,
     QMainWindow,
@@ -52,7 +53,9 @@ from PySide6.QtWidgets import (
 )
 
 from bpstudio.data import DatasetOptions
+from bpstudio.engine import FitConfig
 from bpstudio.engine.remote import Finished, Progress
+from bpstudio.session import DatasetRef, Run, RunStatus, Session, SessionEventKind
 from bpstudio.ui import actions, dialogs, theme, window_settings
 from bpstudio.ui.dataset_panel import DatasetPanel
 from bpstudio.ui.network_editor import NetworkEditor, NetworkSpec
@@ -60,12 +63,20 @@ from bpstudio.ui.network_view import NetworkDiagramView
 from bpstudio.ui.notice import NoticeBar, first_clause
 from bpstudio.ui.plots import AccuracyPlot, GradientNormPlot, LossPlot
 from bpstudio.ui.refresh import ParamViews, RefreshScheduler, plain_lines, plot_source
-from bpstudio.ui.run_controller import RunController, RunState, RunStatus, fmt_seconds, loss_rose
+from bpstudio.ui.run_controller import (
+    RunController,
+    RunState,
+    StatusReadout,
+    fmt_seconds,
+    loss_rose,
+)
+from bpstudio.ui.run_series import PlotSeries
+from bpstudio.ui.runs_panel import RunRow, RunsPanel
 from bpstudio.ui.surface_view import DecisionSurfaceView
 from bpstudio.ui.trace_view import BackpropTraceView
 from bpstudio.ui.traced_sample import TracedSample
 from bpstudio.ui.training_panel import TrainingPanel
-from bpstudio.ui.undo import UndoRecorder
+from bpstudio.ui.undo import DeleteRunsCommand, UndoRecorder
 from bpstudio.ui.weights_view import WeightsView
 from bpstudio.ui.wheel_guard import WheelGuard
 from bpstudio.ui.worker import WorkerHandle
@@ -86,6 +97,12 @@ _REASONS = {
     "early_stopped": "Early stopping",
     "diverged": "Training diverged",
 }
+
+
+def _arch(config: dict[str, Any]) -> tuple:
+    """What makes two network configs the same network (not the dtype)."""
+    keys = ("sizes", "activations", "output", "loss")
+    return tuple(repr(config.get(k)) for k in keys)
 
 
 class MainWindow(QMainWindow):
@@ -112,6 +129,14 @@ class MainWindow(QMainWindow):
         self._net: Any = None
         self._closing = False
         self.last_error: tuple[str, str] | None = None
+        # the record: dataset reference, network, settings and every run (the views read it)
+        self.session = Session()
+        self.session.connect(self._on_session_event)
+        self._plot_series: dict[int, PlotSeries] = {}  # run id → what the plots draw of it
+        self._training_run: Run | None = None  # the run the worker is writing into
+        self._weights_of: Run | None = None  # the run whose weights the network holds
+        self._seconds0 = 0.0  # wall time of the training run before this request
+        self._showing = 0  # > 0 while a run is put on screen (not an edit)
 
         self.runs = RunController(engine_module, self)
         self.runs.stateChanged.connect(self._on_state_changed)
@@ -131,6 +156,10 @@ class MainWindow(QMainWindow):
         self._build_actions()
         self._build_undo()
         actions.build_menus(self)
+        # Delete in the Runs table deletes the selected runs (not a window-wide key)
+        self.action_delete_run.setShortcut(QKeySequence(QKeySequence.StandardKey.Delete))
+        self.action_delete_run.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.runs_panel.table.addAction(self.action_delete_run)
         self._build_status_bar()
 
         self.resize(1400, 860)
@@ -278,11 +307,22 @@ class MainWindow(QMainWindow):
         self.main_splitter.setSizes([400, 1000])
         self.top_splitter.setSizes([500, 500])
         self.plot_splitter.setSizes([330, 470])
-        self.main_splitter.setStretchFactor(1, 1)
-        self.main_splitter.setSizes([400, 1000])
-        self.top_splitter.setSizes([500, 500])
-        self.plot_splitter.setSizes([330, 470])
         self.setCentralWidget(self.main_splitter)
+
+        self.runs_panel = RunsPanel(lambda: self.session.runs, self._describe_run)
+        self.runs_panel.selectionChanged.connect(self._on_runs_selected)
+        self.runs_panel.model.renamed.connect(self.rename_run)
+        self.runs_dock = QDockWidget("Runs", self)
+        self.runs_dock.setObjectName("runsDock")
+        self.runs_dock.setWidget(self.runs_panel)
+        self.runs_dock.setFeatures(
+            QDockWidget.DockWidgetFeature.DockWidgetMovable
+            | QDockWidget.DockWidgetFeature.DockWidgetClosable
+        )
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.runs_dock)
+        self.resizeDocks([self.runs_dock], [150], Qt.Orientation.Vertical)
+        self.runs_dock_action = self.runs_dock.toggleViewAction()
+        self.runs_dock_action.setText("&Runs panel")
 
         tp = self.training_panel
         tp.trainClicked.connect(self.toggle_training)
@@ -503,24 +543,27 @@ class MainWindow(QMainWindow):
         )
 
     def _on_spec_changed(self) -> None:
-        if self._dataset is None:
+        if self._dataset is None or self._showing:
             return
         try:
             self._net = self.network_editor.build_network(NET_DTYPE)
         except ValueError as exc:  # EngineError: an impossible combination
             self.statusBar().showMessage(f"Network not valid: {exc}", 8000)
             return
-        self._clear_history()
+        self._fresh_weights()
+
+    def _fresh_weights(self) -> None:
+        """The network has new weights of its own: the next training is a new run. The plots
+        are empty until then; the earlier runs stay in the Runs panel."""
+        self._weights_of = None
+        self._attach_plots(None)
+        if self.session.current_run_id is not None:
+            self.session.select_run(None)
+        self.runs_panel.table.clearSelection()
+        self._reset_readouts()
         self._params_changed(now=True)
 
-    def _clear_history(self) -> None:
-        self.loss_plot.clear()
-        self.accuracy_plot.clear()
-        if self._net is not None:
-            with plain_lines():
-                self.grad_plot.set_layers([f"W{n}" for n in self._net.layer_names])
-        else:
-            self.grad_plot.clear()
+    def _reset_readouts(self) -> None:
         self.runs.reset_counts()
         self.epoch_label.setText("epoch –")
         self.step_label.setText("step –")
@@ -561,9 +604,8 @@ class MainWindow(QMainWindow):
         if self.runs.busy() or self._net is None:
             return
         self._net.reinitialize()
-        self._clear_history()
-        self._params_changed(now=True)
-        self.statusBar().showMessage("Weights re-initialised", 3000)
+        self._fresh_weights()
+        self.statusBar().showMessage("Weights re-initialised: the next training is a new run", 4000)
 
     def _start_run(self, mode: str) -> None:
         ds, net = self._dataset, self._net
@@ -573,9 +615,19 @@ class MainWindow(QMainWindow):
         if len(ds.X_train) == 0:
             dialogs.show_error(self, "Cannot train", "The training set has no rows.")
             return
-        cfg = self.training_panel.fit_config()
+        cfg = FitConfig.from_dict(self.training_panel.fit_config())
+        run = self._run_to_continue(cfg)
+        if run is None:
+            run = self._new_run(cfg)
+        else:
+            run.fit = dataclasses.replace(cfg, epochs=cfg.epochs)  # α etc. as now
+        self._training_run = run
+        self._seconds0 = run.seconds
+        self.runs.reset_counts(run.steps, run.epochs)
+        self._show_run(run)
         self.notice.hide()
         self.runs.start(mode, ds, net, cfg, f"data-{id(self)}-{self._data_gen}")
+        run.set_status(RunStatus.RUNNING if mode == "run" else RunStatus.PAUSED)
         if self.runs.run_epochs:
             self.progress_bar.setRange(0, 0)  # busy until the batch count is known
             self.progress_bar.show()
@@ -608,29 +660,16 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ run messages
     def _on_progress(self, p: Progress) -> None:
-        if len(p.steps):
-            self.loss_plot.append_steps(p.steps, p.losses)
-        if len(p.grad_steps):
-            self.grad_plot.append(p.grad_steps, p.grad_norms)
-        ep = p.epochs
-        offset = self.runs.epoch_offset
-        classification = self._dataset is not None and self._dataset.task == "classification"
-        for i in range(len(ep["epoch"])):
-            val = float(ep["val_loss"][i])
-            self.loss_plot.append_epoch(
-                int(ep["step"][i]),
-                int(ep["epoch"][i]) + offset,
-                float(ep["train_loss"][i]),
-                None if np.isnan(val) else val,
+        run = self._training_run
+        if run is not None:
+            # the request counts epochs and seconds from 0; the run counts over its requests
+            offset = self.runs.epoch_offset
+            epochs = dict(p.epochs)
+            if len(epochs.get("epoch", ())):
+                epochs["epoch"] = np.asarray(epochs["epoch"]) + offset
+            run.record_progress(
+                dataclasses.replace(p, epochs=epochs, elapsed=self._seconds0 + p.elapsed)
             )
-            if classification:
-                ta, va = float(ep["train_acc"][i]), float(ep["val_acc"][i])
-                if not np.isnan(ta) or not np.isnan(va):
-                    self.accuracy_plot.append_epoch(
-                        int(ep["epoch"][i]) + offset,
-                        None if np.isnan(ta) else ta,
-                        None if np.isnan(va) else va,
-                    )
         if p.params is not None and self._net is not None:
             self._net.set_params(p.params)
             self._params_changed()
@@ -638,7 +677,7 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(f"Paused at step {p.step}")
         self.refresher.kick()
 
-    def _show_status(self, s: RunStatus) -> None:
+    def _show_status(self, s: StatusReadout) -> None:
         self.epoch_label.setText(
             f"epoch {s.epoch}" + (f", batch {s.batch}/{s.n_batches}" if s.n_batches else "")
         )
@@ -650,6 +689,18 @@ class MainWindow(QMainWindow):
             self.progress_bar.setValue(s.progress[0])
 
     def _on_finished(self, f: Finished) -> None:
+        run = self._training_run
+        if run is not None:
+            run.finish(
+                f.stop_reason,
+                f.message,
+                f.params,
+                seconds=self._seconds0 + f.seconds,
+                epochs=self.runs.epoch_offset,
+                steps=self.runs.steps_done,
+                best_epoch=f.best_epoch,
+            )
+            self._training_run = None
         if self._net is not None:
             self._net.set_params(f.params)
             self._params_changed()
@@ -665,14 +716,10 @@ class MainWindow(QMainWindow):
         # advice) would run under them, so it keeps the first clause and the notice has the rest
         self.statusBar().showMessage(first_clause(text))
         rose = None
-        if f.stop_reason != "diverged":
-            bufs = self.loss_plot.buffers
+        if f.stop_reason != "diverged" and run is not None:
+            ps, steps = self._series_of(run), run.history.loss
             rose = loss_rose(
-                bufs["epoch"].x,
-                bufs["epoch"].y,
-                bufs["step"].x,
-                bufs["step"].y,
-                self.runs.run_step0,
+                ps.train_loss.x, ps.train_loss.y, steps.x_first, steps.y, self.runs.run_step0
             )
         if f.stop_reason == "diverged":
             self.notice.show_message(f"<b>{head}.</b> {detail}", "error")
@@ -691,11 +738,228 @@ class MainWindow(QMainWindow):
     def _on_failed(self, title: str, message: str) -> None:
         if self._closing:
             return
+        if self._training_run is not None:
+            self._training_run.fail(message.splitlines()[0] if message else title)
+            self._training_run = None
         self.last_error = (title, message)
         self.progress_bar.hide()
         self.statusBar().showMessage(f"{title}: {message.splitlines()[0] if message else ''}")
         dialogs.show_error(self, title, message)
         self.runEnded.emit("error")
+
+    # ------------------------------------------------------------------ runs
+    #: settings that cannot change within a run (α can: it is live; epochs is a budget)
+    FIXED_SETTINGS = (
+        "optimizer",
+        "batch_size",
+        "weight_decay",
+        "schedule",
+        "step_size",
+        "gamma",
+        "momentum",
+        "nesterov",
+        "beta1",
+        "beta2",
+    )
+
+    def _dataset_ref(self) -> DatasetRef | None:
+        panel = self.dataset_panel
+        source = panel.current_source()
+        try:
+            if source.startswith("builtin:"):
+                return DatasetRef.builtin(source, dict(panel.current_params()))
+            if source:
+                return DatasetRef.csv(source, panel.current_options())
+        except (OSError, ValueError):
+            return None
+        return None
+
+    def _run_to_continue(self, cfg: FitConfig) -> Run | None:
+        """The run that training now extends: the one whose weights the network holds, trained
+        on this data with this network and the same fixed settings; else None (a new run)."""
+        run, net = self._weights_of, self._net
+        if run is None or run not in self.session.runs or net is None:
+            return None
+        if run.status == RunStatus.FAILED:
+            return None
+        if run.sizes != list(net.sizes) or _arch(run.net_config) != _arch(net.config()):
+            return None
+        if run.status != RunStatus.IMPORTED:
+            ref = self._dataset_ref()
+            if run.dataset is not None and not run.dataset.same_data(ref):
+                return None
+            old, new = run.fit.to_dict(), cfg.to_dict()
+            if any(old.get(k) != new.get(k) for k in self.FIXED_SETTINGS):
+                return None
+        return run
+
+    def _new_run(self, cfg: FitConfig) -> Run:
+        ds, net = self._dataset, self._net
+        pre = getattr(ds, "preprocessor", None)
+        scale = getattr(pre, "target_scale", None) if ds.task == "regression" else None
+        run = self.session.new_run(
+            net.config(),
+            cfg,
+            dataset=self._dataset_ref(),
+            task=ds.task,
+            preprocessor=pre.to_dict() if pre is not None and hasattr(pre, "to_dict") else None,
+            target_scale=[float(v) for v in scale] if scale is not None else None,
+            params=net.get_params(),
+        )
+        self._weights_of = run
+        return run
+
+    def _series_of(self, run: Run) -> PlotSeries:
+        ps = self._plot_series.get(run.id)
+        if ps is None or ps.run is not run:
+            ps = self._plot_series[run.id] = PlotSeries(run)
+        return ps
+
+    def _attach_plots(self, run: Run | None) -> None:
+        """The plots draw ``run``'s history (None: empty)."""
+        if run is None:
+            self.loss_plot.clear()
+            self.accuracy_plot.clear()
+            self.grad_plot.clear()
+            return
+        ps = self._series_of(run)
+        names = sorted({k[1:] for k in run.history.grad_norms}, key=int)
+        if not names:
+            names = [str(ell) for ell in range(2, len(run.sizes) + 1)]
+        with plain_lines():
+            self.grad_plot.set_layers([f"W{n}" for n in names])
+        self.loss_plot.attach(ps.loss(), ps.boundaries)
+        self.grad_plot.attach(ps.grad_norms(), ps.boundaries)
+        self.accuracy_plot.attach(ps.accuracy(), ps.boundaries)
+        self._attached = (run, set(run.history.grad_norms))
+
+    _attached: tuple[Any, set[str]] = (None, set())
+
+    def _show_run(self, run: Run | None) -> None:
+        """Put ``run`` on screen: its curves, and (when it fits the data) its weights in the
+        diagram, surface, trace and heatmaps; select its row."""
+        self._showing += 1
+        try:
+            if run is not None and self.session.current_run_id != run.id:
+                self.session.select_run(run.id)
+            self._attach_plots(run)
+            if run is not None:
+                self.runs_panel.select_run(run, quiet=True)
+                if run is not self._training_run:
+                    self._load_run_weights(run)
+        finally:
+            self._showing -= 1
+        self.refresher.kick()
+
+    def _load_run_weights(self, run: Run) -> None:
+        ds = self._dataset
+        if run.params is None:
+            return
+        if ds is None or run.sizes[0] != ds.n_inputs or run.sizes[-1] != ds.n_outputs:
+            self.statusBar().showMessage(
+                f"{run.name}: its network ({run.network_label}) does not fit the current data "
+                f"({ds.n_inputs if ds else 0} inputs → {ds.n_outputs if ds else 0} outputs); "
+                "open the data it was trained on to see its weights",
+                8000,
+            )
+            return
+        self.undo_recorder.muted += 1
+        try:
+            from bpstudio.engine.spec import NetworkSpec as Spec
+
+            self.network_editor.set_spec(Spec.from_config(run.net_config))
+        finally:
+            self.undo_recorder.muted -= 1
+        self.undo_recorder.resync("network")
+        self._net = run.network()
+        self._weights_of = run
+        self.runs.reset_counts(run.steps, run.epochs)
+        self._params_changed(now=True)
+
+    def _on_runs_selected(self, runs: list[Run]) -> None:
+        if runs and not self.runs.busy():
+            self._show_run(runs[-1])
+
+    def _describe_run(self, run: Run) -> RunRow:
+        from bpstudio.session import runs_table
+
+        r = runs_table([run])[0]
+        if r["val_accuracy"] is not None:
+            metric = f"{100 * r['val_accuracy']:.1f} %"
+        elif r["val_rmse"] is not None:
+            metric = f"RMSE {r['val_rmse']:.4g}"
+        else:
+            metric = "–"
+        status = r["stop_reason"] or r["status"]
+        return RunRow(
+            r["name"],
+            r["network"],
+            r["optimizer"],
+            r["lr"],
+            r["batch_size"],
+            r["epochs"],
+            r["train_loss"],
+            r["val_loss"],
+            metric,
+            r["seconds"],
+            str(status).replace("_", " "),
+        )
+
+    def _on_session_event(self, event: Any) -> None:
+        kind = event.kind
+        if kind in (SessionEventKind.RUN_ADDED, SessionEventKind.RUN_REMOVED):
+            self.runs_panel.reset(keep=self.session.current_run)
+        elif kind in (
+            SessionEventKind.RUN_PROGRESS,
+            SessionEventKind.RUN_STATUS,
+            SessionEventKind.RUN_FINISHED,
+            SessionEventKind.RUN_RENAMED,
+        ):
+            run = next((r for r in self.session.runs if r.id == event.run_id), None)
+            if run is not None:
+                self._series_of(run).sync()
+                if run is self._attached[0] and set(run.history.grad_norms) != self._attached[1]:
+                    self._attach_plots(run)  # the first gradient norms arrived
+                self.runs_panel.refresh_run(run)
+        self._update_title()
+
+    def _update_title(self) -> None:
+        path = self.session.path
+        name = path.name if path is not None else "untitled"
+        self.setWindowTitle(f"{name}{' •' if self.session.dirty else ''} — Backprop Studio")
+
+    def rename_run(self, run: Run, name: str) -> None:
+        try:
+            self.session.rename_run(run.id, name)
+        except (KeyError, ValueError) as exc:
+            self.statusBar().showMessage(str(exc), 5000)
+
+    def delete_selected_runs(self) -> None:
+        """Delete the runs selected in the Runs panel (undoable)."""
+        runs = [r for r in self.runs_panel.selected_runs() if r is not self._training_run]
+        if not runs or self.runs.busy():
+            return
+        text = f"delete {runs[0].name}" if len(runs) == 1 else f"delete {len(runs)} runs"
+        self.undo_stack.push(DeleteRunsCommand(self, runs, text))
+
+    def remove_runs(self, runs: list[Run]) -> list[int]:
+        """Take ``runs`` out of the session; returns their positions (for undo)."""
+        positions = []
+        for run in runs:
+            positions.append(self.session.runs.index(run))
+        for run in runs:
+            self.session.remove_run(run.id)
+            self._plot_series.pop(run.id, None)
+            if self._weights_of is run:
+                self._weights_of = None
+        self._show_run(self.session.current_run)
+        return positions
+
+    def insert_runs(self, placed: list[tuple[int, Run]]) -> None:
+        for index, run in sorted(placed, key=lambda t: t[0]):
+            self.session.insert_run(index, run)
+        self.runs_panel.reset()
+        self._show_run(placed[-1][1] if placed else None)
 
     # ------------------------------------------------------------------ weight-driven views
     def _params_changed(self, now: bool = False) -> None:

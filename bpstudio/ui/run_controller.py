@@ -6,7 +6,7 @@ and training settings it is given, relays pause / resume / step / stop / α to t
 the child's messages into
 
 - ``progressed(Progress)`` once the message belongs to the current run (offsets applied),
-- ``statusChanged(RunStatus)``: the epoch / step / rate / elapsed read-outs and the progress bar,
+- ``statusChanged(StatusReadout)``: the epoch, step, rate and elapsed read-outs and progress bar,
 - ``finished(Finished)`` / ``failed(title, message)`` when the run ends, and
 - ``stateChanged(str)`` for every change of :class:`RunState`.
 
@@ -26,6 +26,7 @@ from typing import Any, NamedTuple
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
+from bpstudio.engine import FitConfig
 from bpstudio.engine.remote import Finished, Progress, RunRequest
 from bpstudio.ui.worker import WorkerHandle
 
@@ -40,7 +41,7 @@ class RunState(enum.StrEnum):
     STOPPING = "stopping"
 
 
-class RunStatus(NamedTuple):
+class StatusReadout(NamedTuple):
     """The status-bar read-outs of the current run."""
 
     epoch: int  # epochs completed, counted over the continued runs
@@ -92,7 +93,7 @@ class RunController(QObject):
 
     stateChanged = Signal(str)
     progressed = Signal(object)  # remote.Progress of the current run
-    statusChanged = Signal(object)  # RunStatus
+    statusChanged = Signal(object)  # StatusReadout
     finished = Signal(object)  # remote.Finished
     failed = Signal(str, str)  # title, message
 
@@ -128,7 +129,7 @@ class RunController(QObject):
         self.stateChanged.emit(str(state))
 
     # ------------------------------------------------------------------ commands
-    def start(self, mode: str, ds: Any, net: Any, fit: dict[str, Any], data_key: str) -> RunRequest:
+    def start(self, mode: str, ds: Any, net: Any, fit: FitConfig, data_key: str) -> RunRequest:
         """Send a run of ``net`` on ``ds`` to the child; ``mode`` is run | step | step_epoch."""
         has_val = ds.X_val is not None and len(ds.X_val) > 0
         # the weight-driven views are tabs: snapshots are wanted whichever one is open now
@@ -147,7 +148,7 @@ class RunController(QObject):
             params_interval=PARAMS_INTERVAL if n_params <= BIG_NET_PARAMS else 1.0,
             step_offset=self.steps_done,
         )
-        self.run_epochs = fit.get("epochs")
+        self.run_epochs = fit.epochs
         self.run_step0 = self.steps_done
         self._rate = None
         self.steps_per_s = 0.0
@@ -211,7 +212,7 @@ class RunController(QObject):
         self.progressed.emit(p)
         self.statusChanged.emit(self._status(p))
 
-    def _status(self, p: Progress) -> RunStatus:
+    def _status(self, p: Progress) -> StatusReadout:
         if self._rate is not None:
             e0, s0 = self._rate
             if p.elapsed > e0 + 1e-6 and p.step >= s0:
@@ -224,7 +225,7 @@ class RunController(QObject):
         if self.run_epochs and p.n_batches:
             total = self.run_epochs * p.n_batches
             progress = (min(total, p.step - self.run_step0), total)
-        return RunStatus(
+        return StatusReadout(
             p.epoch + self.epoch_offset,
             p.step,
             p.batch,
@@ -252,4 +253,4 @@ class RunController(QObject):
         self.failed.emit(title, message)
 
 
-__all__ = ["RunController", "RunState", "RunStatus", "fmt_seconds", "loss_rose"]
+__all__ = ["RunController", "RunState", "StatusReadout", "fmt_seconds", "loss_rose"]

@@ -44,7 +44,7 @@ def window(qtbot, settings, errors):
 
 
 def _steps(w: MainWindow) -> int:
-    return len(w.loss_plot.buffers["step"])
+    return w.loss_plot.buffers["step"].n_points  # steps recorded (the series keeps bins of them)
 
 
 def _curve_len(w: MainWindow) -> int:
