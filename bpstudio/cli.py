@@ -1,6 +1,9 @@
-"""Headless command line: ``bpstudio [gui|train|predict|datasets|gradcheck|export|info]``.
+"""Headless command line: ``bpstudio [gui|train|predict|datasets|gradcheck|export|runs|info]``.
 
-``bpstudio`` alone opens the window (imported lazily, so the headless commands never load Qt).
+``bpstudio`` alone opens the window (imported lazily, so the headless commands never load Qt);
+``bpstudio EXP.bpstudio`` opens a project in it. ``train --project EXP.bpstudio`` appends the run
+(history, checkpoints, weights) to a project, ``runs`` lists a project's runs (``--csv``: their
+per-epoch history), ``export EXP.bpstudio MODEL --run N`` writes one run's model.
 ``train`` fits a network on a CSV file or a ``builtin:NAME`` dataset with defaults that work
 without tuning (standardised inputs; two relu layers of 32; softmax + cross-entropy for classes,
 linear + MSE for values; adam, α = 0.01, batch 32, 100 epochs, float32), shows a progress bar
@@ -171,6 +174,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("gui", help="open the window (the default)")
     p.add_argument("--dataset", help="start on this dataset, e.g. builtin:spirals or a CSV path")
+    p.add_argument(
+        "project", nargs="?", metavar="EXP.bpstudio", help="open this project in the window"
+    )
     p.set_defaults(func=cmd_gui)
 
     p = sub.add_parser(
@@ -301,6 +307,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="save the model (.npz, .json; .safetensors and .onnx if those packages are installed)",
     )
     p.add_argument("--metrics", metavar="JSON", help="write final metrics + history as JSON")
+    p.add_argument(
+        "--project",
+        metavar="EXP.bpstudio",
+        help="append this run (history, checkpoints, weights) to a project file, creating it "
+        "if needed; see 'bpstudio runs'",
+    )
+    p.add_argument("--run-name", metavar="NAME", help="the run's name in --project (default Run N)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_train)
 
@@ -346,10 +359,29 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_gradcheck)
 
-    p = sub.add_parser("export", help="convert a model file to another format")
-    p.add_argument("model", metavar="MODEL")
+    p = sub.add_parser(
+        "export",
+        help="convert a model file to another format, or export a project's run",
+        description="MODEL is a model file, or a project (EXP.bpstudio) with --run N.",
+    )
+    p.add_argument("model", metavar="MODEL", help="a model file, or a project with --run N")
     p.add_argument("out", metavar="OUT", help="target path; the suffix picks the format")
+    p.add_argument(
+        "--run", type=_positive_int, metavar="N", help="which run of the project (from 1)"
+    )
     p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser(
+        "runs",
+        help="list the runs of a project",
+        description="One line per run: number, name, network, optimiser, α, batch, epochs, "
+        "final train/val loss, val accuracy (classes) or RMSE (values).",
+    )
+    p.add_argument("project", metavar="EXP.bpstudio")
+    p.add_argument(
+        "--csv", metavar="FILE", help="write every run's per-epoch history (long format) to FILE"
+    )
+    p.set_defaults(func=cmd_runs)
 
     p = sub.add_parser("info", help="describe a model file")
     p.add_argument("model", metavar="MODEL")
@@ -369,6 +401,11 @@ def _import_run_app() -> Callable[..., int]:
 
 
 def cmd_gui(args: argparse.Namespace) -> int:
+    project = getattr(args, "project", None)
+    if project is not None:
+        from bpstudio.session import Session
+
+        Session.open(project)  # a bad or missing file: one line and exit 2, before any window
     try:
         run_app = _import_run_app()
     except ImportError as exc:
@@ -376,7 +413,13 @@ def cmd_gui(args: argparse.Namespace) -> int:
             f"the window can't start ({exc}); the headless commands still work: bpstudio --help"
         ) from None
     # run_app's argv holds extra Qt arguments only (it adds the program name itself).
-    return int(run_app([], dataset=args.dataset) or 0)
+    if project is None:
+        return int(run_app([], dataset=args.dataset) or 0)
+    import inspect
+
+    if "project" not in inspect.signature(run_app).parameters:
+        raise CLIError("this version of the window can't open projects yet")
+    return int(run_app([], dataset=args.dataset, project=str(project)) or 0)
 
 
 # ---------------------------------------------------------------------------------------- train
@@ -567,6 +610,12 @@ def cmd_train(args: argparse.Namespace) -> int:
     control = FitControl()
     show_bar = not args.quiet and sys.stderr.isatty()
     progress = _Progress(sys.stderr, args.epochs, show_bar) if show_bar else None
+    callback: Any = progress
+    project = _ProjectRun.start(args, ds, net) if args.project else None
+    extra_fit: dict[str, Any] = {}
+    if project is not None:
+        callback = project.recorder(then=progress)
+        extra_fit["grad_norm_every"] = project.grad_norm_every(ds.X_train.shape[0], args.batch_size)
     overrides: dict[str, Any] = {
         "epochs": args.epochs,
         "batch_size": args.batch_size,
@@ -587,8 +636,9 @@ def cmd_train(args: argparse.Namespace) -> int:
                 X_val=X_val,
                 Y_val=Y_val,
                 control=control,
-                callback=progress,
+                callback=callback,
                 **overrides,
+                **extra_fit,
             )
     finally:
         if progress is not None:
@@ -670,7 +720,84 @@ def cmd_train(args: argparse.Namespace) -> int:
         }
         atomic_write_json(args.metrics, metrics)
         print(f"wrote metrics to {args.metrics}", file=out)
+    if project is not None:
+        project.finish(history, summary, out)
     return 1 if reason == "diverged" else 0
+
+
+class _ProjectRun:
+    """``train --project``: the run recorded into a project (opened before training, so a bad
+    project file stops the command at once), appended and saved after it."""
+
+    def __init__(self, path: Path, session: Any, run: Any, net: Any) -> None:
+        self.path, self.session, self.run, self.net = path, session, run, net
+        self._recorder: Any = None
+
+    @classmethod
+    def start(cls, args: argparse.Namespace, ds: Any, net: Any) -> _ProjectRun:
+        from bpstudio.data import DatasetOptions
+        from bpstudio.engine import FitConfig, NetworkSpec
+        from bpstudio.session import DatasetRef, Session
+
+        path = Path(args.project)
+        if path.suffix.lower() != ".bpstudio":
+            raise CLIError(f"{path}: a project file ends in .bpstudio")
+        session = Session.open(path) if path.exists() else Session()
+        options = DatasetOptions(
+            target=list(args.target) if args.target else None,
+            task=args.task,
+            missing=args.missing,
+            scaling=args.scaling,
+            val_fraction=args.val_split,
+            seed=args.seed,
+            drop_columns=list(args.drop),
+            categorical=list(args.categorical),
+        )
+        dataset = DatasetRef.from_source(args.data, _builtin_params(args), options)
+        fit_config = FitConfig(
+            epochs=args.epochs,
+            batch_size=args.batch_size,
+            optimizer=args.optimizer,
+            lr=args.lr,
+            momentum=args.momentum,
+            schedule=args.schedule,
+            weight_decay=args.weight_decay,
+            patience=args.patience,
+            seed=args.seed,
+        )
+        # The project's current settings follow its latest run, as the window's would.
+        session.dataset = dataset
+        session.network = NetworkSpec.from_config(net.config())
+        session.fit = fit_config
+        pre = ds.preprocessor
+        run = session.new_run(
+            net.config(),
+            fit_config,
+            name=args.run_name,
+            task=ds.task,
+            preprocessor=pre.to_dict(),
+            target_scale=None if ds.task == "classification" else list(pre.target_scale),
+        )
+        return cls(path, session, run, net)
+
+    def recorder(self, then: Any = None) -> Any:
+        from bpstudio.session import FitRecorder
+
+        self._recorder = FitRecorder(self.run, self.net, then=then)
+        return self._recorder
+
+    @staticmethod
+    def grad_norm_every(n_rows: int, batch_size: int) -> int:
+        """Measure per-layer gradient norms about 16 times an epoch (every step on small data)."""
+        n_batches = -(-int(n_rows) // max(1, int(batch_size)))
+        return max(1, n_batches // 16)
+
+    def finish(self, history: Any, summary: dict[str, Any], out: IO[str]) -> None:
+        self._recorder.finish(history)
+        self.run.summary = dict(summary)
+        self.session.save(self.path)
+        number = len(self.session.runs)
+        print(f"added run {number} ({self.run.name}) to {self.path}", file=out)
 
 
 # -------------------------------------------------------------------------------------- predict
@@ -824,14 +951,83 @@ def cmd_gradcheck(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     from bpstudio.io import load_model, save_model
+    from bpstudio.io.project_file import is_project_path
 
-    model = load_model(args.model)
     if Path(args.out).resolve() == Path(args.model).resolve():
         raise CLIError("OUT is the same file as MODEL")
+    if is_project_path(args.model):
+        return _export_run(args)
+    if args.run is not None:
+        raise CLIError(f"{args.model}: --run picks a run of a project (EXP.bpstudio)")
+    model = load_model(args.model)
     # Copy the stored preprocessor dict as is, so nothing is lost in a round trip.
     pre = model.metadata.get("preprocessor")
     path = save_model(args.out, model.net, pre, extra=model.metadata.get("extra"))
     print(f"wrote {path}")
+    return 0
+
+
+def _open_project(path: str) -> Any:
+    from bpstudio.session import Session
+
+    if not Path(path).exists():
+        raise CLIError(f"{path}: no such project file")
+    return Session.open(path)
+
+
+def _export_run(args: argparse.Namespace) -> int:
+    """``export EXP.bpstudio MODEL --run N``: run N's final weights and preprocessor."""
+    from bpstudio.io import save_model
+
+    session = _open_project(args.model)
+    n_runs = len(session.runs)
+    if n_runs == 0:
+        raise CLIError(f"{args.model}: the project has no runs to export")
+    if args.run is None:
+        if n_runs > 1:
+            raise CLIError(f"{args.model}: which run? give --run N (1 to {n_runs})")
+        number = 1
+    else:
+        number = args.run
+    if number > n_runs:
+        raise CLIError(f"{args.model}: no run {number}; the project has {n_runs} run(s)")
+    run = session.run_number(number)
+    if run.params is None:
+        raise CLIError(f"{args.model}: run {number} ({run.name}) has no trained weights")
+    extra = dict(run.summary) or {"epochs": run.epochs, "stop_reason": str(run.stop_reason)}
+    extra.update({"project": str(args.model), "run": number, "run_name": run.name})
+    path = save_model(args.out, run.network(), run.preprocessor, extra=extra)
+    print(f"wrote run {number} ({run.name}) to {path}")
+    return 0
+
+
+def _fmt_figure(value: float | None, percent: bool = False) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.1%}" if percent else f"{value:.4g}"
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    from bpstudio.session import runs_table, write_history_csv
+
+    session = _open_project(args.project)
+    for row in runs_table(session.runs):
+        score = (
+            f"val RMSE {_fmt_figure(row['val_rmse'])}"
+            if row["val_accuracy"] is None and row["val_rmse"] is not None
+            else f"val accuracy {_fmt_figure(row['val_accuracy'], percent=True)}"
+        )
+        print(
+            f"{row['number']}  {row['name']}  {row['network']}  {row['optimizer']}  "
+            f"α {row['lr']:g}  batch {row['batch_size']}  {row['epochs']} epochs  "
+            f"train loss {_fmt_figure(row['train_loss'])}  "
+            f"val loss {_fmt_figure(row['val_loss'])}  {score}"
+        )
+    if not session.runs:
+        print(f"{args.project}: no runs yet", file=sys.stderr)
+    if args.csv:
+        write_history_csv(args.csv, session.runs)
+        print(f"wrote the history of {len(session.runs)} run(s) to {args.csv}", file=sys.stderr)
     return 0
 
 
@@ -874,7 +1070,7 @@ def _one_line(exc: BaseException) -> str:
 
 
 def _user_errors() -> tuple[type[BaseException], ...]:
-    errors: list[type[BaseException]] = [CLIError, OSError]
+    errors: list[type[BaseException]] = [BPStudioError, CLIError, OSError]
     with contextlib.suppress(ImportError):
         from bpstudio.data import DataError
 
@@ -892,6 +1088,8 @@ def _user_errors() -> tuple[type[BaseException], ...]:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``bpstudio`` script and ``python -m bpstudio``; returns the exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0].lower().endswith(".bpstudio"):  # `bpstudio EXP.bpstudio` opens it
+        argv = ["gui", *argv]
     try:
         parser = build_parser()
         args = parser.parse_args(argv)

@@ -18,6 +18,14 @@ from bpstudio.session.dataset import (
     DatasetRef,
     DatasetStatus,
 )
+from bpstudio.session.history_csv import history_rows, write_history_csv
+from bpstudio.session.recovery import (
+    Recovery,
+    discard_recovery,
+    find_recoveries,
+    recovery_path,
+    write_recovery,
+)
 from bpstudio.session.run import EPOCH_FIELDS, FitRecorder, Run, RunHistory, RunParent, RunStatus
 from bpstudio.session.series import DEFAULT_MAX_BINS, BinnedSeries, Envelope, FullSeries
 from bpstudio.session.session import Session, SessionEvent, SessionEventKind, runs_table
@@ -38,6 +46,7 @@ __all__ = [
     "FullSeries",
     "NetworkSpec",
     "ProjectFileError",
+    "Recovery",
     "Run",
     "RunHistory",
     "RunParent",
@@ -46,5 +55,11 @@ __all__ = [
     "SessionEvent",
     "SessionEventKind",
     "StopReason",
+    "discard_recovery",
+    "find_recoveries",
+    "history_rows",
+    "recovery_path",
     "runs_table",
+    "write_history_csv",
+    "write_recovery",
 ]

@@ -21,8 +21,8 @@ from typing import Any
 import numpy as np
 
 DEFAULT_EVERY = 5  # epochs between regular checkpoints, before any thinning
-DEFAULT_MAX_KEPT = 16  # regular checkpoints kept per run at most
-DEFAULT_MAX_BYTES = 32 * 2**20  # weights kept per run at most (the best checkpoint aside)
+DEFAULT_MAX_KEPT = 8  # regular checkpoints kept per run at most
+DEFAULT_MAX_BYTES = 16 * 2**20  # weights kept per run at most (the best checkpoint aside)
 
 
 @dataclass

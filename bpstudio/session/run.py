@@ -205,8 +205,8 @@ class RunHistory:
         """The names ``from_arrays`` needs (the JSON side of ``to_arrays``)."""
         return {
             "max_bins": self.max_bins,
-            "grad_norms": sorted(self.grad_norms),
-            "epoch_grad_norms": sorted(self.epoch_grad_norms),
+            "grad_norms": list(self.grad_norms),  # in the order measured (W2, b2, W3, …)
+            "epoch_grad_norms": list(self.epoch_grad_norms),
         }
 
     @classmethod

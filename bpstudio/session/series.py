@@ -325,6 +325,16 @@ class FullSeries:
         return (float(self._x[self._n - 1]), float(self._y[self._n - 1])) if self._n else None
 
     def append(self, x: Any, y: Any) -> None:
+        if isinstance(x, int | float) and isinstance(y, int | float):  # one point: the usual case
+            if self._n == self._x.size:
+                cap = max(2 * self._x.size, 1)
+                self._x = np.resize(self._x, cap)
+                self._y = np.resize(self._y, cap)
+            self._x[self._n] = x
+            self._y[self._n] = y
+            self._n += 1
+            self.version += 1
+            return
         xs, ys = _as_1d(x), _as_1d(y)
         if xs.shape != ys.shape:
             raise ValueError(f"x and y lengths differ: {xs.size} vs {ys.size}")

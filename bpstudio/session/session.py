@@ -46,7 +46,7 @@ from bpstudio.session.run import RUN_MAX_BINS, Run, RunHistory, RunParent, RunSt
 DETAILED_RUNS = 3  # the newest runs keep full per-step detail
 OLD_RUN_BINS = 256  # bins per per-step series of an older run
 OLD_RUN_CHECKPOINTS = 4  # regular checkpoints an older run keeps (plus its best)
-OLD_RUN_CHECKPOINT_BYTES = 4 * 2**20
+OLD_RUN_CHECKPOINT_BYTES = 2 * 2**20
 DOCUMENT_KIND = "session"
 
 

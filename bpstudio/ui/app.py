@@ -25,8 +25,11 @@ def _no_display() -> str | None:
     )
 
 
-def run_app(argv: list[str] | None = None, dataset: str | None = None) -> int:
-    """Open Backprop Studio; ``dataset`` is "builtin:NAME" or a CSV path (opens the import dialog).
+def run_app(
+    argv: list[str] | None = None, dataset: str | None = None, project: str | None = None
+) -> int:
+    """Open Backprop Studio; ``dataset`` is "builtin:NAME" or a CSV path (opens the import dialog),
+    ``project`` a ``.bpstudio`` file (``MainWindow.open_project``).
 
     Returns the event loop's exit code (2 when there is no display).
     """
@@ -54,6 +57,12 @@ def run_app(argv: list[str] | None = None, dataset: str | None = None) -> int:
     theme.apply_theme(app, mode if mode in ("auto", "light", "dark") else "auto")
     window = MainWindow(dataset=dataset)
     window.show()
+    if project is not None:
+        opener = getattr(window, "open_project", None)
+        if opener is None:
+            print(f"bpstudio: this window can't open projects yet ({project})", file=sys.stderr)
+        else:
+            opener(project)
     if not owns_app:
         return 0
     code = app.exec()
