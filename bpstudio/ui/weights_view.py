@@ -1,5 +1,9 @@
 """Heatmaps of the weight matrices W^l, one at a time, with a hover read-out of W[i, j].
 
+Colours follow the one sign convention of every weight view (``weight_colormap``): blue for
+positive, orange for negative, fading into the background at 0, as the network diagram's edges
+and the backprop trace's cells.
+
 Leaves out: bias vectors and several matrices side by side.
 """
 
@@ -14,6 +18,18 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidg
 
 from bpstudio.ui import theme
 from bpstudio.ui.plots import format_value, unshadow_clear
+from bpstudio.ui.trace_view import NEGATIVE, NEGATIVE_DARK, POSITIVE, POSITIVE_DARK
+
+
+def weight_colors() -> tuple[str, str]:
+    """(positive, negative) colours of the current theme: the diagram's and the trace's."""
+    return (POSITIVE_DARK, NEGATIVE_DARK) if theme.is_dark() else (POSITIVE, NEGATIVE)
+
+
+def weight_colormap() -> pg.ColorMap:
+    """−max … 0 … +max: orange, the plot background, blue (the sign convention everywhere)."""
+    pos, neg = weight_colors()
+    return pg.ColorMap([0.0, 0.5, 1.0], [neg, theme.plot_theme().background, pos])
 
 
 class WeightsView(QWidget):
@@ -35,7 +51,7 @@ class WeightsView(QWidget):
         item.vb.setAspectLocked(False)
         self.image = pg.ImageItem()
         item.addItem(self.image)
-        self.cmap = pg.colormap.get("CET-D1")
+        self.cmap = weight_colormap()
         self.bar = pg.ColorBarItem(values=(-1, 1), colorMap=self.cmap, interactive=False, width=14)
         self.bar.setImageItem(self.image, insert_in=item)
         self.readout = QLabel("")
@@ -58,6 +74,8 @@ class WeightsView(QWidget):
         if self.plot.getPlotItem() is None:  # closed: pyqtgraph drops the plot item on close()
             return
         theme.style_plot(self.plot)
+        self.bar.setColorMap(weight_colormap())
+        self._show()
 
     def set_network(self, net: Any) -> None:
         """Copy the weight matrices of ``net`` and redraw the selected one."""
@@ -106,8 +124,12 @@ class WeightsView(QWidget):
         item = self.plot.getPlotItem()
         item.getAxis("bottom").setTicks([_unit_ticks(W.shape[1])])
         item.getAxis("left").setTicks([_unit_ticks(W.shape[0])])
+        pos, neg = weight_colors()
         self.plot.getPlotItem().setTitle(
-            f"{key}: shape {W.shape}, max |w| = {m:.3g}", color=theme.plot_theme().foreground
+            f"{key}: shape {W.shape}, max |w| = {m:.3g} — "
+            f"<span style='color:{pos}'>positive</span> / "
+            f"<span style='color:{neg}'>negative</span>",
+            color=theme.plot_theme().foreground,
         )
 
     def _on_mouse_moved(self, pos: QPointF) -> None:
