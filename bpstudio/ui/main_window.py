@@ -67,6 +67,7 @@ from bpstudio.data import DatasetOptions
 from bpstudio.engine.remote import Finished, Progress, RunRequest
 from bpstudio.ui import dialogs, theme
 from bpstudio.ui.dataset_panel import DatasetPanel
+from bpstudio.ui.key_guard import SpaceGuard
 from bpstudio.ui.network_editor import NetworkEditor, NetworkSpec
 from bpstudio.ui.network_view import NetworkDiagramView
 from bpstudio.ui.plots import AccuracyPlot, GradientNormPlot, LossPlot
@@ -208,6 +209,9 @@ class MainWindow(QMainWindow):
         self.last_error: tuple[str, str] | None = None
         self.paused_step: int | None = None  # the step the child confirmed pausing at
         self._last_lr: float | None = None
+        self._trained_seconds = 0.0  # training time of the current weights (all runs)
+        self._spec_applied: Any = None  # the editor's spec the current network was built from
+        self._changing_data = False
 
         initial = (
             dataset
@@ -239,6 +243,12 @@ class MainWindow(QMainWindow):
         self.network_editor.specChanged.connect(self._on_spec_changed)
         self.network_editor.specChanged.connect(
             lambda *_: self.wheel_guard.protect(self.network_editor)
+        )
+        # Space presses a focused button instead of toggling training
+        self.space_guard = SpaceGuard(self)
+        self.space_guard.protect(self)
+        self.network_editor.specChanged.connect(
+            lambda *_: self.space_guard.protect(self.network_editor)
         )
         self._rebuild_recent_menu()
         self._apply_initial_dataset(
@@ -594,9 +604,13 @@ class MainWindow(QMainWindow):
         self.trace_view.set_dataset(ds)
         self._on_trace_sample(self.trace_view.sample_index)
         # set_io emits specChanged, which rebuilds the network and clears the plots
-        self.network_editor.set_io(ds.n_inputs, ds.n_outputs, ds.task)
-        if self._net is None or list(self._net.sizes) != self.network_editor.sizes():
-            self._on_spec_changed()
+        self._changing_data = True
+        try:
+            self.network_editor.set_io(ds.n_inputs, ds.n_outputs, ds.task)
+            if self._net is None or list(self._net.sizes) != self.network_editor.sizes():
+                self._on_spec_changed()
+        finally:
+            self._changing_data = False
         # the rows the net sees (after dropped ones), as in the dataset panel's summary
         n_used = len(ds.X_train) + len(ds.X_val) + len(ds.X_test)
         self.statusBar().showMessage(
@@ -606,13 +620,46 @@ class MainWindow(QMainWindow):
     def _on_spec_changed(self) -> None:
         if self._dataset is None:
             return
+        trained = self._steps_done if self._net is not None else 0
+        if not self._changing_data and trained and not self._confirm_discard():
+            return
         try:
             self._net = self.network_editor.build_network(NET_DTYPE)
         except ValueError as exc:  # EngineError: an impossible combination
             self.statusBar().showMessage(f"Network not valid: {exc}", 8000)
             return
+        self._spec_applied = self.network_editor.spec()
         self._clear_history()
         self._params_changed(now=True)
+        if trained and not self._changing_data:
+            self.statusBar().showMessage(
+                f"Network changed: the weights trained for {trained:,} steps were discarded; "
+                "the new network starts from fresh weights."
+            )
+        elif not self._changing_data:
+            self.statusBar().clearMessage()  # no stale "Finished…" under a new network
+
+    def _confirm_discard(self) -> bool:
+        """Ask before an edit throws away weights trained for more than a minute; on No, put
+        the editor back as the trained network was built. True: go on and discard."""
+        if self._trained_seconds <= 60 or self._spec_applied is None:
+            return True
+        if dialogs.ask_yes_no(
+            self,
+            "Discard the trained network?",
+            f"These weights were trained for {_fmt_seconds(self._trained_seconds)} "
+            f"({self._steps_done:,} steps). Changing the network starts again from new "
+            "weights, and the training so far is lost.\n\nDiscard the trained weights?",
+        ):
+            return True
+        editor = self.network_editor
+        editor.blockSignals(True)
+        try:
+            editor.set_spec(self._spec_applied)
+        finally:
+            editor.blockSignals(False)
+        self.statusBar().showMessage("Network unchanged: the trained weights are kept", 5000)
+        return False
 
     def _clear_history(self) -> None:
         self.loss_plot.clear()
@@ -624,6 +671,8 @@ class MainWindow(QMainWindow):
             self.grad_plot.clear()
         self._steps_done = 0
         self._epoch_offset = 0
+        self._trained_seconds = 0.0
+        self.training_panel.set_current_lr(None)
         self.epoch_label.setText("epoch –")
         self.step_label.setText("step –")
         self.rate_label.setText("– steps/s")
@@ -656,9 +705,12 @@ class MainWindow(QMainWindow):
         elif self._state == "running":
             self._worker.worker.submit("pause")
             self._set_state("paused")
+            self.statusBar().showMessage("Pausing…")
         elif self._state == "paused":
             self._worker.worker.submit("resume")
             self._set_state("running")
+            self.paused_step = None
+            self.statusBar().showMessage("Training…")
 
     def step(self) -> None:
         """One mini-batch (starting a paused run if none exists)."""
@@ -796,6 +848,7 @@ class MainWindow(QMainWindow):
             self._net.set_params(p.params)
             self._params_changed()
         self._last_lr = p.lr
+        self.training_panel.set_current_lr(p.lr)
         self._update_status(p.epoch, p.step, p.batch, p.n_batches, p.elapsed)
         if p.paused and self._state == "paused":
             self.paused_step = p.step
@@ -876,6 +929,7 @@ class MainWindow(QMainWindow):
             self._params_changed()
         self._plots_dirty = True
         self._steps_done = self._run_step0 + f.steps
+        self._trained_seconds += f.seconds
         self._epoch_offset += f.epochs
         self._run_id = None
         self._set_state("idle")
