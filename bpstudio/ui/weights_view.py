@@ -83,7 +83,11 @@ class WeightsView(QWidget):
             self.clear()
             return
         params = net.get_params() if hasattr(net, "get_params") else dict(net.params)
-        self.params = {k: np.asarray(v, dtype=np.float64) for k, v in params.items() if k[0] == "W"}
+        params = {k: np.asarray(v, dtype=np.float64) for k, v in params.items() if k[0] == "W"}
+        if {k: v.shape for k, v in params.items()} != {k: v.shape for k, v in self.params.items()}:
+            self.readout.setText("")  # another network: the value read out is not in it
+            self._hover = (None, -1, -1)
+        self.params = params
         keys = sorted(self.params, key=lambda k: int(k[1:]))
         labels = [f"{k} {self.params[k].shape}" for k in keys]
         current = self.layer_combo.currentData()
@@ -96,6 +100,8 @@ class WeightsView(QWidget):
             self.layer_combo.setCurrentIndex(i if i >= 0 else 0)
             self.layer_combo.blockSignals(False)
         self._show()
+        if self.readout.text():  # the same cell, its new value
+            self._update_readout()
 
     def set_layer(self, key: str) -> None:
         i = self.layer_combo.findData(key)
@@ -106,6 +112,7 @@ class WeightsView(QWidget):
         return self.layer_combo.currentData()
 
     def clear(self) -> None:
+        self._hover = (None, -1, -1)
         self.params = {}
         self.layer_combo.clear()
         self.image.clear()
@@ -137,8 +144,16 @@ class WeightsView(QWidget):
         if key not in self.params:
             return
         p = self.image.mapFromScene(pos)
-        W = self.params[key]
         j, i = int(np.floor(p.x())), int(np.floor(p.y()))
+        self._hover = (key, i, j)
+        self._update_readout()
+
+    def _update_readout(self) -> None:
+        key, i, j = getattr(self, "_hover", (None, -1, -1))
+        W = self.params.get(key)
+        if W is None or key != self.layer_combo.currentData():
+            self.readout.setText("")
+            return
         if 0 <= i < W.shape[0] and 0 <= j < W.shape[1]:
             self.readout.setText(
                 f"{key}[{i}, {j}] = {format_value(float(W[i, j]))}"

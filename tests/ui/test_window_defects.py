@@ -1,0 +1,169 @@
+"""Defects a new user hit in a walk-through (issue 7 §3), each in a real (offscreen) window:
+status-bar texts, discarding a trained network, Space on a focused button, buttons that stay
+under the mouse, α under a schedule, the Weights read-out, ranges after Reset + Step epoch."""
+
+# ruff: noqa: F811 - the fixtures of test_main_window are imported, then requested by name
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtWidgets import QApplication
+
+from bpstudio.engine import Network
+from bpstudio.ui import dialogs
+from bpstudio.ui.weights_view import WeightsView
+from tests.ui.test_main_window import TIMEOUT, _button, _small_run, errors, settings, window  # noqa: F401 - fixtures
+
+
+def _run_until_stopped_then_pause(qtbot, w) -> None:
+    w.training_panel.until_stopped_check.setChecked(True)
+    w.toggle_training()
+    qtbot.waitUntil(lambda: len(w.loss_plot.series("step")) > 0, timeout=TIMEOUT)
+    w.toggle_training()
+    qtbot.waitUntil(lambda: w.paused_step is not None, timeout=TIMEOUT)
+
+
+def test_status_bar_follows_the_run_and_the_network(qtbot, window):
+    w = window
+    _run_until_stopped_then_pause(qtbot, w)
+    assert w.statusBar().currentMessage().startswith("Paused at step")
+    w.toggle_training()  # resume
+    assert w.state == "running"
+    n = w.loss_plot.series("step").n_points
+    qtbot.waitUntil(lambda: w.loss_plot.series("step").n_points > n + 20, timeout=TIMEOUT)
+    assert "Paused" not in w.statusBar().currentMessage()  # it runs, it says so
+    assert w.statusBar().currentMessage() == "Training…"
+    with qtbot.waitSignal(w.runEnded, timeout=TIMEOUT):
+        w.stop()
+    assert "stopped" in w.statusBar().currentMessage().lower()
+    steps = w.loss_plot.series("step").n_points
+    w.network_editor.add_layer(3, "tanh")  # a short run: no question asked
+    message = w.statusBar().currentMessage()
+    assert "Network changed" in message and "discarded" in message and f"{steps:,}" in message
+    assert "stopped" not in message.lower()
+    assert w.loss_plot.is_empty()
+
+
+def test_editing_after_a_long_run_asks_before_discarding(qtbot, window, monkeypatch):
+    w = window
+    _small_run(w, epochs=2)
+    with qtbot.waitSignal(w.runEnded, timeout=TIMEOUT):
+        w.toggle_training()
+    w._trained_seconds = 95.0  # as if the run had lasted more than a minute
+    sizes = list(w.network.sizes)
+    W2 = w.network.params["W2"].copy()
+    asked: list[str] = []
+
+    def answer(value):
+        return lambda parent, title, text: (asked.append(text), value)[1]
+
+    monkeypatch.setattr(dialogs, "ask_yes_no", answer(False))
+    w.network_editor.add_layer(4, "relu")
+    assert asked and "1:35" in asked[0]
+    assert list(w.network.sizes) == sizes and w.network_editor.sizes() == sizes  # put back
+    np.testing.assert_array_equal(w.network.params["W2"], W2)
+    assert not w.loss_plot.is_empty()
+    assert "kept" in w.statusBar().currentMessage()
+    monkeypatch.setattr(dialogs, "ask_yes_no", answer(True))
+    w.network_editor.add_layer(4, "relu")
+    assert len(asked) == 2 and len(w.network.sizes) == len(sizes) + 1
+    assert "discarded" in w.statusBar().currentMessage() and w.loss_plot.is_empty()
+    w.network_editor.add_layer(5, "relu")  # nothing trained now: no question
+    assert len(asked) == 2
+
+
+def test_space_presses_a_focused_button_and_trains_elsewhere(qtbot, window):
+    w = window
+    plot_reset = [b for b in w.findChildren(type(_button(w, "trainButton")))
+                  if b.text() == "Reset view"][0]  # fmt: skip
+    clicked: list[bool] = []
+    plot_reset.clicked.connect(lambda *_: clicked.append(True))
+    plot_reset.setFocus()
+    qtbot.waitUntil(plot_reset.hasFocus, timeout=TIMEOUT)
+    qtbot.keyClick(plot_reset, Qt.Key.Key_Space)
+    assert clicked and w.state == "idle"  # the button was pressed, training did not start
+    w.loss_plot.setFocus()  # not a button: Space is the Train shortcut
+    qtbot.waitUntil(w.loss_plot.hasFocus, timeout=TIMEOUT)
+    qtbot.keyClick(w.loss_plot, Qt.Key.Key_Space)
+    assert w.state in ("running", "paused")
+    with qtbot.waitSignal(w.runEnded, timeout=TIMEOUT):
+        w.stop()
+
+
+def test_add_and_remove_layer_buttons_stay_under_the_mouse(qtbot, window):
+    w = window
+    editor = w.network_editor
+    w.side_scroll.ensureWidgetVisible(editor.add_button)
+
+    def where(button):
+        return button.mapTo(w, QPoint(0, 0))
+
+    add, remove = where(editor.add_button), where(editor.remove_button)
+    n = len(editor.sizes())
+    for k in range(6):  # clicks at one spot add one layer each
+        qtbot.mouseClick(editor.add_button, Qt.MouseButton.LeftButton)
+        QApplication.processEvents()  # the layout settles
+        assert len(editor.sizes()) == n + k + 1
+        assert where(editor.add_button) == add
+    for _ in range(4):
+        qtbot.mouseClick(editor.remove_button, Qt.MouseButton.LeftButton)
+        QApplication.processEvents()
+        assert where(editor.remove_button) == remove
+    assert len(editor.sizes()) == n + 2
+
+
+def test_current_learning_rate_under_a_schedule(qtbot, window):
+    w = window
+    tp = w.training_panel
+    tp.apply_settings(
+        {"schedule": "exponential", "gamma": 0.5, "lr": 0.2, "epochs": 3, "until_stopped": False}
+    )
+    assert tp.current_lr_label.text() == ""
+    with qtbot.waitSignal(w.runEnded, timeout=TIMEOUT):
+        w.toggle_training()
+    assert tp.current_lr_label.text() == "now 0.05"  # 0.2 · 0.5² in epoch 3
+    assert tp.lr_spin.value() == pytest.approx(0.2)  # the set value stays
+    w.reset_weights()
+    assert tp.current_lr_label.text() == ""
+
+
+def test_weights_readout_forgets_the_previous_network(qtbot):
+    view = WeightsView()
+    qtbot.addWidget(view)
+    view.resize(500, 400)
+    view.show()
+    qtbot.waitExposed(view)
+    net = Network([2, 3, 2], output="softmax", seed=0)
+    view.set_network(net)
+    view.set_layer("W2")
+    centre = view.image.mapToScene(view.image.boundingRect().center())
+    view._on_mouse_moved(centre)
+    assert view.readout.text().startswith("W2[")
+    net.params["W2"][...] *= 2  # same network, new weights: the read-out follows
+    view.set_network(net)
+    i, j = view._hover[1:]
+    assert f"{float(net.params['W2'][i, j]):.6g}"[:5] in view.readout.text()
+    view.set_network(Network([4, 5, 3], output="softmax", seed=1))  # another dataset's net
+    assert view.readout.text() == ""
+
+
+def test_reset_weights_then_step_epoch_draws_in_view(qtbot, window):
+    w = window
+    _small_run(w, epochs=30)
+    with qtbot.waitSignal(w.runEnded, timeout=TIMEOUT):
+        w.toggle_training()
+    w.reset_weights()
+    vb = w.loss_plot.getPlotItem().vb
+    assert vb.viewRange()[0] == pytest.approx([0, 1])  # the old run's range is gone
+    for k in range(1, 4):
+        w.step_epoch()
+        qtbot.waitUntil(lambda k=k: len(w.loss_plot.series("epoch")) == k, timeout=TIMEOUT)
+        with qtbot.waitSignal(w.runEnded, timeout=TIMEOUT):
+            w.stop()
+        w._refresh_plots(everything=True)
+        last = w.loss_plot.series("step").last()[0]
+        lo, hi = vb.viewRange()[0]
+        assert lo <= 1 and last <= hi < 2 * last + 5
+        x, _ = w.loss_plot.step_curve.getOriginalDataset()
+        assert len(x) and x[-1] == pytest.approx(last, abs=1)
