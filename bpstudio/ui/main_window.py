@@ -602,6 +602,8 @@ class MainWindow(QMainWindow):
             "Decision surface" if ds.task == "classification" else "Prediction",
         )
         self.trace_view.set_dataset(ds)
+        outputs = ds.classes if ds.task == "classification" else ds.target_names
+        self.network_view.set_names(list(ds.feature_names), list(outputs or []))
         self._on_trace_sample(self.trace_view.sample_index)
         # set_io emits specChanged, which rebuilds the network and clears the plots
         self._changing_data = True
