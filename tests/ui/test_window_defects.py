@@ -167,3 +167,35 @@ def test_reset_weights_then_step_epoch_draws_in_view(qtbot, window):
         assert lo <= 1 and last <= hi < 2 * last + 5
         x, _ = w.loss_plot.step_curve.getOriginalDataset()
         assert len(x) and x[-1] == pytest.approx(last, abs=1)
+
+
+def test_diagram_names_inputs_and_outputs(qtbot, window):
+    w = window
+    ds = w.dataset
+    view = w.network_view
+    w.view_tabs.setCurrentIndex(w._tab_keys.index("network"))
+    qtbot.waitUntil(lambda: bool(view._pos), timeout=TIMEOUT)  # painted: units laid out
+    first_in, last_out = view._pos[0][0], view._pos[-1][0]
+    tip_in = view.tooltip_at(first_in)
+    tip_out = view.tooltip_at(last_out)
+    assert f"“{ds.feature_names[0]}”" in tip_in and "feature" in tip_in
+    names = ds.classes if ds.task == "classification" else ds.target_names
+    assert f"“{names[0]}”" in tip_out
+    hidden = view._pos[1][0]
+    assert "“" not in view.tooltip_at(hidden)  # hidden units stand for no feature
+    view.set_names(["a"], ["x"])  # names that do not fit the net are not used
+    assert view.unit_name(1, 0) is None
+
+
+def test_trace_more_cell_is_never_cut_off():
+    from PySide6.QtGui import QFont, QFontMetrics
+
+    from bpstudio.ui.trace_view import more_label
+
+    metrics = QFontMetrics(QFont())
+    wide = more_label(773, metrics, 400)
+    assert wide == "⋮ 773 more"
+    narrow = metrics.horizontalAdvance("⋮ 773 more") - 1
+    text = more_label(773, metrics, narrow)
+    assert text == "⋮ +773" and metrics.horizontalAdvance(text) <= narrow
+    assert more_label(773, metrics, 5) == "⋮"
