@@ -58,6 +58,7 @@ from bpstudio.engine.remote import Finished, Progress
 from bpstudio.session import DatasetRef, Run, RunStatus, Session, SessionEventKind
 from bpstudio.ui import actions, dialogs, theme, window_settings
 from bpstudio.ui.dataset_panel import DatasetPanel
+from bpstudio.ui.key_guard import SpaceGuard
 from bpstudio.ui.network_editor import NetworkEditor, NetworkSpec
 from bpstudio.ui.network_view import NetworkDiagramView
 from bpstudio.ui.notice import NoticeBar, first_clause
@@ -169,6 +170,12 @@ class MainWindow(QMainWindow):
         self.network_editor.specChanged.connect(self._on_spec_changed)
         self.network_editor.specChanged.connect(
             lambda *_: self.wheel_guard.protect(self.network_editor)
+        )
+        # Space presses a focused button instead of toggling training
+        self.space_guard = SpaceGuard(self)
+        self.space_guard.protect(self)
+        self.network_editor.specChanged.connect(
+            lambda *_: self.space_guard.protect(self.network_editor)
         )
         self.training_panel.settingsChanged.connect(lambda: self.undo_recorder.changed("settings"))
         self.network_editor.specChanged.connect(lambda: self.undo_recorder.changed("network"))
@@ -525,6 +532,8 @@ class MainWindow(QMainWindow):
             "Decision surface" if ds.task == "classification" else "Prediction",
         )
         self.trace_view.set_dataset(ds)
+        outputs = ds.classes if ds.task == "classification" else ds.target_names
+        self.network_view.set_names(list(ds.feature_names), list(outputs or []))
         self._on_trace_sample(self.trace_view.sample_index)
         # set_io emits specChanged, which rebuilds the network and clears the plots; a head it
         # picks to fit the task belongs to the change of dataset, not an edit of its own
@@ -550,7 +559,16 @@ class MainWindow(QMainWindow):
         except ValueError as exc:  # EngineError: an impossible combination
             self.statusBar().showMessage(f"Network not valid: {exc}", 8000)
             return
+        trained = self._weights_of if self._weights_of and self._weights_of.steps else None
         self._fresh_weights()
+        if trained is not None:
+            self.statusBar().showMessage(
+                f"Network changed: it starts from fresh weights; {trained.name} "
+                f"({trained.steps:,} steps) stays in the Runs panel (Ctrl+Z undoes the change)",
+                8000,
+            )
+        else:
+            self.statusBar().clearMessage()  # no stale "Finished…" under a new network
 
     def _fresh_weights(self) -> None:
         """The network has new weights of its own: the next training is a new run. The plots
@@ -565,6 +583,7 @@ class MainWindow(QMainWindow):
 
     def _reset_readouts(self) -> None:
         self.runs.reset_counts()
+        self.training_panel.set_current_lr(None)
         self.epoch_label.setText("epoch –")
         self.step_label.setText("step –")
         self.rate_label.setText("– steps/s")
@@ -580,8 +599,10 @@ class MainWindow(QMainWindow):
             self._start_run("run")
         elif state == RunState.RUNNING:
             self.runs.pause()
+            self.statusBar().showMessage("Pausing…")
         elif state == RunState.PAUSED:
             self.runs.resume()
+            self.statusBar().showMessage("Training…")
 
     def step(self) -> None:
         """One mini-batch (starting a paused run if none exists)."""
@@ -673,6 +694,7 @@ class MainWindow(QMainWindow):
         if p.params is not None and self._net is not None:
             self._net.set_params(p.params)
             self._params_changed()
+        self.training_panel.set_current_lr(p.lr)
         if p.paused and self.runs.state == RunState.PAUSED:
             self.statusBar().showMessage(f"Paused at step {p.step}")
         self.refresher.kick()

@@ -94,6 +94,9 @@ class NetworkDiagramView(QWidget):
         self._shown: list[tuple[list[int], int]] = []  # per layer: (unit indices, hidden)
         self._pos: list[dict[int, QPointF]] = []  # per layer: unit -> centre
         self._radius = 8.0
+        self._side = 84.0
+        self.input_names: list[str] = []  # layer 1's units: the dataset's features
+        self.output_names: list[str] = []  # layer L's units: its classes (or targets)
 
         self.fill_combo = QComboBox()
         self.fill_combo.setObjectName("networkFillCombo")
@@ -157,6 +160,26 @@ class NetworkDiagramView(QWidget):
         self._recompute_sample()
         self._update_legend()
         self.canvas.update()
+
+    def set_names(self, inputs: list[str] | None, outputs: list[str] | None) -> None:
+        """Name the input units (features) and output units (classes or regression targets);
+        names are drawn beside the outer columns and given in the tooltips."""
+        self.input_names = [str(n) for n in inputs or []]
+        self.output_names = [str(n) for n in outputs or []]
+        self.canvas.update()
+
+    def unit_name(self, layer: int, unit: int) -> str | None:
+        """The feature or class a unit of the input or output layer stands for, if known."""
+        if not self.sizes:
+            return None
+        names = (
+            self.input_names
+            if layer == 1
+            else self.output_names
+            if layer == len(self.sizes)
+            else []
+        )
+        return names[unit] if len(names) == self.sizes[layer - 1] and unit < len(names) else None
 
     def set_sample(
         self, x: np.ndarray | None, y: np.ndarray | None, index: int | None = None
@@ -271,7 +294,9 @@ class NetworkDiagramView(QWidget):
     # ------------------------------------------------------------------ geometry & painting
     def _layout(self, w: float, h: float) -> None:
         L = len(self.sizes)
-        top, bottom, side = 36.0, 44.0, 84.0
+        top, bottom = 36.0, 44.0
+        side = 104.0 if (self.input_names or self.output_names) else 84.0  # room for names
+        self._side = side
         max_rows = max(len(idx) + (1 if hidden else 0) for idx, hidden in self._shown)
         step_y = (h - top - bottom) / max(1, max_rows)
         self._radius = max(4.0, min(16.0, step_y * 0.36, (w - 2 * side) / max(1, L) * 0.12))
@@ -359,6 +384,9 @@ class NetworkDiagramView(QWidget):
                 if v is not None and r >= 10:
                     self._node_text(p, c, r, v, text_color_on(fill))
                     p.setFont(canvas.font())
+                name = self.unit_name(ell, unit) if li in (0, L - 1) and L > 1 else None
+                if name and r >= 5:  # beside the column, outside: features left, classes right
+                    self._unit_name_text(p, c, r, name, fg, left=li == 0, side=self._side)
             # layer label under the column
             x = next(iter(pos.values())).x()
             p.setPen(fg)
@@ -368,6 +396,21 @@ class NetworkDiagramView(QWidget):
                 self.layer_label(ell),
             )
         p.end()
+
+    @staticmethod
+    def _unit_name_text(
+        p: QPainter, c: QPointF, r: float, name: str, color: QColor, *, left: bool, side: float
+    ) -> None:
+        width = max(30.0, side - r - 8)
+        text = QFontMetricsF(p.font()).elidedText(name, Qt.TextElideMode.ElideRight, width)
+        p.setPen(color)
+        if left:
+            rect = QRectF(c.x() - r - 4 - width, c.y() - 9, width, 18)
+            align = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+        else:
+            rect = QRectF(c.x() + r + 4, c.y() - 9, width, 18)
+            align = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
+        p.drawText(rect, align, text)
 
     @staticmethod
     def _node_text(p: QPainter, c: QPointF, r: float, v: float, color: QColor) -> None:
@@ -394,6 +437,10 @@ class NetworkDiagramView(QWidget):
             for unit, c in layer_pos.items():
                 if unit >= 0 and (c.x() - pos.x()) ** 2 + (c.y() - pos.y()) ** 2 <= (r + 2) ** 2:
                     parts = [f"unit {unit + 1} of layer {ell}"]
+                    name = self.unit_name(ell, unit)
+                    if name is not None:
+                        what = "feature" if ell == 1 else "output"
+                        parts[0] += f" ({what} “{name}”)"
                     if ell > 1 and ell in self.biases:
                         parts.append(f"b = {self.biases[ell][unit]:.5g}")
                     if self.sample_acts is not None:

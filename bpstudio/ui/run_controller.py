@@ -166,6 +166,7 @@ class RunController(QObject):
     def resume(self) -> None:
         if self.state == RunState.PAUSED:
             self.worker.submit("resume")
+            self.paused_step = None
             self._set_state(RunState.RUNNING)
 
     def step(self) -> None:

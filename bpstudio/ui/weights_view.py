@@ -1,5 +1,9 @@
 """Heatmaps of the weight matrices W^l, one at a time, with a hover read-out of W[i, j].
 
+Colours follow the one sign convention of every weight view (``weight_colormap``): blue for
+positive, orange for negative, fading into the background at 0, as the network diagram's edges
+and the backprop trace's cells.
+
 Leaves out: bias vectors and several matrices side by side.
 """
 
@@ -14,6 +18,18 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidg
 
 from bpstudio.ui import theme
 from bpstudio.ui.plots import format_value, unshadow_clear
+from bpstudio.ui.trace_view import NEGATIVE, NEGATIVE_DARK, POSITIVE, POSITIVE_DARK
+
+
+def weight_colors() -> tuple[str, str]:
+    """(positive, negative) colours of the current theme: the diagram's and the trace's."""
+    return (POSITIVE_DARK, NEGATIVE_DARK) if theme.is_dark() else (POSITIVE, NEGATIVE)
+
+
+def weight_colormap() -> pg.ColorMap:
+    """−max … 0 … +max: orange, the plot background, blue (the sign convention everywhere)."""
+    pos, neg = weight_colors()
+    return pg.ColorMap([0.0, 0.5, 1.0], [neg, theme.plot_theme().background, pos])
 
 
 class WeightsView(QWidget):
@@ -35,7 +51,7 @@ class WeightsView(QWidget):
         item.vb.setAspectLocked(False)
         self.image = pg.ImageItem()
         item.addItem(self.image)
-        self.cmap = pg.colormap.get("CET-D1")
+        self.cmap = weight_colormap()
         self.bar = pg.ColorBarItem(values=(-1, 1), colorMap=self.cmap, interactive=False, width=14)
         self.bar.setImageItem(self.image, insert_in=item)
         self.readout = QLabel("")
@@ -58,6 +74,8 @@ class WeightsView(QWidget):
         if self.plot.getPlotItem() is None:  # closed: pyqtgraph drops the plot item on close()
             return
         theme.style_plot(self.plot)
+        self.bar.setColorMap(weight_colormap())
+        self._show()
 
     def set_network(self, net: Any) -> None:
         """Copy the weight matrices of ``net`` and redraw the selected one."""
@@ -65,7 +83,11 @@ class WeightsView(QWidget):
             self.clear()
             return
         params = net.get_params() if hasattr(net, "get_params") else dict(net.params)
-        self.params = {k: np.asarray(v, dtype=np.float64) for k, v in params.items() if k[0] == "W"}
+        params = {k: np.asarray(v, dtype=np.float64) for k, v in params.items() if k[0] == "W"}
+        if {k: v.shape for k, v in params.items()} != {k: v.shape for k, v in self.params.items()}:
+            self.readout.setText("")  # another network: the value read out is not in it
+            self._hover = (None, -1, -1)
+        self.params = params
         keys = sorted(self.params, key=lambda k: int(k[1:]))
         labels = [f"{k} {self.params[k].shape}" for k in keys]
         current = self.layer_combo.currentData()
@@ -78,6 +100,8 @@ class WeightsView(QWidget):
             self.layer_combo.setCurrentIndex(i if i >= 0 else 0)
             self.layer_combo.blockSignals(False)
         self._show()
+        if self.readout.text():  # the same cell, its new value
+            self._update_readout()
 
     def set_layer(self, key: str) -> None:
         i = self.layer_combo.findData(key)
@@ -88,6 +112,7 @@ class WeightsView(QWidget):
         return self.layer_combo.currentData()
 
     def clear(self) -> None:
+        self._hover = (None, -1, -1)
         self.params = {}
         self.layer_combo.clear()
         self.image.clear()
@@ -106,8 +131,12 @@ class WeightsView(QWidget):
         item = self.plot.getPlotItem()
         item.getAxis("bottom").setTicks([_unit_ticks(W.shape[1])])
         item.getAxis("left").setTicks([_unit_ticks(W.shape[0])])
+        pos, neg = weight_colors()
         self.plot.getPlotItem().setTitle(
-            f"{key}: shape {W.shape}, max |w| = {m:.3g}", color=theme.plot_theme().foreground
+            f"{key}: shape {W.shape}, max |w| = {m:.3g} — "
+            f"<span style='color:{pos}'>positive</span> / "
+            f"<span style='color:{neg}'>negative</span>",
+            color=theme.plot_theme().foreground,
         )
 
     def _on_mouse_moved(self, pos: QPointF) -> None:
@@ -115,8 +144,16 @@ class WeightsView(QWidget):
         if key not in self.params:
             return
         p = self.image.mapFromScene(pos)
-        W = self.params[key]
         j, i = int(np.floor(p.x())), int(np.floor(p.y()))
+        self._hover = (key, i, j)
+        self._update_readout()
+
+    def _update_readout(self) -> None:
+        key, i, j = getattr(self, "_hover", (None, -1, -1))
+        W = self.params.get(key)
+        if W is None or key != self.layer_combo.currentData():
+            self.readout.setText("")
+            return
         if 0 <= i < W.shape[0] and 0 <= j < W.shape[1]:
             self.readout.setText(
                 f"{key}[{i}, {j}] = {format_value(float(W[i, j]))}"

@@ -263,3 +263,32 @@ def test_log_axis_labels_do_not_crowd() -> None:
     values = list(-2 + np.log10(np.arange(1, 10)))
     labels = axis.tickStrings(values, 1.0, 1.0)
     assert [bool(t) for t in labels] == [True, True, False, False, True, False, False, False, False]
+
+
+def test_one_sign_convention_for_weight_colours(qtbot) -> None:
+    from PySide6.QtGui import QColor
+
+    from bpstudio.engine import Network
+    from bpstudio.ui.network_view import NetworkDiagramView
+    from bpstudio.ui.trace_view import NEGATIVE, POSITIVE, value_color
+    from bpstudio.ui.weights_view import WeightsView
+
+    net = Network([2, 3, 2], output="softmax", seed=0)
+    net.params["W2"][...] = [[1.0, -1.0], [0.5, -0.5], [0.2, 0.0]]
+    weights = WeightsView()
+    qtbot.addWidget(weights)
+    weights.set_network(net)
+    cmap = weights.bar.colorMap()
+    top, bottom = cmap.map(1.0, mode="qcolor"), cmap.map(0.0, mode="qcolor")
+    assert top.name().upper() == POSITIVE and bottom.name().upper() == NEGATIVE
+    diagram = NetworkDiagramView()
+    qtbot.addWidget(diagram)
+    diagram.set_network(net)
+    pos_edge = diagram.edge_color(2, 0, 0)
+    neg_edge = diagram.edge_color(2, 0, 1)
+    assert pos_edge.name().upper() == POSITIVE and neg_edge.name().upper() == NEGATIVE
+    assert value_color(1.0, 1.0).name().upper() == QColor(POSITIVE).name().upper()
+    legend = diagram.legend.text()
+    assert POSITIVE.lower() in legend.lower() and "positive" in legend
+    title = weights.plot.getPlotItem().titleLabel.text
+    assert POSITIVE.lower() in title.lower() and "positive" in title
