@@ -11,7 +11,6 @@ from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QApplication
 
 from bpstudio.engine import Network
-from bpstudio.ui import dialogs
 from bpstudio.ui.weights_view import WeightsView
 from tests.ui.test_main_window import TIMEOUT, _button, _small_run, errors, settings, window  # noqa: F401 - fixtures
 
