@@ -34,6 +34,40 @@ class ActionSpec:
 
 ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec(
+        "action_open_any",
+        "actionOpen",
+        "&Open…",
+        "open_file",
+        (),
+        "Open a project (.bpstudio), a model file (.npz, .json, .safetensors) or a CSV table",
+    ),
+    ActionSpec(
+        "action_open_project",
+        "actionOpenProject",
+        "Open &project…",
+        "open_project",
+        (),
+        "Open a saved project (.bpstudio)",
+    ),
+    ActionSpec(
+        "action_save_project",
+        "actionSaveProject",
+        "&Save project",
+        "save_project",
+        (K.Save,),
+        "Save the runs, the dataset reference and the views (Ctrl+S)",
+        "Save project",
+    ),
+    ActionSpec(
+        "action_save_project_as",
+        "actionSaveProjectAs",
+        "Save project &as…",
+        "save_project_as",
+        ("Ctrl+Shift+S",),
+        "Save the project under a new name (Ctrl+Shift+S)",
+        "Save project as…",
+    ),
+    ActionSpec(
         "action_open",
         "actionOpenCsv",
         "&Open CSV…",
@@ -50,6 +84,22 @@ ACTIONS: tuple[ActionSpec, ...] = (
         ("Ctrl+E",),
         "Save the trained network and its preprocessing (Ctrl+E)",
         "Export weights…",
+    ),
+    ActionSpec(
+        "action_export_history",
+        "actionExportHistory",
+        "Export &history…",
+        "export_history",
+        (),
+        "The per-epoch history of the selected runs as CSV (long format)",
+    ),
+    ActionSpec(
+        "action_predict",
+        "actionPredictCsv",
+        "&Predict on CSV…",
+        "predict_csv",
+        (),
+        "Run the selected run's network on a CSV table and save its predictions",
     ),
     ActionSpec("action_quit", "actionQuit", "&Quit", "close", ("Ctrl+Q",), "", "Quit"),
     # Space is a window shortcut: a focused spin box or line edit accepts the ShortcutOverride
@@ -157,7 +207,8 @@ MENUS: tuple[tuple[str, tuple[str | None, ...]], ...] = (
 )
 
 TOOLBAR: tuple[str | None, ...] = (
-    "action_open",
+    "action_open_any",
+    "action_save_project",
     "action_export",
     None,
     "action_train",

@@ -24,6 +24,8 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
+from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -55,6 +57,7 @@ from PySide6.QtWidgets import (
 from bpstudio.data import DatasetOptions
 from bpstudio.engine import FitConfig
 from bpstudio.engine.remote import Finished, Progress
+from bpstudio.errors import BPStudioError
 from bpstudio.session import DatasetRef, Run, RunStatus, Session, SessionEventKind
 from bpstudio.ui import actions, dialogs, theme, window_settings
 from bpstudio.ui.dataset_panel import DatasetPanel
@@ -63,6 +66,7 @@ from bpstudio.ui.network_editor import NetworkEditor, NetworkSpec
 from bpstudio.ui.network_view import NetworkDiagramView
 from bpstudio.ui.notice import NoticeBar, first_clause
 from bpstudio.ui.plots import AccuracyPlot, GradientNormPlot, LossPlot
+from bpstudio.ui.project import ProjectFiles
 from bpstudio.ui.refresh import ParamViews, RefreshScheduler, plain_lines, plot_source
 from bpstudio.ui.run_controller import (
     RunController,
@@ -82,6 +86,7 @@ from bpstudio.ui.weights_view import WeightsView
 from bpstudio.ui.wheel_guard import WheelGuard
 from bpstudio.ui.worker import WorkerHandle
 
+MODEL_SUFFIXES = (".npz", ".json", ".safetensors")
 NET_DTYPE = "float32"  # the engine trains fastest in float32; exports keep it
 # the tabs below the loss and gradient-norm plots: (key saved in QSettings, title)
 VIEW_TABS = (
@@ -154,6 +159,7 @@ class MainWindow(QMainWindow):
             else (self._settings.value("dataset/last", None) if restore else None)
         )
         self._build_widgets(initial if isinstance(initial, str) else None)
+        self.project = ProjectFiles(self)
         self._build_actions()
         self._build_undo()
         actions.build_menus(self)
@@ -180,7 +186,9 @@ class MainWindow(QMainWindow):
         self.training_panel.settingsChanged.connect(lambda: self.undo_recorder.changed("settings"))
         self.network_editor.specChanged.connect(lambda: self.undo_recorder.changed("network"))
         self.dataset_panel.datasetChanged.connect(lambda _ds: self.undo_recorder.changed("dataset"))
+        self.dataset_panel.datasetChanged.connect(lambda _ds: self.project.on_dataset_loaded())
         self._rebuild_recent_menu()
+        self._rebuild_recent_projects_menu()
         self._apply_initial_dataset(
             initial if isinstance(initial, str) else None, restored=dataset is None
         )
@@ -189,6 +197,9 @@ class MainWindow(QMainWindow):
                 self.network_editor.set_spec(NetworkSpec.from_dict(saved_spec))
         self.undo_recorder.resync()
         self._on_state_changed("idle")
+        self.project.timer.start()
+        if restore:  # unsaved work left by a crash
+            QTimer.singleShot(0, self.project.offer_recovery)
         # spawn the training process once the window is on screen, not before
         QTimer.singleShot(300, self.runs.worker.prewarm)
         app = QApplication.instance()
@@ -372,6 +383,8 @@ class MainWindow(QMainWindow):
         self.theme_actions.get(theme.current_mode(), self.theme_actions["auto"]).setChecked(True)
         self.recent_menu = QMenu("Open recent &CSV", self)
         self.recent_menu.setObjectName("recentMenu")
+        self.recent_projects_menu = QMenu("Open recent &project", self)
+        self.recent_projects_menu.setObjectName("recentProjectsMenu")
 
     def _build_undo(self) -> None:
         self.undo_stack = QUndoStack(self)
@@ -668,7 +681,8 @@ class MainWindow(QMainWindow):
             tp.train_button.setEnabled(True)
         self.dataset_panel.set_locked(busy)
         self.network_editor.set_locked(busy)
-        self.action_open.setEnabled(not busy)
+        for act in (self.action_open, self.action_open_any, self.action_open_project):
+            act.setEnabled(not busy)
         self.recent_menu.setEnabled(not busy)
         self.action_train.setText({"running": "&Pause", "paused": "Res&ume"}.get(state, "&Train"))
         self.action_train.setEnabled(state != "stopping")
@@ -1023,6 +1037,152 @@ class MainWindow(QMainWindow):
             f"Training sample {i + 1} selected: see the Backprop trace and Network tabs", 5000
         )
 
+    # ------------------------------------------------------------------ projects and models
+    def set_session(self, session: Session) -> None:
+        """Show ``session``: its runs in the panel, its current run in every view."""
+        self.session.disconnect(self._on_session_event)
+        self.session = session
+        session.connect(self._on_session_event)
+        self._plot_series.clear()
+        self._training_run = self._weights_of = None
+        self.runs_panel.reset()
+        self._show_run(session.current_run or (session.runs[-1] if session.runs else None))
+        self._update_title()
+
+    def open_file(self, path: str | None = None) -> None:
+        """File → Open: a project, a model file or a CSV table, by its suffix."""
+        if self.runs.busy():
+            return
+        path = path or dialogs.get_open_path(self)
+        if not path:
+            return
+        suffix = Path(path).suffix.lower()
+        if suffix == ".bpstudio":
+            self.open_project(path)
+        elif suffix in MODEL_SUFFIXES:
+            self.open_model(path)
+        else:
+            self.open_csv(path)
+
+    def open_project(self, path: str | None = None) -> bool:
+        """Open a ``.bpstudio`` project (asks for one without ``path``); replaces the session
+        after asking about unsaved runs."""
+        if self.runs.busy():
+            return False
+        path = path or dialogs.get_open_project_path(self)
+        if not path or not self.project.confirm_close():
+            return False
+        return self.project.open(path)
+
+    def save_project(self) -> bool:
+        return self.project.save()
+
+    def save_project_as(self) -> bool:
+        return self.project.save_as()
+
+    def _rebuild_recent_projects_menu(self) -> None:
+        menu = self.recent_projects_menu
+        menu.clear()
+        files = window_settings.recent_projects(self._settings)
+        for path in files:
+            act = menu.addAction(path)
+            act.triggered.connect(lambda _=False, p=path: self.open_project(p))
+        if not files:
+            menu.addAction("(none)").setEnabled(False)
+
+    def open_model(self, path: str) -> Run | None:
+        """A model file becomes a run (its network, weights and preprocessing) shown in every
+        view when the current data has its inputs and outputs."""
+        from bpstudio.io import load_model
+
+        try:
+            model = load_model(path)
+        except (BPStudioError, OSError) as exc:
+            dialogs.show_error(self, "Cannot open the model", str(exc))
+            return None
+        pre = model.preprocessor
+        run = self.session.new_run(
+            model.net.config(),
+            name=Path(path).stem,
+            status=RunStatus.IMPORTED,
+            params=model.net.get_params(),
+            preprocessor=pre.to_dict() if pre is not None else None,
+            task="classification" if pre is not None and pre.classes else "",
+        )
+        run.dataset = None  # trained elsewhere: no claim about its data
+        self._show_run(run)
+        ds = self._dataset
+        fits = ds is not None and run.sizes[0] == ds.n_inputs and run.sizes[-1] == ds.n_outputs
+        if fits and pre is not None and list(pre.feature_names) != list(ds.feature_names):
+            fits = False
+        self.statusBar().showMessage(
+            f"Opened {Path(path).name} as {run.name}: "
+            + (
+                "train to continue it on this data, or File → Predict on CSV…"
+                if fits
+                else "its inputs differ from the data open now; File → Predict on CSV… works"
+            ),
+            8000,
+        )
+        return run
+
+    def predict_csv(self, path: str | None = None, out: str | None = None) -> str | None:
+        """File → Predict on CSV…: the selected run's network on a table, written as
+        ``bpstudio predict`` writes it. Returns the output path."""
+        from bpstudio.data import load_table
+        from bpstudio.data.prepare import Preprocessor
+        from bpstudio.io.atomic import atomic_open
+        from bpstudio.io.predict import predict_frame
+
+        run = self.session.current_run
+        if run is None or run.params is None or not run.preprocessor:
+            dialogs.show_error(
+                self, "Nothing to predict with", "Select a trained run, or open a model file."
+            )
+            return None
+        path = path or dialogs.get_open_csv_path(self)
+        if not path:
+            return None
+        try:
+            model = SimpleNamespace(
+                net=run.network(), preprocessor=Preprocessor.from_dict(run.preprocessor)
+            )
+            pred = predict_frame(model, load_table(path).frame, source=str(path))
+        except (BPStudioError, OSError, ValueError) as exc:
+            dialogs.show_error(self, "Cannot predict", str(exc))
+            return None
+        out = out or dialogs.get_save_predictions_path(self, f"{Path(path).stem}-predictions.csv")
+        if not out:
+            return None
+        with atomic_open(out, "w") as handle:
+            pred.frame.to_csv(handle, index=False)
+        notes = "".join(f"\n• {n}" for n in pred.notes)
+        if notes:
+            dialogs.show_info(self, "Predictions written", f"Wrote {out}.{notes}")
+        self.statusBar().showMessage(f"Wrote {len(pred.frame)} predictions to {out}", 6000)
+        return out
+
+    def export_history(self, path: str | None = None) -> str | None:
+        """File → Export history: the selected runs' per-epoch history as CSV (long format, as
+        ``bpstudio runs --csv`` writes it)."""
+        from bpstudio.session.history_csv import write_history_csv
+
+        runs = self.runs_panel.selected_runs() or self.session.runs
+        if not runs:
+            self.statusBar().showMessage("No runs to export yet", 4000)
+            return None
+        path = path or dialogs.get_save_history_path(self, "history.csv")
+        if not path:
+            return None
+        numbers = [self.session.runs.index(r) + 1 for r in runs]
+        try:
+            write_history_csv(path, runs, numbers)
+        except OSError as exc:
+            dialogs.show_error(self, "Export failed", str(exc))
+            return None
+        self.statusBar().showMessage(f"Wrote the history of {len(runs)} run(s) to {path}", 6000)
+        return str(path)
+
     # ------------------------------------------------------------------ files
     def open_csv(self, path: str | None = None) -> None:
         if self.runs.busy():
@@ -1130,8 +1290,12 @@ class MainWindow(QMainWindow):
         window_settings.save(self, self._settings)
 
     def shutdown(self) -> None:
-        """Stop the run and the child process, wait for the worker thread. Idempotent."""
+        """Stop the run and the child process, wait for the worker thread. Idempotent. Quitting
+        without a decision about unsaved runs (the session ends) keeps them for recovery."""
+        if not self._closing and not self._close_decided:
+            self.project.autosave()
         self._closing = True
+        self.project.timer.stop()
         self.refresher.stop()
         self.statusBar().clearMessage()  # stops the status bar's own message timer
         self.dataset_panel.shutdown()
@@ -1148,7 +1312,13 @@ class MainWindow(QMainWindow):
         if not self._closing:
             self.param_views.update(limit=None)
 
+    _close_decided = False
+
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+        if not self._closing and not self.project.confirm_close():
+            event.ignore()
+            return
+        self._close_decided = True
         with contextlib.suppress(Exception):  # never keep a window open because settings failed
             self.save_settings()
         self.shutdown()

@@ -1,0 +1,284 @@
+"""Project files in the window: save, save as, open, recent projects, autosave and recovery.
+
+:class:`ProjectFiles` does the window's side of ``Session.save`` / ``Session.open``:
+
+- before saving it copies what the panels hold into the session (dataset reference, network,
+  training settings) and the view state (tab, traced sample, log scales, x axis, the panels'
+  exact settings), so that reopening puts every plot back as it was;
+- opening checks the project's CSV: a moved one offers to locate it, a changed one says so and
+  asks, an embedded copy is used when the file is gone (all through :mod:`bpstudio.ui.dialogs`);
+  a bad file is one clear message. A CSV loads in the background, so the runs are put on screen
+  when it has arrived;
+- autosave: every ``AUTOSAVE_MS`` (a minute; ``BPSTUDIO_AUTOSAVE_MS`` overrides it) and on quit,
+  unsaved runs go to this process's recovery file (``bpstudio.session.recovery``) in a folder
+  beside the window's settings; at start, a recovery file left by a process that died is offered
+  back; saving or discarding the work deletes the file;
+- closing with unsaved runs asks Save / Discard / Cancel.
+
+Leaves out: the format (``docs/project-format.md``, ``bpstudio.io.project_file``), and several
+windows editing one project.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, QTimer
+
+from bpstudio.engine import FitConfig
+from bpstudio.errors import BPStudioError
+from bpstudio.session import DatasetStatus, Session
+from bpstudio.session.recovery import discard_recovery, find_recoveries, write_recovery
+from bpstudio.ui import dialogs, window_settings
+
+AUTOSAVE_MS = 60_000
+PROJECT_SUFFIX = ".bpstudio"
+
+
+def panel_settings_from_fit(fit: FitConfig) -> dict[str, Any]:
+    """The training panel's settings for a ``FitConfig`` (projects written by the CLI)."""
+    values = {k: v for k, v in fit.to_dict().items() if k not in ("patience", "epochs")}
+    values["until_stopped"] = fit.epochs is None
+    if fit.epochs is not None:
+        values["epochs"] = fit.epochs
+    values["early_stopping"] = fit.patience is not None
+    if fit.patience is not None:
+        values["patience"] = fit.patience
+    return values
+
+
+class ProjectFiles(QObject):
+    """The window's project commands and its autosave (see the module docstring)."""
+
+    def __init__(self, window: Any) -> None:
+        super().__init__(window)
+        self.w = window
+        self.pending: Session | None = None  # opened, waiting for its CSV to load
+        self.timer = QTimer(window)
+        self.timer.setObjectName("autosaveTimer")
+        self.timer.setInterval(int(os.environ.get("BPSTUDIO_AUTOSAVE_MS", AUTOSAVE_MS)))
+        self.timer.timeout.connect(self.autosave)
+        self.last_autosave: float | None = None
+
+    # ------------------------------------------------------------------ recovery
+    def recovery_folder(self) -> Path:
+        return Path(self.w._settings.fileName()).resolve().parent / "recovery"
+
+    def autosave(self) -> Path | None:
+        """Write unsaved runs to the recovery file (nothing to do when all is saved)."""
+        s = self.w.session
+        if not (s.dirty and s.runs):
+            return None
+        self.capture()
+        try:
+            path = write_recovery(s, self.recovery_folder())
+        except OSError as exc:
+            self.w.statusBar().showMessage(f"Autosave failed: {exc}", 8000)
+            return None
+        self.last_autosave = time.time()
+        return path
+
+    def discard_recovery(self) -> None:
+        with contextlib.suppress(OSError):
+            discard_recovery(folder=str(self.recovery_folder()))
+
+    def offer_recovery(self) -> bool:
+        """A recovery file left by a crash: offer to restore it. True if restored."""
+        found = find_recoveries(self.recovery_folder())
+        if not found:
+            return False
+        rec = found[0]
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(rec.saved_at))
+        what = f"“{Path(rec.project).name}”" if rec.project else "an unsaved session"
+        message = (
+            f"Backprop Studio did not close properly. Unsaved work from {when} was kept: "
+            f"{what} with {rec.n_runs} run(s).\n\nRestore it?"
+        )
+        restore = dialogs.ask_restore_recovery(self.w, message)
+        restored = False
+        if restore:
+            try:
+                session = Session.open(rec.path)
+            except BPStudioError as exc:
+                dialogs.show_error(self.w, "Cannot restore", str(exc))
+            else:
+                session.path = Path(rec.project) if rec.project else None
+                session.dirty = True
+                self.apply(session)
+                restored = True
+        for r in found:  # restored (now this process's work) or declined: the old files go
+            with contextlib.suppress(OSError):
+                discard_recovery(r.path)
+        if restored:
+            self.autosave()
+        return restored
+
+    # ------------------------------------------------------------------ save
+    def capture(self) -> None:
+        """Copy the panels and the view state into the session."""
+        w, s = self.w, self.w.session
+        with contextlib.suppress(BPStudioError, ValueError):
+            s.fit = FitConfig.from_dict(w.training_panel.fit_config())
+        s.network = w.network_editor.spec()
+        ref = w._dataset_ref()
+        if ref is not None:
+            s.dataset = ref
+        s.view_state.update(
+            {
+                "tab": w.current_tab(),
+                "trace_sample": int(w.trace_view.sample_index),
+                "log_loss": bool(w.loss_plot.log_y()),
+                "log_grad": bool(w.grad_plot.log_y()),
+                "x_epochs": bool(w.action_x_epochs.isChecked()),
+                "training_panel": w.training_panel.settings(),
+            }
+        )
+
+    def save(self, path: str | os.PathLike[str] | None = None) -> bool:
+        s = self.w.session
+        target = path or s.path
+        if target is None:
+            return self.save_as()
+        self.capture()
+        try:
+            s.save(target)
+        except (BPStudioError, OSError) as exc:
+            dialogs.show_error(self.w, "Could not save the project", str(exc))
+            return False
+        self.discard_recovery()
+        self.remember(str(s.path))
+        self.w.statusBar().showMessage(f"Saved {s.path}", 5000)
+        self.w._update_title()
+        return True
+
+    def save_as(self) -> bool:
+        s = self.w.session
+        name = s.path.name if s.path is not None else f"experiment{PROJECT_SUFFIX}"
+        path = dialogs.get_save_project_path(self.w, name)
+        if not path:
+            return False
+        return self.save(path)
+
+    def remember(self, path: str) -> None:
+        window_settings.remember_project(self.w._settings, path)
+        self.w._rebuild_recent_projects_menu()
+
+    def confirm_close(self) -> bool:
+        """Closing: unsaved runs ask Save / Discard / Cancel. True: go on closing."""
+        s = self.w.session
+        if not (s.dirty and s.runs):
+            self.discard_recovery()
+            return True
+        answer = dialogs.ask_save_discard_cancel(
+            self.w,
+            "Save the project?",
+            f"{len(s.runs)} run(s) are not saved in a project file. Save them before closing?",
+        )
+        if answer == "save":
+            return self.save()
+        if answer == "discard":
+            self.discard_recovery()
+            return True
+        return False
+
+    # ------------------------------------------------------------------ open
+    def open(self, path: str | os.PathLike[str]) -> bool:
+        """Open a project; False when it cannot be (a message said why)."""
+        try:
+            session = Session.open(path)
+        except BPStudioError as exc:
+            dialogs.show_error(self.w, "Cannot open the project", str(exc))
+            return False
+        except OSError as exc:
+            dialogs.show_error(self.w, "Cannot open the project", f"{path}: {exc.strerror}")
+            return False
+        self.remember(str(Path(path).resolve()))
+        return self.apply(session)
+
+    def apply(self, session: Session) -> bool:
+        """Put ``session`` in the window: its data first (a CSV may need locating, and loads in
+        the background), then the network, the settings, the runs and the view state."""
+        ref = session.dataset
+        if ref is None:
+            self.finish(session)
+            return True
+        status = ref.check()
+        if status is DatasetStatus.MISSING:
+            new = dialogs.ask_locate_file(
+                self.w,
+                f"The project's data file {ref.path} is not there any more (moved or deleted).",
+            )
+            if not new:
+                dialogs.show_info(
+                    self.w,
+                    "Data not found",
+                    "The runs are shown with the dataset that is open now; their weights appear "
+                    "in the views when the data has the same inputs and outputs.",
+                )
+                self.finish(session, data_ready=False)
+                return True
+            status = ref.relocate(new)
+        if status is DatasetStatus.CHANGED:
+            if not dialogs.ask_use_changed_file(
+                self.w,
+                f"{ref.path} changed since the project was saved (its size or contents differ). "
+                "The runs were trained on the old contents.\n\nOpen the changed file anyway?",
+            ):
+                self.finish(session, data_ready=False)
+                return True
+            ref.accept_current()
+        panel = self.w.dataset_panel
+        if ref.is_builtin:
+            ok = panel.select_builtin(ref.source, **ref.params)
+            self.finish(session, data_ready=ok)
+            return True
+        path = ref.path
+        if status is DatasetStatus.EMBEDDED:  # the file is gone, the project holds a copy
+            path = str(self.recovery_folder() / f"embedded-{ref.name}")
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            Path(path).write_bytes(ref.embedded or b"")
+        self.pending = session
+        if not panel.open_csv(path, options=ref.options):
+            self.pending = None
+            self.finish(session, data_ready=False)
+        return True
+
+    def on_dataset_loaded(self) -> None:
+        if self.pending is not None:
+            session, self.pending = self.pending, None
+            self.finish(session)
+
+    def finish(self, session: Session, data_ready: bool = True) -> None:
+        w = self.w
+        vs = session.view_state
+        w.undo_recorder.muted += 1
+        try:
+            w.network_editor.set_spec(session.network)
+            panel = vs.get("training_panel")
+            w.training_panel.apply_settings(
+                panel if isinstance(panel, dict) else panel_settings_from_fit(session.fit)
+            )
+        finally:
+            w.undo_recorder.muted -= 1
+        w.set_session(session)
+        if isinstance(vs.get("tab"), str):
+            w.set_current_tab(vs["tab"])
+        if isinstance(vs.get("trace_sample"), int):
+            w.trace_view.set_sample_index(vs["trace_sample"])
+        for key, plot in (("log_loss", w.loss_plot), ("log_grad", w.grad_plot)):
+            if isinstance(vs.get(key), bool):
+                plot.set_log_y(vs[key])
+        if isinstance(vs.get("x_epochs"), bool):
+            w.action_x_epochs.setChecked(vs["x_epochs"])
+        w.undo_stack.clear()
+        w.undo_recorder.resync()
+        name = session.path.name if session.path else "the restored session"
+        note = "" if data_ready else " (without its data)"
+        w.statusBar().showMessage(f"Opened {name}{note}: {len(session.runs)} run(s)", 6000)
+
+
+__all__ = ["AUTOSAVE_MS", "ProjectFiles", "panel_settings_from_fit"]
