@@ -24,8 +24,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
-from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -57,8 +55,7 @@ from PySide6.QtWidgets import (
 from bpstudio.data import DatasetOptions
 from bpstudio.engine import FitConfig
 from bpstudio.engine.remote import Finished, Progress
-from bpstudio.errors import BPStudioError
-from bpstudio.session import DatasetRef, Run, RunStatus, Session, SessionEventKind
+from bpstudio.session import Run, RunStatus, Session
 from bpstudio.ui import actions, dialogs, theme, window_settings
 from bpstudio.ui.dataset_panel import DatasetPanel
 from bpstudio.ui.key_guard import SpaceGuard
@@ -68,6 +65,7 @@ from bpstudio.ui.notice import NoticeBar, first_clause
 from bpstudio.ui.plots import AccuracyPlot, GradientNormPlot, LossPlot
 from bpstudio.ui.project import ProjectFiles
 from bpstudio.ui.refresh import ParamViews, RefreshScheduler, plain_lines, plot_source
+from bpstudio.ui.run_book import RunBook
 from bpstudio.ui.run_controller import (
     RunController,
     RunState,
@@ -75,18 +73,16 @@ from bpstudio.ui.run_controller import (
     fmt_seconds,
     loss_rose,
 )
-from bpstudio.ui.run_series import PlotSeries
-from bpstudio.ui.runs_panel import RunRow, RunsPanel
+from bpstudio.ui.runs_panel import RunsPanel
 from bpstudio.ui.surface_view import DecisionSurfaceView
 from bpstudio.ui.trace_view import BackpropTraceView
 from bpstudio.ui.traced_sample import TracedSample
 from bpstudio.ui.training_panel import TrainingPanel
-from bpstudio.ui.undo import DeleteRunsCommand, UndoRecorder
+from bpstudio.ui.undo import UndoRecorder
 from bpstudio.ui.weights_view import WeightsView
 from bpstudio.ui.wheel_guard import WheelGuard
 from bpstudio.ui.worker import WorkerHandle
 
-MODEL_SUFFIXES = (".npz", ".json", ".safetensors")
 NET_DTYPE = "float32"  # the engine trains fastest in float32; exports keep it
 # the tabs below the loss and gradient-norm plots: (key saved in QSettings, title)
 VIEW_TABS = (
@@ -137,12 +133,8 @@ class MainWindow(QMainWindow):
         self.last_error: tuple[str, str] | None = None
         # the record: dataset reference, network, settings and every run (the views read it)
         self.session = Session()
-        self.session.connect(self._on_session_event)
-        self._plot_series: dict[int, PlotSeries] = {}  # run id → what the plots draw of it
-        self._training_run: Run | None = None  # the run the worker is writing into
-        self._weights_of: Run | None = None  # the run whose weights the network holds
-        self._seconds0 = 0.0  # wall time of the training run before this request
-        self._showing = 0  # > 0 while a run is put on screen (not an edit)
+        self.book = RunBook(self)  # runs: which one trains, which one is shown
+        self.session.connect(self.book.on_session_event)
 
         self.runs = RunController(engine_module, self)
         self.runs.stateChanged.connect(self._on_state_changed)
@@ -188,7 +180,7 @@ class MainWindow(QMainWindow):
         self.dataset_panel.datasetChanged.connect(lambda _ds: self.undo_recorder.changed("dataset"))
         self.dataset_panel.datasetChanged.connect(lambda _ds: self.project.on_dataset_loaded())
         self._rebuild_recent_menu()
-        self._rebuild_recent_projects_menu()
+        self.project.rebuild_recent_menu()
         self._apply_initial_dataset(
             initial if isinstance(initial, str) else None, restored=dataset is None
         )
@@ -327,8 +319,8 @@ class MainWindow(QMainWindow):
         self.plot_splitter.setSizes([330, 470])
         self.setCentralWidget(self.main_splitter)
 
-        self.runs_panel = RunsPanel(lambda: self.session.runs, self._describe_run)
-        self.runs_panel.selectionChanged.connect(self._on_runs_selected)
+        self.runs_panel = RunsPanel(lambda: self.session.runs, self.book.describe_run)
+        self.runs_panel.selectionChanged.connect(self.book.on_runs_selected)
         self.runs_panel.model.renamed.connect(self.rename_run)
         self.runs_dock = QDockWidget("Runs", self)
         self.runs_dock.setObjectName("runsDock")
@@ -565,14 +557,15 @@ class MainWindow(QMainWindow):
         )
 
     def _on_spec_changed(self) -> None:
-        if self._dataset is None or self._showing:
+        if self._dataset is None or self.book.showing:
             return
         try:
             self._net = self.network_editor.build_network(NET_DTYPE)
         except ValueError as exc:  # EngineError: an impossible combination
             self.statusBar().showMessage(f"Network not valid: {exc}", 8000)
             return
-        trained = self._weights_of if self._weights_of and self._weights_of.steps else None
+        held = self.book.weights_of
+        trained = held if held is not None and held.steps else None
         self._fresh_weights()
         if trained is not None:
             self.statusBar().showMessage(
@@ -586,8 +579,8 @@ class MainWindow(QMainWindow):
     def _fresh_weights(self) -> None:
         """The network has new weights of its own: the next training is a new run. The plots
         are empty until then; the earlier runs stay in the Runs panel."""
-        self._weights_of = None
-        self._attach_plots(None)
+        self.book.weights_of = None
+        self.book.attach_plots(None)
         if self.session.current_run_id is not None:
             self.session.select_run(None)
         self.runs_panel.table.clearSelection()
@@ -650,15 +643,15 @@ class MainWindow(QMainWindow):
             dialogs.show_error(self, "Cannot train", "The training set has no rows.")
             return
         cfg = FitConfig.from_dict(self.training_panel.fit_config())
-        run = self._run_to_continue(cfg)
+        run = self.book.run_to_continue(cfg)
         if run is None:
-            run = self._new_run(cfg)
+            run = self.book.new_run(cfg)
         else:
             run.fit = dataclasses.replace(cfg, epochs=cfg.epochs)  # α etc. as now
-        self._training_run = run
-        self._seconds0 = run.seconds
+        self.book.training_run = run
+        self.book.seconds0 = run.seconds
         self.runs.reset_counts(run.steps, run.epochs)
-        self._show_run(run)
+        self.book.show_run(run)
         self.notice.hide()
         self.runs.start(mode, ds, net, cfg, f"data-{id(self)}-{self._data_gen}")
         run.set_status(RunStatus.RUNNING if mode == "run" else RunStatus.PAUSED)
@@ -695,7 +688,7 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ run messages
     def _on_progress(self, p: Progress) -> None:
-        run = self._training_run
+        run = self.book.training_run
         if run is not None:
             # the request counts epochs and seconds from 0; the run counts over its requests
             offset = self.runs.epoch_offset
@@ -703,7 +696,7 @@ class MainWindow(QMainWindow):
             if len(epochs.get("epoch", ())):
                 epochs["epoch"] = np.asarray(epochs["epoch"]) + offset
             run.record_progress(
-                dataclasses.replace(p, epochs=epochs, elapsed=self._seconds0 + p.elapsed)
+                dataclasses.replace(p, epochs=epochs, elapsed=self.book.seconds0 + p.elapsed)
             )
         if p.params is not None and self._net is not None:
             self._net.set_params(p.params)
@@ -725,18 +718,18 @@ class MainWindow(QMainWindow):
             self.progress_bar.setValue(s.progress[0])
 
     def _on_finished(self, f: Finished) -> None:
-        run = self._training_run
+        run = self.book.training_run
         if run is not None:
             run.finish(
                 f.stop_reason,
                 f.message,
                 f.params,
-                seconds=self._seconds0 + f.seconds,
+                seconds=self.book.seconds0 + f.seconds,
                 epochs=self.runs.epoch_offset,
                 steps=self.runs.steps_done,
                 best_epoch=f.best_epoch,
             )
-            self._training_run = None
+            self.book.training_run = None
         if self._net is not None:
             self._net.set_params(f.params)
             self._params_changed()
@@ -753,7 +746,7 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(first_clause(text))
         rose = None
         if f.stop_reason != "diverged" and run is not None:
-            ps, steps = self._series_of(run), run.history.loss
+            ps, steps = self.book.series_of(run), run.history.loss
             rose = loss_rose(
                 ps.train_loss.x, ps.train_loss.y, steps.x_first, steps.y, self.runs.run_step0
             )
@@ -774,228 +767,14 @@ class MainWindow(QMainWindow):
     def _on_failed(self, title: str, message: str) -> None:
         if self._closing:
             return
-        if self._training_run is not None:
-            self._training_run.fail(message.splitlines()[0] if message else title)
-            self._training_run = None
+        if self.book.training_run is not None:
+            self.book.training_run.fail(message.splitlines()[0] if message else title)
+            self.book.training_run = None
         self.last_error = (title, message)
         self.progress_bar.hide()
         self.statusBar().showMessage(f"{title}: {message.splitlines()[0] if message else ''}")
         dialogs.show_error(self, title, message)
         self.runEnded.emit("error")
-
-    # ------------------------------------------------------------------ runs
-    #: settings that cannot change within a run (α can: it is live; epochs is a budget)
-    FIXED_SETTINGS = (
-        "optimizer",
-        "batch_size",
-        "weight_decay",
-        "schedule",
-        "step_size",
-        "gamma",
-        "momentum",
-        "nesterov",
-        "beta1",
-        "beta2",
-    )
-
-    def _dataset_ref(self) -> DatasetRef | None:
-        panel = self.dataset_panel
-        source = panel.current_source()
-        try:
-            if source.startswith("builtin:"):
-                return DatasetRef.builtin(source, dict(panel.current_params()))
-            if source:
-                return DatasetRef.csv(source, panel.current_options())
-        except (OSError, ValueError):
-            return None
-        return None
-
-    def _run_to_continue(self, cfg: FitConfig) -> Run | None:
-        """The run that training now extends: the one whose weights the network holds, trained
-        on this data with this network and the same fixed settings; else None (a new run)."""
-        run, net = self._weights_of, self._net
-        if run is None or run not in self.session.runs or net is None:
-            return None
-        if run.status == RunStatus.FAILED:
-            return None
-        if run.sizes != list(net.sizes) or _arch(run.net_config) != _arch(net.config()):
-            return None
-        if run.status != RunStatus.IMPORTED:
-            ref = self._dataset_ref()
-            if run.dataset is not None and not run.dataset.same_data(ref):
-                return None
-            old, new = run.fit.to_dict(), cfg.to_dict()
-            if any(old.get(k) != new.get(k) for k in self.FIXED_SETTINGS):
-                return None
-        return run
-
-    def _new_run(self, cfg: FitConfig) -> Run:
-        ds, net = self._dataset, self._net
-        pre = getattr(ds, "preprocessor", None)
-        scale = getattr(pre, "target_scale", None) if ds.task == "regression" else None
-        run = self.session.new_run(
-            net.config(),
-            cfg,
-            dataset=self._dataset_ref(),
-            task=ds.task,
-            preprocessor=pre.to_dict() if pre is not None and hasattr(pre, "to_dict") else None,
-            target_scale=[float(v) for v in scale] if scale is not None else None,
-            params=net.get_params(),
-        )
-        self._weights_of = run
-        return run
-
-    def _series_of(self, run: Run) -> PlotSeries:
-        ps = self._plot_series.get(run.id)
-        if ps is None or ps.run is not run:
-            ps = self._plot_series[run.id] = PlotSeries(run)
-        return ps
-
-    def _attach_plots(self, run: Run | None) -> None:
-        """The plots draw ``run``'s history (None: empty)."""
-        if run is None:
-            self.loss_plot.clear()
-            self.accuracy_plot.clear()
-            self.grad_plot.clear()
-            return
-        ps = self._series_of(run)
-        names = sorted({k[1:] for k in run.history.grad_norms}, key=int)
-        if not names:
-            names = [str(ell) for ell in range(2, len(run.sizes) + 1)]
-        with plain_lines():
-            self.grad_plot.set_layers([f"W{n}" for n in names])
-        self.loss_plot.attach(ps.loss(), ps.boundaries)
-        self.grad_plot.attach(ps.grad_norms(), ps.boundaries)
-        self.accuracy_plot.attach(ps.accuracy(), ps.boundaries)
-        self._attached = (run, set(run.history.grad_norms))
-
-    _attached: tuple[Any, set[str]] = (None, set())
-
-    def _show_run(self, run: Run | None) -> None:
-        """Put ``run`` on screen: its curves, and (when it fits the data) its weights in the
-        diagram, surface, trace and heatmaps; select its row."""
-        self._showing += 1
-        try:
-            if run is not None and self.session.current_run_id != run.id:
-                self.session.select_run(run.id)
-            self._attach_plots(run)
-            if run is not None:
-                self.runs_panel.select_run(run, quiet=True)
-                if run is not self._training_run:
-                    self._load_run_weights(run)
-        finally:
-            self._showing -= 1
-        self.refresher.kick()
-
-    def _load_run_weights(self, run: Run) -> None:
-        ds = self._dataset
-        if run.params is None:
-            return
-        if ds is None or run.sizes[0] != ds.n_inputs or run.sizes[-1] != ds.n_outputs:
-            self.statusBar().showMessage(
-                f"{run.name}: its network ({run.network_label}) does not fit the current data "
-                f"({ds.n_inputs if ds else 0} inputs → {ds.n_outputs if ds else 0} outputs); "
-                "open the data it was trained on to see its weights",
-                8000,
-            )
-            return
-        self.undo_recorder.muted += 1
-        try:
-            from bpstudio.engine.spec import NetworkSpec as Spec
-
-            self.network_editor.set_spec(Spec.from_config(run.net_config))
-        finally:
-            self.undo_recorder.muted -= 1
-        self.undo_recorder.resync("network")
-        self._net = run.network()
-        self._weights_of = run
-        self.runs.reset_counts(run.steps, run.epochs)
-        self._params_changed(now=True)
-
-    def _on_runs_selected(self, runs: list[Run]) -> None:
-        if runs and not self.runs.busy():
-            self._show_run(runs[-1])
-
-    def _describe_run(self, run: Run) -> RunRow:
-        from bpstudio.session import runs_table
-
-        r = runs_table([run])[0]
-        if r["val_accuracy"] is not None:
-            metric = f"{100 * r['val_accuracy']:.1f} %"
-        elif r["val_rmse"] is not None:
-            metric = f"RMSE {r['val_rmse']:.4g}"
-        else:
-            metric = "–"
-        status = r["stop_reason"] or r["status"]
-        return RunRow(
-            r["name"],
-            r["network"],
-            r["optimizer"],
-            r["lr"],
-            r["batch_size"],
-            r["epochs"],
-            r["train_loss"],
-            r["val_loss"],
-            metric,
-            r["seconds"],
-            str(status).replace("_", " "),
-        )
-
-    def _on_session_event(self, event: Any) -> None:
-        kind = event.kind
-        if kind in (SessionEventKind.RUN_ADDED, SessionEventKind.RUN_REMOVED):
-            self.runs_panel.reset(keep=self.session.current_run)
-        elif kind in (
-            SessionEventKind.RUN_PROGRESS,
-            SessionEventKind.RUN_STATUS,
-            SessionEventKind.RUN_FINISHED,
-            SessionEventKind.RUN_RENAMED,
-        ):
-            run = next((r for r in self.session.runs if r.id == event.run_id), None)
-            if run is not None:
-                self._series_of(run).sync()
-                if run is self._attached[0] and set(run.history.grad_norms) != self._attached[1]:
-                    self._attach_plots(run)  # the first gradient norms arrived
-                self.runs_panel.refresh_run(run)
-        self._update_title()
-
-    def _update_title(self) -> None:
-        path = self.session.path
-        name = path.name if path is not None else "untitled"
-        self.setWindowTitle(f"{name}{' •' if self.session.dirty else ''} — Backprop Studio")
-
-    def rename_run(self, run: Run, name: str) -> None:
-        try:
-            self.session.rename_run(run.id, name)
-        except (KeyError, ValueError) as exc:
-            self.statusBar().showMessage(str(exc), 5000)
-
-    def delete_selected_runs(self) -> None:
-        """Delete the runs selected in the Runs panel (undoable)."""
-        runs = [r for r in self.runs_panel.selected_runs() if r is not self._training_run]
-        if not runs or self.runs.busy():
-            return
-        text = f"delete {runs[0].name}" if len(runs) == 1 else f"delete {len(runs)} runs"
-        self.undo_stack.push(DeleteRunsCommand(self, runs, text))
-
-    def remove_runs(self, runs: list[Run]) -> list[int]:
-        """Take ``runs`` out of the session; returns their positions (for undo)."""
-        positions = []
-        for run in runs:
-            positions.append(self.session.runs.index(run))
-        for run in runs:
-            self.session.remove_run(run.id)
-            self._plot_series.pop(run.id, None)
-            if self._weights_of is run:
-                self._weights_of = None
-        self._show_run(self.session.current_run)
-        return positions
-
-    def insert_runs(self, placed: list[tuple[int, Run]]) -> None:
-        for index, run in sorted(placed, key=lambda t: t[0]):
-            self.session.insert_run(index, run)
-        self.runs_panel.reset()
-        self._show_run(placed[-1][1] if placed else None)
 
     # ------------------------------------------------------------------ weight-driven views
     def _params_changed(self, now: bool = False) -> None:
@@ -1037,42 +816,23 @@ class MainWindow(QMainWindow):
             f"Training sample {i + 1} selected: see the Backprop trace and Network tabs", 5000
         )
 
-    # ------------------------------------------------------------------ projects and models
+    # ------------------------------------------------------------------ runs, projects, models
+    def rename_run(self, run: Run, name: str) -> None:
+        self.book.rename_run(run, name)
+
+    def delete_selected_runs(self) -> None:
+        """Delete the runs selected in the Runs panel (undoable)."""
+        self.book.delete_selected()
+
     def set_session(self, session: Session) -> None:
-        """Show ``session``: its runs in the panel, its current run in every view."""
-        self.session.disconnect(self._on_session_event)
-        self.session = session
-        session.connect(self._on_session_event)
-        self._plot_series.clear()
-        self._training_run = self._weights_of = None
-        self.runs_panel.reset()
-        self._show_run(session.current_run or (session.runs[-1] if session.runs else None))
-        self._update_title()
+        self.project.set_session(session)
 
     def open_file(self, path: str | None = None) -> None:
-        """File → Open: a project, a model file or a CSV table, by its suffix."""
-        if self.runs.busy():
-            return
-        path = path or dialogs.get_open_path(self)
-        if not path:
-            return
-        suffix = Path(path).suffix.lower()
-        if suffix == ".bpstudio":
-            self.open_project(path)
-        elif suffix in MODEL_SUFFIXES:
-            self.open_model(path)
-        else:
-            self.open_csv(path)
+        self.project.open_file(path)
 
     def open_project(self, path: str | None = None) -> bool:
-        """Open a ``.bpstudio`` project (asks for one without ``path``); replaces the session
-        after asking about unsaved runs."""
-        if self.runs.busy():
-            return False
-        path = path or dialogs.get_open_project_path(self)
-        if not path or not self.project.confirm_close():
-            return False
-        return self.project.open(path)
+        """Open a ``.bpstudio`` project (asks for one without ``path``)."""
+        return self.project.open_project(path)
 
     def save_project(self) -> bool:
         return self.project.save()
@@ -1080,108 +840,17 @@ class MainWindow(QMainWindow):
     def save_project_as(self) -> bool:
         return self.project.save_as()
 
-    def _rebuild_recent_projects_menu(self) -> None:
-        menu = self.recent_projects_menu
-        menu.clear()
-        files = window_settings.recent_projects(self._settings)
-        for path in files:
-            act = menu.addAction(path)
-            act.triggered.connect(lambda _=False, p=path: self.open_project(p))
-        if not files:
-            menu.addAction("(none)").setEnabled(False)
-
     def open_model(self, path: str) -> Run | None:
-        """A model file becomes a run (its network, weights and preprocessing) shown in every
-        view when the current data has its inputs and outputs."""
-        from bpstudio.io import load_model
-
-        try:
-            model = load_model(path)
-        except (BPStudioError, OSError) as exc:
-            dialogs.show_error(self, "Cannot open the model", str(exc))
-            return None
-        pre = model.preprocessor
-        run = self.session.new_run(
-            model.net.config(),
-            name=Path(path).stem,
-            status=RunStatus.IMPORTED,
-            params=model.net.get_params(),
-            preprocessor=pre.to_dict() if pre is not None else None,
-            task="classification" if pre is not None and pre.classes else "",
-        )
-        run.dataset = None  # trained elsewhere: no claim about its data
-        self._show_run(run)
-        ds = self._dataset
-        fits = ds is not None and run.sizes[0] == ds.n_inputs and run.sizes[-1] == ds.n_outputs
-        if fits and pre is not None and list(pre.feature_names) != list(ds.feature_names):
-            fits = False
-        self.statusBar().showMessage(
-            f"Opened {Path(path).name} as {run.name}: "
-            + (
-                "train to continue it on this data, or File → Predict on CSV…"
-                if fits
-                else "its inputs differ from the data open now; File → Predict on CSV… works"
-            ),
-            8000,
-        )
-        return run
+        """A model file (.npz, .json, .safetensors) becomes a run shown in every view."""
+        return self.project.open_model(path)
 
     def predict_csv(self, path: str | None = None, out: str | None = None) -> str | None:
-        """File → Predict on CSV…: the selected run's network on a table, written as
-        ``bpstudio predict`` writes it. Returns the output path."""
-        from bpstudio.data import load_table
-        from bpstudio.data.prepare import Preprocessor
-        from bpstudio.io.atomic import atomic_open
-        from bpstudio.io.predict import predict_frame
-
-        run = self.session.current_run
-        if run is None or run.params is None or not run.preprocessor:
-            dialogs.show_error(
-                self, "Nothing to predict with", "Select a trained run, or open a model file."
-            )
-            return None
-        path = path or dialogs.get_open_csv_path(self)
-        if not path:
-            return None
-        try:
-            model = SimpleNamespace(
-                net=run.network(), preprocessor=Preprocessor.from_dict(run.preprocessor)
-            )
-            pred = predict_frame(model, load_table(path).frame, source=str(path))
-        except (BPStudioError, OSError, ValueError) as exc:
-            dialogs.show_error(self, "Cannot predict", str(exc))
-            return None
-        out = out or dialogs.get_save_predictions_path(self, f"{Path(path).stem}-predictions.csv")
-        if not out:
-            return None
-        with atomic_open(out, "w") as handle:
-            pred.frame.to_csv(handle, index=False)
-        notes = "".join(f"\n• {n}" for n in pred.notes)
-        if notes:
-            dialogs.show_info(self, "Predictions written", f"Wrote {out}.{notes}")
-        self.statusBar().showMessage(f"Wrote {len(pred.frame)} predictions to {out}", 6000)
-        return out
+        """The selected run's predictions on a CSV table, as ``bpstudio predict`` writes them."""
+        return self.project.predict_csv(path, out)
 
     def export_history(self, path: str | None = None) -> str | None:
-        """File → Export history: the selected runs' per-epoch history as CSV (long format, as
-        ``bpstudio runs --csv`` writes it)."""
-        from bpstudio.session.history_csv import write_history_csv
-
-        runs = self.runs_panel.selected_runs() or self.session.runs
-        if not runs:
-            self.statusBar().showMessage("No runs to export yet", 4000)
-            return None
-        path = path or dialogs.get_save_history_path(self, "history.csv")
-        if not path:
-            return None
-        numbers = [self.session.runs.index(r) + 1 for r in runs]
-        try:
-            write_history_csv(path, runs, numbers)
-        except OSError as exc:
-            dialogs.show_error(self, "Export failed", str(exc))
-            return None
-        self.statusBar().showMessage(f"Wrote the history of {len(runs)} run(s) to {path}", 6000)
-        return str(path)
+        """The selected runs' per-epoch history as CSV (as ``bpstudio runs --csv``)."""
+        return self.project.export_history(path)
 
     # ------------------------------------------------------------------ files
     def open_csv(self, path: str | None = None) -> None:

@@ -15,6 +15,10 @@
   back; saving or discarding the work deletes the file;
 - closing with unsaved runs asks Save / Discard / Cancel.
 
+It also opens model files as runs, writes predictions on a CSV (``bpstudio.io.predict``, as
+``bpstudio predict``) and exports runs' histories (``bpstudio.session.history_csv``, as ``bpstudio
+runs --csv``).
+
 Leaves out: the format (``docs/project-format.md``, ``bpstudio.io.project_file``), and several
 windows editing one project.
 """
@@ -25,17 +29,19 @@ import contextlib
 import os
 import time
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from PySide6.QtCore import QObject, QTimer
 
 from bpstudio.engine import FitConfig
 from bpstudio.errors import BPStudioError
-from bpstudio.session import DatasetStatus, Session
+from bpstudio.session import DatasetStatus, Run, RunStatus, Session
 from bpstudio.session.recovery import discard_recovery, find_recoveries, write_recovery
 from bpstudio.ui import dialogs, window_settings
 
 AUTOSAVE_MS = 60_000
+MODEL_SUFFIXES = (".npz", ".json", ".safetensors")
 PROJECT_SUFFIX = ".bpstudio"
 
 
@@ -165,7 +171,7 @@ class ProjectFiles(QObject):
 
     def remember(self, path: str) -> None:
         window_settings.remember_project(self.w._settings, path)
-        self.w._rebuild_recent_projects_menu()
+        self.rebuild_recent_menu()
 
     def confirm_close(self) -> bool:
         """Closing: unsaved runs ask Save / Discard / Cancel. True: go on closing."""
@@ -279,6 +285,145 @@ class ProjectFiles(QObject):
         name = session.path.name if session.path else "the restored session"
         note = "" if data_ready else " (without its data)"
         w.statusBar().showMessage(f"Opened {name}{note}: {len(session.runs)} run(s)", 6000)
+
+    def set_session(self, session: Session) -> None:
+        """Show ``session``: its runs in the panel, its current run in every view."""
+        self.w.session.disconnect(self.w.book.on_session_event)
+        self.w.session = session
+        session.connect(self.w.book.on_session_event)
+        self.w.book.plot_series.clear()
+        self.w.book.training_run = self.w.book.weights_of = None
+        self.w.runs_panel.reset()
+        self.w.book.show_run(session.current_run or (session.runs[-1] if session.runs else None))
+        self.w.book.update_title()
+
+    def open_file(self, path: str | None = None) -> None:
+        """File → Open: a project, a model file or a CSV table, by its suffix."""
+        if self.w.runs.busy():
+            return
+        path = path or dialogs.get_open_path(self)
+        if not path:
+            return
+        suffix = Path(path).suffix.lower()
+        if suffix == ".bpstudio":
+            self.open_project(path)
+        elif suffix in MODEL_SUFFIXES:
+            self.open_model(path)
+        else:
+            self.w.open_csv(path)
+
+    def open_project(self, path: str | None = None) -> bool:
+        """Open a ``.bpstudio`` project (asks for one without ``path``); replaces the session
+        after asking about unsaved runs."""
+        if self.w.runs.busy():
+            return False
+        path = path or dialogs.get_open_project_path(self)
+        if not path or not self.confirm_close():
+            return False
+        return self.open(path)
+
+    def rebuild_recent_menu(self) -> None:
+        menu = self.w.recent_projects_menu
+        menu.clear()
+        files = window_settings.recent_projects(self.w._settings)
+        for path in files:
+            act = menu.addAction(path)
+            act.triggered.connect(lambda _=False, p=path: self.open_project(p))
+        if not files:
+            menu.addAction("(none)").setEnabled(False)
+
+    def open_model(self, path: str) -> Run | None:
+        """A model file becomes a run (its network, weights and preprocessing) shown in every
+        view when the current data has its inputs and outputs."""
+        from bpstudio.io import load_model
+
+        try:
+            model = load_model(path)
+        except (BPStudioError, OSError) as exc:
+            dialogs.show_error(self, "Cannot open the model", str(exc))
+            return None
+        pre = model.preprocessor
+        run = self.w.session.new_run(
+            model.net.config(),
+            name=Path(path).stem,
+            status=RunStatus.IMPORTED,
+            params=model.net.get_params(),
+            preprocessor=pre.to_dict() if pre is not None else None,
+            task="classification" if pre is not None and pre.classes else "",
+        )
+        run.dataset = None  # trained elsewhere: no claim about its data
+        self.w.book.show_run(run)
+        ds = self.w._dataset
+        fits = ds is not None and run.sizes[0] == ds.n_inputs and run.sizes[-1] == ds.n_outputs
+        if fits and pre is not None and list(pre.feature_names) != list(ds.feature_names):
+            fits = False
+        self.w.statusBar().showMessage(
+            f"Opened {Path(path).name} as {run.name}: "
+            + (
+                "train to continue it on this data, or File → Predict on CSV…"
+                if fits
+                else "its inputs differ from the data open now; File → Predict on CSV… works"
+            ),
+            8000,
+        )
+        return run
+
+    def predict_csv(self, path: str | None = None, out: str | None = None) -> str | None:
+        """File → Predict on CSV…: the selected run's network on a table, written as
+        ``bpstudio predict`` writes it. Returns the output path."""
+        from bpstudio.data import load_table
+        from bpstudio.data.prepare import Preprocessor
+        from bpstudio.io.atomic import atomic_open
+        from bpstudio.io.predict import predict_frame
+
+        run = self.w.session.current_run
+        if run is None or run.params is None or not run.preprocessor:
+            dialogs.show_error(
+                self, "Nothing to predict with", "Select a trained run, or open a model file."
+            )
+            return None
+        path = path or dialogs.get_open_csv_path(self)
+        if not path:
+            return None
+        try:
+            model = SimpleNamespace(
+                net=run.network(), preprocessor=Preprocessor.from_dict(run.preprocessor)
+            )
+            pred = predict_frame(model, load_table(path).frame, source=str(path))
+        except (BPStudioError, OSError, ValueError) as exc:
+            dialogs.show_error(self, "Cannot predict", str(exc))
+            return None
+        out = out or dialogs.get_save_predictions_path(self, f"{Path(path).stem}-predictions.csv")
+        if not out:
+            return None
+        with atomic_open(out, "w") as handle:
+            pred.frame.to_csv(handle, index=False)
+        notes = "".join(f"\n• {n}" for n in pred.notes)
+        if notes:
+            dialogs.show_info(self, "Predictions written", f"Wrote {out}.{notes}")
+        self.w.statusBar().showMessage(f"Wrote {len(pred.frame)} predictions to {out}", 6000)
+        return out
+
+    def export_history(self, path: str | None = None) -> str | None:
+        """File → Export history: the selected runs' per-epoch history as CSV (long format, as
+        ``bpstudio runs --csv`` writes it)."""
+        from bpstudio.session.history_csv import write_history_csv
+
+        runs = self.w.runs_panel.selected_runs() or self.w.session.runs
+        if not runs:
+            self.w.statusBar().showMessage("No runs to export yet", 4000)
+            return None
+        path = path or dialogs.get_save_history_path(self, "history.csv")
+        if not path:
+            return None
+        numbers = [self.w.session.runs.index(r) + 1 for r in runs]
+        try:
+            write_history_csv(path, runs, numbers)
+        except OSError as exc:
+            dialogs.show_error(self, "Export failed", str(exc))
+            return None
+        self.w.statusBar().showMessage(f"Wrote the history of {len(runs)} run(s) to {path}", 6000)
+        return str(path)
 
 
 __all__ = ["AUTOSAVE_MS", "ProjectFiles", "panel_settings_from_fit"]

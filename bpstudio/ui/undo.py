@@ -112,17 +112,17 @@ class StateCommand(QUndoCommand):
 class DeleteRunsCommand(QUndoCommand):
     """Delete runs from the session (by object); undo puts them back where they were."""
 
-    def __init__(self, window: Any, runs: list[Any], text: str) -> None:
+    def __init__(self, owner: Any, runs: list[Any], text: str) -> None:
         super().__init__(text)
-        self.window = window
+        self.owner = owner  # has remove_runs(runs) -> positions and insert_runs(placed)
         self.runs = list(runs)
         self.positions: list[int] = []
 
     def redo(self) -> None:
-        self.positions = self.window.remove_runs(self.runs)
+        self.positions = self.owner.remove_runs(self.runs)
 
     def undo(self) -> None:
-        self.window.insert_runs(list(zip(self.positions, self.runs, strict=True)))
+        self.owner.insert_runs(list(zip(self.positions, self.runs, strict=True)))
 
 
 class UndoRecorder:
