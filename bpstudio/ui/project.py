@@ -130,7 +130,7 @@ class ProjectFiles(QObject):
         with contextlib.suppress(BPStudioError, ValueError):
             s.fit = FitConfig.from_dict(w.training_panel.fit_config())
         s.network = w.network_editor.spec()
-        ref = w._dataset_ref()
+        ref = w.book.dataset_ref()
         if ref is not None:
             s.dataset = ref
         s.view_state.update(
@@ -158,7 +158,7 @@ class ProjectFiles(QObject):
         self.discard_recovery()
         self.remember(str(s.path))
         self.w.statusBar().showMessage(f"Saved {s.path}", 5000)
-        self.w._update_title()
+        self.w.book.update_title()
         return True
 
     def save_as(self) -> bool:
