@@ -70,7 +70,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec(
         "action_open",
         "actionOpenCsv",
-        "&Open CSV…",
+        "Open &CSV…",
         "open_csv",
         (K.Open,),
         "Open a CSV table (Ctrl+O)",

@@ -373,9 +373,9 @@ class MainWindow(QMainWindow):
             self.theme_actions[mode] = act
             self.theme_menu.addAction(act)
         self.theme_actions.get(theme.current_mode(), self.theme_actions["auto"]).setChecked(True)
-        self.recent_menu = QMenu("Open recent &CSV", self)
+        self.recent_menu = QMenu("Open rece&nt CSV", self)
         self.recent_menu.setObjectName("recentMenu")
-        self.recent_projects_menu = QMenu("Open recent &project", self)
+        self.recent_projects_menu = QMenu("Open &recent project", self)
         self.recent_projects_menu.setObjectName("recentProjectsMenu")
 
     def _build_undo(self) -> None:

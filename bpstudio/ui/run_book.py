@@ -168,8 +168,20 @@ class RunBook:
         self.w._params_changed(now=True)
 
     def on_runs_selected(self, runs: list[Run]) -> None:
-        if runs and not self.w.runs.busy():
-            self.show_run(runs[-1])
+        if not runs or self.w.runs.busy():
+            return
+        run = runs[-1]
+        self.show_run(run)
+        w = self.w
+        w.epoch_label.setText(f"epoch {run.epochs}")
+        w.step_label.setText(f"step {run.steps}")
+        w.rate_label.setText("– steps/s")
+        r = self.describe_run(run)
+        w.statusBar().showMessage(
+            f"Showing {run.name}: {r.network}, {run.epochs} epoch(s), {r.status}"
+            + (f", validation {r.val_metric}" if r.val_metric != "–" else ""),
+            8000,
+        )
 
     def describe_run(self, run: Run) -> RunRow:
         from bpstudio.session import runs_table
