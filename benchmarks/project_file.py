@@ -26,10 +26,10 @@ from bpstudio.session.synthetic import synthetic_run
 W1 = [784, 128, 10]
 
 
-def _w1_session(n_runs: int) -> Session:
+def _w1_session(n_runs: int, dtype: str = "float64") -> Session:
     s = Session()
     for i in range(n_runs):
-        synthetic_run(s, W1, 100, 1875, grad_every=8, chunk_epochs=10, seed=i)
+        synthetic_run(s, W1, 100, 1875, grad_every=8, chunk_epochs=10, seed=i, dtype=dtype)
     return s
 
 
@@ -55,9 +55,10 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=20)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--dtype", choices=("float64", "float32"), default="float64")
     args = ap.parse_args()
 
-    session = _w1_session(args.runs)
+    session = _w1_session(args.runs, args.dtype)
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "w1.bpstudio"
         saves, opens = [], []
@@ -71,7 +72,7 @@ def main() -> None:
         size = path.stat().st_size
         exact = all(_same(a, b) for a, b in zip(session.runs, again.runs, strict=True))
     print(
-        f"RESULT project: {args.runs} W1-sized runs, save {min(saves):.2f} s, open "
+        f"RESULT project: {args.runs} W1-sized runs ({args.dtype}), save {min(saves):.2f} s, open "
         f"{min(opens):.2f} s, {size / 2**20:.1f} MB on disk, in memory {session.nbytes / 2**20:.1f}"
         f" MB of arrays, round trip bit-exact: {exact}"
     )

@@ -107,6 +107,8 @@ def test_bad_or_missing_projects_exit_2_with_one_line(capsys, project, tmp_path)
         ("export", project, tmp_path / "m.npz"),  # two runs: which one?
         ("export", project, tmp_path / "m.npz", "--run", "0"),
         ("train", "builtin:xor", "--epochs", "1", "--project", garbage),
+        ("train", "builtin:xor", "--epochs", "1", "--project", tmp_path / "no" / "p.bpstudio"),
+        ("train", "builtin:xor", "--epochs", "1", "--project", tmp_path / "p.zip"),
         ("gui", garbage),
         (garbage,),
     ]

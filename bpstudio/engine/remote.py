@@ -96,7 +96,9 @@ class Progress:
     losses: np.ndarray  # float64 mini-batch losses
     grad_steps: np.ndarray  # int64 steps at which gradient norms were measured
     grad_norms: dict[str, np.ndarray]  # "W2" → norms at grad_steps
-    epochs: dict[str, np.ndarray]  # epoch, step, train_loss, val_loss, train_acc, val_acc, lr
+    # epoch, step, train_loss, val_loss, train_acc, val_acc, lr, seconds (training time, pauses
+    # excluded, at the epoch's end)
+    epochs: dict[str, np.ndarray]
     epoch: int
     step: int  # global, with step_offset
     batch: int
@@ -128,7 +130,16 @@ class Failed:
     user_error: bool  # EngineError / ValueError: a bad setting, not a bug
 
 
-_EPOCH_FIELDS = ("epoch", "step", "train_loss", "val_loss", "train_acc", "val_acc", "lr")
+_EPOCH_FIELDS = (
+    "epoch",
+    "step",
+    "train_loss",
+    "val_loss",
+    "train_acc",
+    "val_acc",
+    "lr",
+    "seconds",
+)
 _DATA_FIELDS = ("X", "Y", "X_val", "Y_val")
 
 
@@ -481,6 +492,7 @@ class _Run:
             e["train_acc"].append(np.nan if ev.train_accuracy is None else ev.train_accuracy)
             e["val_acc"].append(np.nan if ev.val_accuracy is None else ev.val_accuracy)
             e["lr"].append(ev.lr)
+            e["seconds"].append(self.active + (time.perf_counter() - self.stretch))
             if self.until_epoch and ev.step > self.epoch_from_step:
                 self.until_epoch = False
                 self.paused = True

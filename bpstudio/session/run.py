@@ -288,6 +288,29 @@ class Run:
             return float(value)
         return self.history.last(name)
 
+    def continues(
+        self, net_config: dict[str, Any], fit: FitConfig, dataset: DatasetRef | None
+    ) -> bool:
+        """Whether training with these settings extends this run rather than starting a new one:
+        the same network (sizes, activations, head, init and seed), the same data and import
+        options, and the same settings except the ones a run may change as it goes (α, which is
+        live, and the number of epochs, which continuing extends)."""
+        if dict(net_config) != self.net_config:
+            return False
+        mine, theirs = self.dataset, dataset
+        if (mine is None) != (theirs is None):
+            return False
+        if (
+            mine is not None
+            and theirs is not None
+            and (not mine.same_data(theirs) or mine.options != theirs.options)
+        ):
+            return False
+        live = {"lr", "epochs"}
+        a = {k: v for k, v in self.fit.to_dict().items() if k not in live}
+        b = {k: v for k, v in fit.to_dict().items() if k not in live}
+        return a == b
+
     def network(self) -> Network:
         """The network with the run's final parameters (or fresh ones before training)."""
         return Network.from_config(self.net_config, self.params)
@@ -318,7 +341,7 @@ class Run:
             val_loss = float(e["val_loss"][i])
             values: dict[str, Any] = {
                 "step": float(e["step"][i]),
-                "seconds": float(msg.elapsed),
+                "seconds": float(e["seconds"][i]) if "seconds" in e else float(msg.elapsed),
                 "train_loss": float(e["train_loss"][i]),
                 "val_loss": val_loss,
                 "train_accuracy": float(e["train_acc"][i]),

@@ -25,7 +25,6 @@ per session.
 from __future__ import annotations
 
 import contextlib
-import itertools
 import math
 import os
 from collections.abc import Callable, Iterable
@@ -97,7 +96,7 @@ class Session:
         self.path: Path | None = None  # where it was last saved or opened from
         self.dirty = False  # changed since the last save/open
         self.dataset_status: DatasetStatus | None = None  # set by open()
-        self._ids = itertools.count(1)
+        self._next_id = 1
         self._observers: list[Callable[[SessionEvent], Any]] = []
 
     # --- observers -------------------------------------------------------------------------------
@@ -148,7 +147,7 @@ class Session:
         **fields: Any,
     ) -> Run:
         """Create a run from settings snapshots (defaults: the session's) and add it."""
-        run_id = next(self._ids)
+        run_id = self._next_id
         ds = dataset if dataset is not None else self.dataset
         run = Run(
             id=run_id,
@@ -165,12 +164,58 @@ class Session:
     def add_run(self, run: Run) -> Run:
         if any(r.id == run.id for r in self.runs):
             raise ValueError(f"a run with id {run.id} is already in the session")
-        self._ids = itertools.count(max([run.id, *(r.id for r in self.runs)]) + 1)
+        self._next_id = max(self._next_id, run.id + 1)  # ids are never reused, even after a delete
         run._listener = self._on_run
         self.runs.append(run)
         self.current_run_id = run.id
         self.bound_memory()
         self._emit(SessionEventKind.RUN_ADDED, run.id)
+        return run
+
+    def branch(self, run_id: int, step: int, *, name: str | None = None) -> Run:
+        """A new run that starts from run ``run_id``'s checkpoint at ``step`` (its weights are the
+        new run's starting ``params``; history starts empty)."""
+        parent = self.run(run_id)
+        ckpt = parent.checkpoints.at(step)
+        if ckpt is None:
+            steps = [c.step for c in parent.checkpoints.all()]
+            raise KeyError(f"run {run_id} has no checkpoint at step {step} (it has {steps})")
+        run = self.new_run(
+            parent.net_config,
+            parent.fit,
+            name=name or f"{parent.name} from step {step}",
+            dataset=parent.dataset,
+            parent=RunParent(parent.id, step),
+            task=parent.task,
+            preprocessor=parent.preprocessor,
+            target_scale=parent.target_scale,
+        )
+        run.params = {k: v.copy() for k, v in ckpt.params.items()}
+        return run
+
+    def add_model(self, model: Any, *, name: str | None = None) -> Run:
+        """A run for a model opened from a file (``bpstudio.io.load_model``): its network,
+        weights and preprocessor, status ``IMPORTED``; inspect it, predict, or continue it."""
+        pre = model.preprocessor
+        extra = dict(model.extra)
+        task = str(getattr(pre, "task", "") or extra.get("task") or "")
+        run = self.new_run(
+            model.net.config(),
+            self.fit,
+            name=name or Path(model.path).name or None,
+            dataset=None,
+            task=task,
+            preprocessor=pre.to_dict() if pre is not None else None,
+            target_scale=(
+                [float(v) for v in pre.target_scale]
+                if pre is not None and task == "regression"
+                else None
+            ),
+            status=RunStatus.IMPORTED,
+            summary={k: v for k, v in extra.items() if isinstance(v, (int, float, list, str))},
+        )
+        run.params = model.net.get_params()
+        run.epochs = int(extra.get("epochs") or 0)
         return run
 
     def run(self, run_id: int) -> Run:
@@ -246,7 +291,13 @@ class Session:
         ``embed_limit``: embed the session's CSV when it is at most this many bytes (read now
         from its path); None keeps whatever is embedded already."""
         document, arrays, blobs = self.to_state(embed_limit=embed_limit)
-        target = write_project(path, document, arrays, blobs)
+        ds = self.dataset
+        if ds is not None and not ds.is_builtin and document["dataset"] is not None:
+            # where the CSV is from the project's folder: found again if both move together
+            with contextlib.suppress(ValueError):  # another drive (Windows)
+                rel = os.path.relpath(ds.path, Path(path).resolve().parent)
+                document["dataset"]["relative_path"] = Path(rel).as_posix()
+        target = write_project(path, document, arrays, blobs, compress=_is_history)
         self.path = Path(path)
         self.dirty = False
         self._emit(SessionEventKind.SAVED, dirty=False)
@@ -268,7 +319,17 @@ class Session:
             ) from None
         session.path = Path(path)
         session.dirty = False
-        session.dataset_status = session.dataset.check() if session.dataset else None
+        ds = session.dataset
+        session.dataset_status = ds.check() if ds is not None else None
+        rel = (document.get("dataset") or {}).get("relative_path")
+        if ds is not None and session.dataset_status is DatasetStatus.MISSING and rel:
+            beside = Path(path).resolve().parent / str(rel)
+            if beside.is_file():  # the project and its CSV moved together: same file?
+                old = ds.path
+                if ds.relocate(beside) is DatasetStatus.OK:
+                    session.dataset_status = DatasetStatus.OK
+                else:
+                    ds.path, ds.name = old, Path(old).name
         return session
 
     def to_state(
@@ -303,6 +364,7 @@ class Session:
             "fit": self.fit.to_dict(),
             "runs": runs_doc,
             "current_run": self.current_run_id,
+            "next_run_id": self._next_id,
             "view_state": self.view_state,
         }
         return document, arrays, blobs
@@ -334,6 +396,7 @@ class Session:
             mine = {k[len(prefix) :]: v for k, v in arrays.items() if k.startswith(prefix)}
             run = _run_from_dict(run_doc, mine)
             session.add_run(run)
+        session._next_id = max(session._next_id, int(document.get("next_run_id", 1)))
         current = document.get("current_run")
         session.current_run_id = (
             current if any(r.id == current for r in session.runs) else session.current_run_id
@@ -342,6 +405,12 @@ class Session:
 
 
 # --- helpers ---------------------------------------------------------------------------------
+
+
+def _is_history(name: str) -> bool:
+    """History arrays deflate to about half (bins of one point repeat their x and y); weights
+    hardly deflate and are the bulk of a big project, so they are stored as they are."""
+    return "/history/" in name
 
 
 def _copy_fit(fit: FitConfig) -> FitConfig:

@@ -33,27 +33,34 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from bpstudio.engine import FitConfig
+
 #: Smallest and largest learning rate the spin box accepts.
 LR_RANGE = (1e-6, 1000.0)
 _OPTIMIZER_LABELS = {"sgd": "SGD", "momentum": "Momentum", "adam": "Adam"}
 _SCHEDULE_LABELS = {"constant": "Constant", "step": "Step decay", "exponential": "Exponential"}
 
+# Training defaults, one home each: the optimiser and schedule hyperparameters are the engine's
+# (FitConfig). The window departs from it in two places, on purpose, and decides them here: it
+# teaches on small 2-D sets, so batches of 10 make the loss curve and the surface move visibly
+# step by step, and 200 epochs give plain SGD time to separate the playground datasets.
+_FIT = FitConfig()
 DEFAULTS: dict[str, Any] = {
-    "optimizer": "sgd",
-    "lr": 0.1,
-    "momentum": 0.9,
-    "nesterov": False,
-    "beta1": 0.9,
-    "beta2": 0.999,
+    "optimizer": _FIT.optimizer,
+    "lr": _FIT.lr,
+    "momentum": _FIT.momentum,
+    "nesterov": _FIT.nesterov,
+    "beta1": _FIT.beta1,
+    "beta2": _FIT.beta2,
     "batch_size": 10,
     "epochs": 200,
     "until_stopped": False,
-    "weight_decay": 0.0,
-    "schedule": "constant",
-    "step_size": 10,
-    "gamma": 0.5,
+    "weight_decay": _FIT.weight_decay,
+    "schedule": _FIT.schedule,
+    "step_size": _FIT.step_size,
+    "gamma": _FIT.gamma,
     "early_stopping": False,
-    "patience": 10,
+    "patience": 10,  # offered when early stopping is ticked (FitConfig's None means "off")
 }
 
 

@@ -238,3 +238,21 @@ def test_a_csv_larger_than_the_limit_is_not_embedded(csv_file, tmp_path):
     path = session.save(tmp_path / "big.bpstudio", embed_limit=csv_file.stat().st_size - 1)
     assert session.dataset.embedded is None
     assert not any(name.startswith("blobs/") for name in _members(path))
+
+
+def test_a_project_moved_with_its_csv_finds_it_again(csv_file, tmp_path):
+    project = tmp_path / "data" / "exp.bpstudio"
+    Session(DatasetRef.csv(csv_file)).save(project)
+    moved = tmp_path / "moved"
+    (tmp_path / "data").rename(moved)
+    again = Session.open(moved / "exp.bpstudio")
+    assert again.dataset_status is DatasetStatus.OK
+    assert Path(again.dataset.path) == (moved / "points.csv").resolve()
+    # a different file beside the project is not taken for it
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "points.csv").write_text("x1,label\n1,A\n")
+    (moved / "exp.bpstudio").rename(other / "exp.bpstudio")
+    again = Session.open(other / "exp.bpstudio")
+    assert again.dataset_status is DatasetStatus.MISSING
+    assert Path(again.dataset.path) == csv_file.resolve()  # still where it was saved from

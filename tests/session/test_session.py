@@ -128,3 +128,12 @@ def test_new_runs_get_fresh_ids_after_open(tmp_path) -> None:
     again = Session.open(session.save(tmp_path / "p.bpstudio"))
     run = train_run(again, epochs=1)
     assert run.id == 3 and run.name == "Run 3"
+
+
+def test_run_ids_are_never_reused_even_after_deleting_the_last(tmp_path) -> None:
+    session = xor_session()
+    train_run(session, epochs=1)
+    last = train_run(session, epochs=1)
+    session.remove_run(last.id)
+    again = Session.open(session.save(tmp_path / "p.bpstudio"))
+    assert train_run(again, epochs=1).id == last.id + 1
