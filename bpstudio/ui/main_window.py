@@ -695,6 +695,8 @@ class MainWindow(QMainWindow):
             epochs = dict(p.epochs)
             if len(epochs.get("epoch", ())):
                 epochs["epoch"] = np.asarray(epochs["epoch"]) + offset
+                if "seconds" in epochs:
+                    epochs["seconds"] = np.asarray(epochs["seconds"]) + self.book.seconds0
             run.record_progress(
                 dataclasses.replace(p, epochs=epochs, elapsed=self.book.seconds0 + p.elapsed)
             )
