@@ -194,3 +194,29 @@ def ask_locate_file(
 def ask_use_changed_file(parent: QWidget | None, message: str) -> bool:
     """A file has changed since it was saved: use it anyway?"""
     return ask_yes_no(parent, "File changed", message)
+
+
+def get_image_size(parent: QWidget | None, default: tuple[int, int]) -> tuple[int, int] | None:
+    """Ask for an image's width and height in pixels (default: the view's size on screen)."""
+    from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFormLayout, QSpinBox
+
+    dlg = QDialog(parent)
+    dlg.setWindowTitle("Image size")
+    form = QFormLayout(dlg)
+    spins = []
+    for label, value in zip(("Width", "Height"), default, strict=True):
+        spin = QSpinBox()
+        spin.setRange(16, 8000)
+        spin.setSuffix(" px")
+        spin.setValue(int(value))
+        form.addRow(label, spin)
+        spins.append(spin)
+    buttons = QDialogButtonBox(
+        QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+    )
+    buttons.accepted.connect(dlg.accept)
+    buttons.rejected.connect(dlg.reject)
+    form.addRow(buttons)
+    if dlg.exec() != QDialog.DialogCode.Accepted:
+        return None
+    return spins[0].value(), spins[1].value()

@@ -58,6 +58,7 @@ from bpstudio.engine.remote import Finished, Progress
 from bpstudio.session import Run, RunStatus, Session
 from bpstudio.ui import actions, dialogs, theme, window_settings
 from bpstudio.ui.dataset_panel import DatasetPanel
+from bpstudio.ui.image_export import install_image_actions
 from bpstudio.ui.key_guard import SpaceGuard
 from bpstudio.ui.network_editor import NetworkEditor, NetworkSpec
 from bpstudio.ui.network_view import NetworkDiagramView
@@ -294,6 +295,8 @@ class MainWindow(QMainWindow):
             lambda: self._net,
         )
         self.trace_view.tracer = self.network_view.tracer = self.traced
+        for view in (self.loss_plot, self.grad_plot, self.accuracy_plot, *self.param_views.views):
+            install_image_actions(view)  # right-click: Save image… (PNG/SVG, a size), Copy
         for plot in (self.loss_plot, self.grad_plot, self.accuracy_plot):
             self.refresher.add(plot_source(plot))
         self.refresher.add(self.param_views.source())
