@@ -22,7 +22,6 @@ Leaves out: several windows sharing one child.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import os
 from typing import Any
 
@@ -35,7 +34,6 @@ from PySide6.QtGui import (
     QDragEnterEvent,
     QDropEvent,
     QKeySequence,
-    QUndoStack,
 )
 from PySide6.QtWidgets import (
     QApplication,
@@ -52,7 +50,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from bpstudio.data import DatasetOptions
 from bpstudio.engine import FitConfig
 from bpstudio.engine.remote import Finished, Progress
 from bpstudio.session import Run, RunStatus, Session
@@ -73,13 +70,14 @@ from bpstudio.ui.run_controller import (
     StatusReadout,
     fmt_seconds,
     loss_rose,
+    outcome_text,
 )
 from bpstudio.ui.runs_panel import RunsPanel
 from bpstudio.ui.surface_view import DecisionSurfaceView
 from bpstudio.ui.trace_view import BackpropTraceView
 from bpstudio.ui.traced_sample import TracedSample
 from bpstudio.ui.training_panel import TrainingPanel
-from bpstudio.ui.undo import UndoRecorder
+from bpstudio.ui.undo import build_undo
 from bpstudio.ui.weights_view import WeightsView
 from bpstudio.ui.wheel_guard import WheelGuard
 from bpstudio.ui.worker import WorkerHandle
@@ -93,13 +91,6 @@ VIEW_TABS = (
     ("weights", "Weights"),
     ("accuracy", "Accuracy"),
 )
-
-_REASONS = {
-    "finished": "Training finished",
-    "stopped": "Training stopped",
-    "early_stopped": "Early stopping",
-    "diverged": "Training diverged",
-}
 
 
 def _arch(config: dict[str, Any]) -> tuple:
@@ -382,28 +373,7 @@ class MainWindow(QMainWindow):
         self.recent_projects_menu.setObjectName("recentProjectsMenu")
 
     def _build_undo(self) -> None:
-        self.undo_stack = QUndoStack(self)
-        self.undo_stack.setObjectName("undoStack")
-        self.undo_recorder = UndoRecorder(self.undo_stack)
-        self.undo_recorder.watch(
-            "network",
-            lambda: self.network_editor.spec().to_dict(),
-            lambda d: self.network_editor.set_spec(NetworkSpec.from_dict(d)),
-        )
-        self.undo_recorder.watch(
-            "settings", self.training_panel.settings, self.training_panel.apply_settings
-        )
-        self.undo_recorder.watch("dataset", self._dataset_choice, self._set_dataset_choice)
-        self.action_undo = QAction("&Undo", self)
-        self.action_undo.setObjectName("actionUndo")
-        self.action_undo.setShortcuts([QKeySequence(QKeySequence.StandardKey.Undo)])
-        self.action_redo = QAction("&Redo", self)
-        self.action_redo.setObjectName("actionRedo")
-        self.action_redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
-        for act, slot in ((self.action_undo, self.undo), (self.action_redo, self.redo)):
-            act.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-            act.triggered.connect(lambda _=False, f=slot: f())
-            self.addAction(act)
+        self.undo_stack, self.undo_recorder = build_undo(self)
         self.undo_stack.indexChanged.connect(self._update_undo_actions)
         self._update_undo_actions()
 
@@ -421,21 +391,6 @@ class MainWindow(QMainWindow):
     def redo(self) -> None:
         if not self.runs.busy() and self.undo_stack.canRedo():
             self.undo_stack.redo()
-
-    def _dataset_choice(self) -> tuple[str, dict[str, Any]]:
-        panel = self.dataset_panel
-        source = panel.current_source()
-        if source.startswith("builtin:"):
-            return source, dict(panel.current_params())
-        options = panel.current_options()
-        return source, (dataclasses.asdict(options) if options is not None else {})
-
-    def _set_dataset_choice(self, choice: tuple[str, dict[str, Any]]) -> None:
-        source, params = choice
-        if source.startswith("builtin:"):
-            self.dataset_panel.select_builtin(source, **params)
-        elif source:
-            self.dataset_panel.open_csv(source, options=DatasetOptions(**params))
 
     def _build_status_bar(self) -> None:
         sb = self.statusBar()
@@ -646,15 +601,7 @@ class MainWindow(QMainWindow):
             dialogs.show_error(self, "Cannot train", "The training set has no rows.")
             return
         cfg = FitConfig.from_dict(self.training_panel.fit_config())
-        run = self.book.run_to_continue(cfg)
-        if run is None:
-            run = self.book.new_run(cfg)
-        else:
-            run.fit = dataclasses.replace(cfg, epochs=cfg.epochs)  # α etc. as now
-        self.book.training_run = run
-        self.book.seconds0 = run.seconds
-        self.runs.reset_counts(run.steps, run.epochs)
-        self.book.show_run(run)
+        run = self.book.begin(cfg)  # the run this extends, or a new one
         self.notice.hide()
         self.runs.start(mode, ds, net, cfg, f"data-{id(self)}-{self._data_gen}")
         run.set_status(RunStatus.RUNNING if mode == "run" else RunStatus.PAUSED)
@@ -691,18 +638,7 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ run messages
     def _on_progress(self, p: Progress) -> None:
-        run = self.book.training_run
-        if run is not None:
-            # the request counts epochs and seconds from 0; the run counts over its requests
-            offset = self.runs.epoch_offset
-            epochs = dict(p.epochs)
-            if len(epochs.get("epoch", ())):
-                epochs["epoch"] = np.asarray(epochs["epoch"]) + offset
-                if "seconds" in epochs:
-                    epochs["seconds"] = np.asarray(epochs["seconds"]) + self.book.seconds0
-            run.record_progress(
-                dataclasses.replace(p, epochs=epochs, elapsed=self.book.seconds0 + p.elapsed)
-            )
+        self.book.record(p)
         if p.params is not None and self._net is not None:
             self._net.set_params(p.params)
             self._params_changed()
@@ -723,58 +659,30 @@ class MainWindow(QMainWindow):
             self.progress_bar.setValue(s.progress[0])
 
     def _on_finished(self, f: Finished) -> None:
-        run = self.book.training_run
-        if run is not None:
-            run.finish(
-                f.stop_reason,
-                f.message,
-                f.params,
-                seconds=self.book.seconds0 + f.seconds,
-                epochs=self.runs.epoch_offset,
-                steps=self.runs.steps_done,
-                best_epoch=f.best_epoch,
-            )
-            self.book.training_run = None
+        run = self.book.finish(f)
         if self._net is not None:
             self._net.set_params(f.params)
             self._params_changed()
         self.refresher.tick(everything=True)
         self.progress_bar.hide()
-        head = _REASONS.get(f.stop_reason, f.stop_reason)
-        detail = (f.message or "").strip()
-        summary = f"{f.epochs} epoch(s), {f.steps} step(s) in {fmt_seconds(f.seconds)}"
-        # the engine's message already says what happened ("Finished 30 epoch(s)…"); the head
-        # only adds a word for the reasons whose message does not name them
-        text = detail if detail else f"{head} after {summary}."
-        # the status bar shares its line with epoch/step/rate: a long message (the divergence
-        # advice) would run under them, so it keeps the first clause and the notice has the rest
-        self.statusBar().showMessage(first_clause(text))
         rose = None
         if f.stop_reason != "diverged" and run is not None:
             ps, steps = self.book.series_of(run), run.history.loss
             rose = loss_rose(
                 ps.train_loss.x, ps.train_loss.y, steps.x_first, steps.y, self.runs.run_step0
             )
-        if f.stop_reason == "diverged":
-            self.notice.show_message(f"<b>{head}.</b> {detail}", "error")
-        elif rose is not None:
-            lr = self.training_panel.learning_rate()
-            self.notice.show_message(
-                f"<b>The loss rose during this run</b> (from {rose[0]:.4g} to {rose[1]:.4g}): "
-                f"the learning rate α = {lr:g} is probably too large. Lower it, then press "
-                "Reset weights and train again.",
-                "warning",
-            )
-        elif f.stop_reason == "early_stopped":
-            self.notice.show_message(f"<b>{head}.</b> {detail or summary}", "info")
+        text, notice, kind = outcome_text(f, rose, self.training_panel.learning_rate())
+        # the status bar shares its line with epoch/step/rate: a long message (the divergence
+        # advice) would run under them, so it keeps the first clause and the notice has the rest
+        self.statusBar().showMessage(first_clause(text))
+        if notice:
+            self.notice.show_message(notice, kind)
         self.runEnded.emit(f.stop_reason)
 
     def _on_failed(self, title: str, message: str) -> None:
         if self._closing:
             return
-        if self.book.training_run is not None:
-            self.book.training_run.fail(message.splitlines()[0] if message else title)
-            self.book.training_run = None
+        self.book.fail(message.splitlines()[0] if message else title)
         self.last_error = (title, message)
         self.progress_bar.hide()
         self.statusBar().showMessage(f"{title}: {message.splitlines()[0] if message else ''}")

@@ -13,7 +13,10 @@ Leaves out: the training itself (``run_controller``), drawing (the views), proje
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
+
+import numpy as np
 
 from bpstudio.engine import FitConfig
 from bpstudio.session import DatasetRef, Run, RunStatus, SessionEventKind
@@ -101,6 +104,56 @@ class RunBook:
         )
         self.weights_of = run
         return run
+
+    # ------------------------------------------------------------------ recording
+    def begin(self, cfg: FitConfig) -> Run:
+        """Training starts: the run it extends, or a new one; put it on screen."""
+        run = self.run_to_continue(cfg)
+        if run is None:
+            run = self.new_run(cfg)
+        else:
+            run.fit = cfg  # α and the budget as now; the fixed settings are the same
+        self.training_run = run
+        self.seconds0 = run.seconds
+        self.w.runs.reset_counts(run.steps, run.epochs)
+        self.show_run(run)
+        return run
+
+    def record(self, p: Any) -> None:
+        """One ``Progress`` into the training run's history."""
+        run = self.training_run
+        if run is None:
+            return
+        # the request counts epochs and seconds from 0; the run counts over its requests
+        epochs = dict(p.epochs)
+        if len(epochs.get("epoch", ())):
+            epochs["epoch"] = np.asarray(epochs["epoch"]) + self.w.runs.epoch_offset
+            if "seconds" in epochs:
+                epochs["seconds"] = np.asarray(epochs["seconds"]) + self.seconds0
+        run.record_progress(
+            dataclasses.replace(p, epochs=epochs, elapsed=self.seconds0 + p.elapsed)
+        )
+
+    def finish(self, f: Any) -> Run | None:
+        """The training run ended (``Finished``); returns it."""
+        run, self.training_run = self.training_run, None
+        if run is not None:
+            ctl = self.w.runs
+            run.finish(
+                f.stop_reason,
+                f.message,
+                f.params,
+                seconds=self.seconds0 + f.seconds,
+                epochs=ctl.epoch_offset,
+                steps=ctl.steps_done,
+                best_epoch=f.best_epoch,
+            )
+        return run
+
+    def fail(self, message: str) -> None:
+        run, self.training_run = self.training_run, None
+        if run is not None:
+            run.fail(message)
 
     def series_of(self, run: Run) -> PlotSeries:
         ps = self.plot_series.get(run.id)

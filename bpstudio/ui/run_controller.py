@@ -62,6 +62,37 @@ def fmt_seconds(s: float) -> str:
     return f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}"
 
 
+_REASONS = {
+    "finished": "Training finished",
+    "stopped": "Training stopped",
+    "early_stopped": "Early stopping",
+    "diverged": "Training diverged",
+}
+
+
+def outcome_text(f: Finished, rose: tuple[float, float] | None, lr: float) -> tuple[str, str, str]:
+    """What the window says when a run ends: (status line, notice HTML or "", notice kind)."""
+    head = _REASONS.get(str(f.stop_reason), str(f.stop_reason))
+    detail = (f.message or "").strip()
+    summary = f"{f.epochs} epoch(s), {f.steps} step(s) in {fmt_seconds(f.seconds)}"
+    # the engine's message already says what happened ("Finished 30 epoch(s)…"); the head
+    # only adds a word for the reasons whose message does not name them
+    text = detail if detail else f"{head} after {summary}."
+    if f.stop_reason == "diverged":
+        return text, f"<b>{head}.</b> {detail}", "error"
+    if rose is not None:
+        return (
+            text,
+            f"<b>The loss rose during this run</b> (from {rose[0]:.4g} to {rose[1]:.4g}): "
+            f"the learning rate α = {lr:g} is probably too large. Lower it, then press "
+            "Reset weights and train again.",
+            "warning",
+        )
+    if f.stop_reason == "early_stopped":
+        return text, f"<b>{head}.</b> {detail or summary}", "info"
+    return text, "", "info"
+
+
 def loss_rose(
     epoch_x: np.ndarray, epoch_y: np.ndarray, step_x: np.ndarray, step_y: np.ndarray, s0: int
 ) -> tuple[float, float] | None:
@@ -254,4 +285,4 @@ class RunController(QObject):
         self.failed.emit(title, message)
 
 
-__all__ = ["RunController", "RunState", "StatusReadout", "fmt_seconds", "loss_rose"]
+__all__ = ["RunController", "RunState", "StatusReadout", "fmt_seconds", "loss_rose", "outcome_text"]

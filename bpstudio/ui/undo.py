@@ -16,6 +16,7 @@ Leaves out: undoing training itself (a run's history is a record, not an edit), 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import Any
 
@@ -176,7 +177,57 @@ class UndoRecorder:
         return apply
 
 
+def build_undo(window: Any) -> tuple[QUndoStack, UndoRecorder]:
+    """The window's undo stack, the recorder watching its panels, and Edit → Undo / Redo
+    (``actionUndo`` Ctrl+Z, ``actionRedo`` Ctrl+Shift+Z; their text names the edit)."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtGui import QAction, QKeySequence
+
+    from bpstudio.data import DatasetOptions
+    from bpstudio.engine.spec import NetworkSpec
+
+    panel = window.dataset_panel
+
+    def dataset_choice() -> tuple[str, dict[str, Any]]:
+        source = panel.current_source()
+        if source.startswith("builtin:"):
+            return source, dict(panel.current_params())
+        options = panel.current_options()
+        return source, (dataclasses.asdict(options) if options is not None else {})
+
+    def set_dataset_choice(choice: tuple[str, dict[str, Any]]) -> None:
+        source, params = choice
+        if source.startswith("builtin:"):
+            panel.select_builtin(source, **params)
+        elif source:
+            panel.open_csv(source, options=DatasetOptions(**params))
+
+    stack = QUndoStack(window)
+    stack.setObjectName("undoStack")
+    recorder = UndoRecorder(stack)
+    editor, training = window.network_editor, window.training_panel
+    recorder.watch(
+        "network",
+        lambda: editor.spec().to_dict(),
+        lambda d: editor.set_spec(NetworkSpec.from_dict(d)),
+    )
+    recorder.watch("settings", training.settings, training.apply_settings)
+    recorder.watch("dataset", dataset_choice, set_dataset_choice)
+    undo, redo = QAction("&Undo", window), QAction("&Redo", window)
+    undo.setObjectName("actionUndo")
+    undo.setShortcuts([QKeySequence(QKeySequence.StandardKey.Undo)])
+    redo.setObjectName("actionRedo")
+    redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
+    for act, slot in ((undo, window.undo), (redo, window.redo)):
+        act.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        act.triggered.connect(lambda _=False, f=slot: f())
+        window.addAction(act)
+    window.action_undo, window.action_redo = undo, redo
+    return stack, recorder
+
+
 __all__ = [
+    "build_undo",
     "DeleteRunsCommand",
     "StateCommand",
     "UndoRecorder",
