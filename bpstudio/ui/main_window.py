@@ -22,7 +22,6 @@ Leaves out: several windows sharing one child.
 from __future__ import annotations
 
 import contextlib
-import os
 from typing import Any
 
 import numpy as np
@@ -173,8 +172,8 @@ class MainWindow(QMainWindow):
         self.dataset_panel.datasetChanged.connect(lambda _ds: self.project.on_dataset_loaded())
         self._rebuild_recent_menu()
         self.project.rebuild_recent_menu()
-        self._apply_initial_dataset(
-            initial if isinstance(initial, str) else None, restored=dataset is None
+        window_settings.apply_initial_dataset(
+            self, initial if isinstance(initial, str) else None, restored=dataset is None
         )
         if isinstance(saved_spec, dict):
             with contextlib.suppress(Exception):  # an old or broken setting is dropped
@@ -461,25 +460,6 @@ class MainWindow(QMainWindow):
             self.view_tabs.setCurrentIndex(self._tab_keys.index(key))
 
     # ------------------------------------------------------------------ dataset & network
-    def _apply_initial_dataset(self, source: str | None, *, restored: bool = False) -> None:
-        """Open the dataset given on the command line, or the one of the last session: a
-        built-in with its parameters, or a CSV file with the import options chosen then (no
-        dialog; a file that has gone away is skipped)."""
-        panel = self.dataset_panel
-        params = window_settings.saved_dataset_params(self._settings) if source else None
-        if source and source.startswith("builtin:") and isinstance(params, dict) and params:
-            # a stale setting must not stop the window opening
-            with contextlib.suppress(Exception):
-                panel.select_builtin(source, **params)
-        ds = panel.current()
-        if ds is not None and ds is not self._dataset:
-            self._on_dataset_changed(ds)
-        if source and not source.startswith("builtin:") and panel.accepts_path(source):
-            options = window_settings.saved_csv_options(self._settings) if restored else None
-            if restored and (options is None or not os.path.isfile(source)):
-                return
-            QTimer.singleShot(0, lambda: panel.open_csv(source, options=options))
-
     def _on_dataset_changed(self, ds: Any) -> None:
         if ds is None:
             return
@@ -786,28 +766,7 @@ class MainWindow(QMainWindow):
 
     def export_weights(self) -> None:
         """Save the network (as trained so far) with the dataset's preprocessing."""
-        if self._net is None:
-            return
-        from bpstudio.io import EXPORT_FORMATS, save_model
-
-        ds = self._dataset
-        name = (getattr(ds, "name", "model") or "model").replace(" ", "_").replace(":", "_")
-        path = dialogs.get_save_model_path(self, f"{name}.npz", dict(EXPORT_FORMATS))
-        if not path:
-            return
-        extra = {
-            "dataset": getattr(ds, "name", None),
-            "steps": self.runs.steps_done,
-            "epochs": self.runs.epoch_offset,
-            "training": self.training_panel.fit_config(),
-            "snapshot_while_training": self.runs.busy(),
-        }
-        try:
-            save_model(path, self._net, preprocessor=getattr(ds, "preprocessor", None), extra=extra)
-        except Exception as exc:  # noqa: BLE001 - any failure is shown, nothing is lost
-            dialogs.show_error(self, "Export failed", str(exc))
-            return
-        self.statusBar().showMessage(f"Exported the network to {path}", 6000)
+        self.project.export_weights()
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt override
         path = self._dropped_path(event)

@@ -301,7 +301,7 @@ class ProjectFiles(QObject):
         """File → Open: a project, a model file or a CSV table, by its suffix."""
         if self.w.runs.busy():
             return
-        path = path or dialogs.get_open_path(self)
+        path = path or dialogs.get_open_path(self.w)
         if not path:
             return
         suffix = Path(path).suffix.lower()
@@ -317,7 +317,7 @@ class ProjectFiles(QObject):
         after asking about unsaved runs."""
         if self.w.runs.busy():
             return False
-        path = path or dialogs.get_open_project_path(self)
+        path = path or dialogs.get_open_project_path(self.w)
         if not path or not self.confirm_close():
             return False
         return self.open(path)
@@ -340,7 +340,7 @@ class ProjectFiles(QObject):
         try:
             model = load_model(path)
         except (BPStudioError, OSError) as exc:
-            dialogs.show_error(self, "Cannot open the model", str(exc))
+            dialogs.show_error(self.w, "Cannot open the model", str(exc))
             return None
         pre = model.preprocessor
         run = self.w.session.new_run(
@@ -382,7 +382,7 @@ class ProjectFiles(QObject):
                 self, "Nothing to predict with", "Select a trained run, or open a model file."
             )
             return None
-        path = path or dialogs.get_open_csv_path(self)
+        path = path or dialogs.get_open_csv_path(self.w)
         if not path:
             return None
         try:
@@ -391,16 +391,16 @@ class ProjectFiles(QObject):
             )
             pred = predict_frame(model, load_table(path).frame, source=str(path))
         except (BPStudioError, OSError, ValueError) as exc:
-            dialogs.show_error(self, "Cannot predict", str(exc))
+            dialogs.show_error(self.w, "Cannot predict", str(exc))
             return None
-        out = out or dialogs.get_save_predictions_path(self, f"{Path(path).stem}-predictions.csv")
+        out = out or dialogs.get_save_predictions_path(self.w, f"{Path(path).stem}-predictions.csv")
         if not out:
             return None
         with atomic_open(out, "w") as handle:
             pred.frame.to_csv(handle, index=False)
         notes = "".join(f"\n• {n}" for n in pred.notes)
         if notes:
-            dialogs.show_info(self, "Predictions written", f"Wrote {out}.{notes}")
+            dialogs.show_info(self.w, "Predictions written", f"Wrote {out}.{notes}")
         self.w.statusBar().showMessage(f"Wrote {len(pred.frame)} predictions to {out}", 6000)
         return out
 
@@ -413,17 +413,44 @@ class ProjectFiles(QObject):
         if not runs:
             self.w.statusBar().showMessage("No runs to export yet", 4000)
             return None
-        path = path or dialogs.get_save_history_path(self, "history.csv")
+        path = path or dialogs.get_save_history_path(self.w, "history.csv")
         if not path:
             return None
         numbers = [self.w.session.runs.index(r) + 1 for r in runs]
         try:
             write_history_csv(path, runs, numbers)
         except OSError as exc:
-            dialogs.show_error(self, "Export failed", str(exc))
+            dialogs.show_error(self.w, "Export failed", str(exc))
             return None
         self.w.statusBar().showMessage(f"Wrote the history of {len(runs)} run(s) to {path}", 6000)
         return str(path)
+
+    def export_weights(self) -> None:
+        """Save the network (as trained so far) with the dataset's preprocessing."""
+        if self.w._net is None:
+            return
+        from bpstudio.io import EXPORT_FORMATS, save_model
+
+        ds = self.w._dataset
+        name = (getattr(ds, "name", "model") or "model").replace(" ", "_").replace(":", "_")
+        path = dialogs.get_save_model_path(self.w, f"{name}.npz", dict(EXPORT_FORMATS))
+        if not path:
+            return
+        extra = {
+            "dataset": getattr(ds, "name", None),
+            "steps": self.w.runs.steps_done,
+            "epochs": self.w.runs.epoch_offset,
+            "training": self.w.training_panel.fit_config(),
+            "snapshot_while_training": self.w.runs.busy(),
+        }
+        try:
+            save_model(
+                path, self.w._net, preprocessor=getattr(ds, "preprocessor", None), extra=extra
+            )
+        except Exception as exc:  # noqa: BLE001 - any failure is shown, nothing is lost
+            dialogs.show_error(self.w, "Export failed", str(exc))
+            return
+        self.w.statusBar().showMessage(f"Exported the network to {path}", 6000)
 
 
 __all__ = ["AUTOSAVE_MS", "ProjectFiles", "panel_settings_from_fit"]

@@ -10,11 +10,13 @@ Leaves out: runs and their histories (those belong to a project file, :mod:`bpst
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
+import os
 from typing import Any
 
-from PySide6.QtCore import QByteArray, QSettings
+from PySide6.QtCore import QByteArray, QSettings, QTimer
 from PySide6.QtWidgets import QApplication
 
 from bpstudio.data import DatasetOptions
@@ -116,7 +118,28 @@ def remember_project(s: QSettings, path: str, limit: int = 8) -> list[str]:
     return files
 
 
+def apply_initial_dataset(w: Any, source: str | None, *, restored: bool = False) -> None:
+    """Open the dataset given on the command line, or the one of the last session: a
+    built-in with its parameters, or a CSV file with the import options chosen then (no
+    dialog; a file that has gone away is skipped)."""
+    panel = w.dataset_panel
+    params = saved_dataset_params(w._settings) if source else None
+    if source and source.startswith("builtin:") and isinstance(params, dict) and params:
+        # a stale setting must not stop the window opening
+        with contextlib.suppress(Exception):
+            panel.select_builtin(source, **params)
+    ds = panel.current()
+    if ds is not None and ds is not w._dataset:
+        w._on_dataset_changed(ds)
+    if source and not source.startswith("builtin:") and panel.accepts_path(source):
+        options = saved_csv_options(w._settings) if restored else None
+        if restored and (options is None or not os.path.isfile(source)):
+            return
+        QTimer.singleShot(0, lambda: panel.open_csv(source, options=options))
+
+
 __all__ = [
+    "apply_initial_dataset",
     "default_settings",
     "read_json",
     "recent_projects",

@@ -32,6 +32,11 @@ def _no_leaks(qapp, tmp_path):
     QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path / "qs"))
     yield
     qapp.processEvents()
+    # A closed window is held only by reference cycles (its views and helpers point back at
+    # it); collect them here, at a safe point, not inside a later test's Qt calls, where
+    # deleting a top-level widget mid-iteration crashed the interpreter.
+    gc.collect()
+    qapp.processEvents()
     handles = [h for h in list(worker_mod._live_handles) if h.thread.isRunning()]
     main = qapp.thread()
     threads = [
