@@ -260,6 +260,9 @@ class Run:
     summary: dict[str, Any] = field(default_factory=dict)  # final figures (final weights)
     created: float = field(default_factory=time.time)  # Unix time
     _listener: Callable[[Run, str], None] | None = field(default=None, repr=False)
+    # Where the current fit call (segment) started: continuing a run calls fit again, whose
+    # epochs count from 1 and whose Finished counts its own steps and seconds.
+    _segment: tuple[int, int, float] = field(default=(0, 0, 0.0), repr=False)
 
     # --- describing ------------------------------------------------------------------------------
     @property
@@ -330,8 +333,18 @@ class Run:
             self.status = status
             self._changed("status")
 
+    def start_segment(self) -> None:
+        """Training continues this run with a new ``fit`` call (send ``RunRequest(...,
+        step_offset=run.steps)``): its epochs, steps and seconds count on from here. Called by
+        itself when progress arrives for a run that had ended."""
+        self._segment = (self.epochs, self.steps, self.seconds)
+
     def record_progress(self, msg: Any) -> None:
-        """Take one ``bpstudio.engine.remote.Progress`` (the window's path)."""
+        """Take one ``bpstudio.engine.remote.Progress`` (the window's path; its steps already
+        include the request's ``step_offset``)."""
+        if self.status in (RunStatus.ENDED, RunStatus.FAILED, RunStatus.IMPORTED):
+            self.start_segment()
+        ep0, _, s0 = self._segment
         h = self.history
         h.record_steps(msg.steps, msg.losses, None, msg.grad_steps, msg.grad_norms)
         if len(msg.steps):
@@ -341,7 +354,7 @@ class Run:
             val_loss = float(e["val_loss"][i])
             values: dict[str, Any] = {
                 "step": float(e["step"][i]),
-                "seconds": float(e["seconds"][i]) if "seconds" in e else float(msg.elapsed),
+                "seconds": s0 + float(e["seconds"][i] if "seconds" in e else msg.elapsed),
                 "train_loss": float(e["train_loss"][i]),
                 "val_loss": val_loss,
                 "train_accuracy": float(e["train_acc"][i]),
@@ -349,15 +362,15 @@ class Run:
                 "lr": float(e["lr"][i]),
             }
             values.update(self._rmse_from_losses(values["train_loss"], val_loss))
-            h.record_epoch(int(e["epoch"][i]), **values)
+            h.record_epoch(ep0 + int(e["epoch"][i]), **values)
         self.epochs = len(h) or self.epochs
         self.steps = int(msg.step)
-        self.seconds = float(msg.elapsed)
+        self.seconds = s0 + float(msg.elapsed)
         if msg.params is not None:
             self.params = {k: np.array(v, copy=True) for k, v in msg.params.items()}
             if len(e.get("epoch", ())):  # weights at (about) an epoch's end
                 self.checkpoints.offer(
-                    int(e["epoch"][-1]), int(msg.step), msg.params, self._monitored()
+                    ep0 + int(e["epoch"][-1]), int(msg.step), msg.params, self._monitored()
                 )
         self.set_status(RunStatus.PAUSED if msg.paused else RunStatus.RUNNING)
         self._changed("progress")
@@ -406,14 +419,16 @@ class Run:
         self._changed("finished")
 
     def finish_from(self, finished: Any) -> None:
-        """Take a ``bpstudio.engine.remote.Finished`` message."""
+        """Take a ``bpstudio.engine.remote.Finished`` message (its counts are the segment's)."""
+        ep0, st0, s0 = self._segment
         self.finish(
             finished.stop_reason,
             finished.message,
             finished.params,
-            seconds=finished.seconds,
-            epochs=finished.epochs,
-            best_epoch=finished.best_epoch,
+            seconds=s0 + finished.seconds,
+            epochs=ep0 + finished.epochs,
+            steps=st0 + finished.steps,
+            best_epoch=None if finished.best_epoch is None else ep0 + finished.best_epoch,
         )
 
     def fail(self, message: str) -> None:

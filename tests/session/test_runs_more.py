@@ -157,3 +157,23 @@ def test_history_csv_has_one_row_per_run_and_epoch(tmp_path) -> None:
         list(session.runs[0].history.epoch_values("val_loss"))
         + list(session.runs[1].history.epoch_values("val_loss"))
     )
+
+
+def test_continuing_a_run_counts_epochs_steps_and_time_on() -> None:
+    session = xor_session()
+    net = Network([2, 3, 2], "tanh", "softmax", "cross_entropy")
+    run = session.new_run(net.config(), FitConfig(lr=0.1), task="classification")
+    params = net.get_params()
+    rows = [(1, 10, 0.7, 0.8, 0.5, 0.5, 0.1), (2, 20, 0.6, 0.7, 0.6, 0.6, 0.1)]
+    run.record_progress(_progress(range(1, 21), rows, params))
+    run.finish_from(Finished(1, StopReason.FINISHED, "done", 2, 20, 1.5, None, params))
+    # the window continues it: a new fit whose steps start at step_offset = run.steps
+    assert run.steps == 20
+    run.record_progress(_progress(range(21, 31), [(1, 30, 0.5, 0.6, 0.7, 0.7, 0.1)], params))
+    run.finish_from(Finished(2, StopReason.STOPPED, "stopped", 1, 10, 1.5, None, params))
+    h = run.history
+    assert h.epoch_numbers.tolist() == [1, 2, 3]
+    assert h.epoch_values("step").tolist() == [10, 20, 30]
+    assert (run.epochs, run.steps, run.seconds) == (3, 30, 3.0)
+    assert h.epoch_values("seconds")[-1] == pytest.approx(3.0)
+    assert run.stop_reason is StopReason.STOPPED
