@@ -145,7 +145,7 @@ class ValueAxis(pg.AxisItem):
         span = abs(maxVal - minVal)
         if span <= 1.5:
             return ticks
-        keep = (2, 5) if span <= 4 else ()
+        keep = (1, 2, 5) if span <= 4 else (1,)  # 1 × 10ⁿ: the decades, when no major level
         out = []
         for spacing, values in ticks:
             if spacing is None:  # the minor level: 2…9 × 10ⁿ
@@ -396,7 +396,7 @@ class BufferedPlot(pg.PlotWidget):
         pen.setCosmetic(True)
         s.curve.setPen(pen)
         shade = QColor(qc)
-        shade.setAlpha(max(30, s.style["alpha"] // 3))
+        shade.setAlpha(max(24, s.style["alpha"] // 5))  # a light band: the lines stay readable
         band_pen = pg.mkPen(shade, width=1)
         band_pen.setCosmetic(True)
         s.band.setPen(band_pen)

@@ -292,3 +292,19 @@ def test_one_sign_convention_for_weight_colours(qtbot) -> None:
     assert POSITIVE.lower() in legend.lower() and "positive" in legend
     title = weights.plot.getPlotItem().titleLabel.text
     assert POSITIVE.lower() in title.lower() and "positive" in title
+
+
+def test_log_axis_over_two_decades_keeps_its_decade_labels(qtbot) -> None:
+    plot = _shown(qtbot, GradientNormPlot(), 500, 300)
+    plot.set_layers(["W2"])
+    plot.append(np.arange(1, 100), {"W2": np.geomspace(0.012, 0.9, 99)})  # ~1.9 decades
+    plot.refresh()
+    axis = plot.getPlotItem().getAxis("left")
+    lo, hi = axis.range
+    labels = [
+        t
+        for spacing, values in axis.tickValues(lo, hi, 250)
+        for t in axis.tickStrings(values, 1.0, spacing or 1.0)
+        if t
+    ]
+    assert labels  # at least 10⁻¹ (the grid had lines but no label at all)
