@@ -1000,14 +1000,12 @@ class GradientNormPlot(BufferedPlot):
             self.note.hide()
             return
         names = ", ".join(grad_label(k) for k in zero)
-        every = len(zero) == sum(1 for s in self._series.values() if s.curve.isVisible())
         text = (
             f"<b>{names} {'is' if len(zero) == 1 else 'are'} exactly 0 at every step</b>"
             + (" (a log axis cannot show 0)" if self._log_y else "")
             + ". When every weight starts equal (zero initialisation), the neurons of a layer "
             "compute the same thing and get the same gradient — here none at all — so they "
-            "never become different: the symmetry is never broken."
-            + (" Choose a random initialisation and Reset weights." if every or zero else "")
+            "never become different: the symmetry is never broken. Choose a random initialiser."
         )
         self.note.setText(text)
         self.note.setStyleSheet(readout_stylesheet().replace("plotReadout", "plotNote"))
