@@ -351,7 +351,7 @@ class NetworkDiagramView(QWidget):
             p.drawText(
                 QRectF((x0 + x1) / 2 - gap / 2, 0, gap, 32),
                 Qt.AlignmentFlag.AlignCenter,
-                _elide_lines(p, self.weight_label(ell), gap),
+                _elide_lines(p, self._short_weight_label(p, ell, gap), gap),
             )
         # nodes
         r = self._radius
@@ -392,6 +392,14 @@ class NetworkDiagramView(QWidget):
                 _elide_lines(p, self.layer_label(ell), col),
             )
         p.end()
+
+    def _short_weight_label(self, p: QPainter, ell: int, width: float) -> str:
+        """The weight label, its "max |w| 0.83" line as "|w| ≤ 0.83" when the gap is narrow."""
+        text = self.weight_label(ell)
+        metrics = QFontMetricsF(p.font())
+        if max(metrics.horizontalAdvance(line) for line in text.split("\n")) <= width:
+            return text
+        return text.replace("max |w| ", "|w| ≤ ")
 
     @staticmethod
     def _unit_name_text(
