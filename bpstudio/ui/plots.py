@@ -156,11 +156,17 @@ class ValueAxis(pg.AxisItem):
     def logTickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:  # noqa: N802
         strings = super().logTickStrings(values, scale, spacing)
         lo, hi = self.range
-        keep = (1,) if abs(hi - lo) > 1.5 else (1, 2, 5)
+        wide = abs(hi - lo) > 1.5
+        keep = (1,) if wide else (1, 2, 5)
         out = []
         for v, text in zip(values, strings, strict=True):
-            mantissa = 10 ** (float(v) - math.floor(float(v) + 1e-9))
-            out.append(text if round(mantissa) in keep else "")
+            exponent = math.floor(float(v) + 1e-9)
+            mantissa = 10 ** (float(v) - exponent)
+            if round(mantissa) not in keep:
+                text = ""
+            elif wide and exponent not in (0, 1):  # one notation on a wide axis: 10⁻⁴, 10⁻⁵
+                text = "10" + superscript(exponent).replace("-", "⁻")
+            out.append(text)
         return out
 
 

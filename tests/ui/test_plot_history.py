@@ -308,3 +308,11 @@ def test_log_axis_over_two_decades_keeps_its_decade_labels(qtbot) -> None:
         if t
     ]
     assert labels  # at least 10⁻¹ (the grid had lines but no label at all)
+
+
+def test_wide_log_axis_uses_one_notation() -> None:
+    axis = ValueAxis("left")
+    axis.setLogMode(False, True)
+    axis.range = [-7.5, 0.5]
+    labels = [t for t in axis.tickStrings([-7.0, -4.0, -3.0, -1.0, 0.0], 1.0, 1.0) if t]
+    assert labels == ["10⁻⁷", "10⁻⁴", "10⁻³", "10⁻¹", "1"]  # not "0.0001" beside "10⁻⁵"
