@@ -353,10 +353,11 @@ class NetworkDiagramView(QWidget):
             x0 = self._pos[ell - 2][next(iter(prev))].x()
             x1 = self._pos[ell - 1][next(iter(cur))].x()
             p.setPen(fg)
+            gap = min(140.0, abs(x1 - x0) - 4)  # many layers: labels elide, never overlap
             p.drawText(
-                QRectF((x0 + x1) / 2 - 70, 0, 140, 32),
+                QRectF((x0 + x1) / 2 - gap / 2, 0, gap, 32),
                 Qt.AlignmentFlag.AlignCenter,
-                self.weight_label(ell),
+                _elide_lines(p, self._short_weight_label(p, ell, gap), gap),
             )
         # nodes
         r = self._radius
@@ -390,12 +391,21 @@ class NetworkDiagramView(QWidget):
             # layer label under the column
             x = next(iter(pos.values())).x()
             p.setPen(fg)
+            col = 168.0 if L < 2 else min(168.0, (w - 2 * self._side) / (L - 1) - 4)
             p.drawText(
-                QRectF(x - 84, h - 38, 168, 36),
+                QRectF(x - col / 2, h - 38, col, 36),
                 Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop,
-                self.layer_label(ell),
+                _elide_lines(p, self.layer_label(ell), col),
             )
         p.end()
+
+    def _short_weight_label(self, p: QPainter, ell: int, width: float) -> str:
+        """The weight label, its "max |w| 0.83" line as "|w| ≤ 0.83" when the gap is narrow."""
+        text = self.weight_label(ell)
+        metrics = QFontMetricsF(p.font())
+        if max(metrics.horizontalAdvance(line) for line in text.split("\n")) <= width:
+            return text
+        return text.replace("max |w| ", "|w| ≤ ")
 
     @staticmethod
     def _unit_name_text(
@@ -469,6 +479,16 @@ class NetworkDiagramView(QWidget):
                             f"(unit {j + 1} of layer {ell} ← unit {k + 1} of layer {ell - 1})",
                         )
         return best[1] if best else ""
+
+
+def _elide_lines(p: QPainter, text: str, width: float) -> str:
+    """Each line of ``text`` cut with "…" to ``width`` pixels (labels of neighbouring layers
+    must not run into each other when there are many layers)."""
+    metrics = QFontMetricsF(p.font())
+    return "\n".join(
+        metrics.elidedText(line, Qt.TextElideMode.ElideRight, max(8.0, width))
+        for line in text.split("\n")
+    )
 
 
 __all__ = ["MAX_NODES", "NetworkDiagramView"]

@@ -145,7 +145,7 @@ class ValueAxis(pg.AxisItem):
         span = abs(maxVal - minVal)
         if span <= 1.5:
             return ticks
-        keep = (2, 5) if span <= 4 else ()
+        keep = (1, 2, 5) if span <= 4 else (1,)  # 1 × 10ⁿ: the decades, when no major level
         out = []
         for spacing, values in ticks:
             if spacing is None:  # the minor level: 2…9 × 10ⁿ
@@ -156,11 +156,17 @@ class ValueAxis(pg.AxisItem):
     def logTickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:  # noqa: N802
         strings = super().logTickStrings(values, scale, spacing)
         lo, hi = self.range
-        keep = (1,) if abs(hi - lo) > 1.5 else (1, 2, 5)
+        wide = abs(hi - lo) > 1.5
+        keep = (1,) if wide else (1, 2, 5)
         out = []
         for v, text in zip(values, strings, strict=True):
-            mantissa = 10 ** (float(v) - math.floor(float(v) + 1e-9))
-            out.append(text if round(mantissa) in keep else "")
+            exponent = math.floor(float(v) + 1e-9)
+            mantissa = 10 ** (float(v) - exponent)
+            if round(mantissa) not in keep:
+                text = ""
+            elif wide and exponent not in (0, 1):  # one notation on a wide axis: 10⁻⁴, 10⁻⁵
+                text = "10" + superscript(exponent).replace("-", "⁻")
+            out.append(text)
         return out
 
 
@@ -396,7 +402,7 @@ class BufferedPlot(pg.PlotWidget):
         pen.setCosmetic(True)
         s.curve.setPen(pen)
         shade = QColor(qc)
-        shade.setAlpha(max(30, s.style["alpha"] // 3))
+        shade.setAlpha(max(24, s.style["alpha"] // 5))  # a light band: the lines stay readable
         band_pen = pg.mkPen(shade, width=1)
         band_pen.setCosmetic(True)
         s.band.setPen(band_pen)
@@ -1000,14 +1006,12 @@ class GradientNormPlot(BufferedPlot):
             self.note.hide()
             return
         names = ", ".join(grad_label(k) for k in zero)
-        every = len(zero) == sum(1 for s in self._series.values() if s.curve.isVisible())
         text = (
             f"<b>{names} {'is' if len(zero) == 1 else 'are'} exactly 0 at every step</b>"
             + (" (a log axis cannot show 0)" if self._log_y else "")
             + ". When every weight starts equal (zero initialisation), the neurons of a layer "
             "compute the same thing and get the same gradient — here none at all — so they "
-            "never become different: the symmetry is never broken."
-            + (" Choose a random initialisation and Reset weights." if every or zero else "")
+            "never become different: the symmetry is never broken. Choose a random initialiser."
         )
         self.note.setText(text)
         self.note.setStyleSheet(readout_stylesheet().replace("plotReadout", "plotNote"))

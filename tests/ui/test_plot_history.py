@@ -292,3 +292,27 @@ def test_one_sign_convention_for_weight_colours(qtbot) -> None:
     assert POSITIVE.lower() in legend.lower() and "positive" in legend
     title = weights.plot.getPlotItem().titleLabel.text
     assert POSITIVE.lower() in title.lower() and "positive" in title
+
+
+def test_log_axis_over_two_decades_keeps_its_decade_labels(qtbot) -> None:
+    plot = _shown(qtbot, GradientNormPlot(), 500, 300)
+    plot.set_layers(["W2"])
+    plot.append(np.arange(1, 100), {"W2": np.geomspace(0.012, 0.9, 99)})  # ~1.9 decades
+    plot.refresh()
+    axis = plot.getPlotItem().getAxis("left")
+    lo, hi = axis.range
+    labels = [
+        t
+        for spacing, values in axis.tickValues(lo, hi, 250)
+        for t in axis.tickStrings(values, 1.0, spacing or 1.0)
+        if t
+    ]
+    assert labels  # at least 10⁻¹ (the grid had lines but no label at all)
+
+
+def test_wide_log_axis_uses_one_notation() -> None:
+    axis = ValueAxis("left")
+    axis.setLogMode(False, True)
+    axis.range = [-7.5, 0.5]
+    labels = [t for t in axis.tickStrings([-7.0, -4.0, -3.0, -1.0, 0.0], 1.0, 1.0) if t]
+    assert labels == ["10⁻⁷", "10⁻⁴", "10⁻³", "10⁻¹", "1"]  # not "0.0001" beside "10⁻⁵"
