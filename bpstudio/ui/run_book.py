@@ -13,10 +13,7 @@ Leaves out: the training itself (``run_controller``), drawing (the views), proje
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
-
-import numpy as np
 
 from bpstudio.engine import FitConfig
 from bpstudio.session import DatasetRef, Run, RunStatus, SessionEventKind
@@ -40,7 +37,6 @@ class RunBook:
         self.plot_series: dict[int, PlotSeries] = {}  # run id → what the plots draw of it
         self.training_run: Run | None = None  # the run the worker is writing into
         self.weights_of: Run | None = None  # the run whose weights the network holds
-        self.seconds0 = 0.0  # wall time of the training run before this request
         self.showing = 0  # > 0 while a run is put on screen (not an edit)
         self.attached: tuple[Any, set[str]] = (None, set())
 
@@ -114,40 +110,22 @@ class RunBook:
         else:
             run.fit = cfg  # α and the budget as now; the fixed settings are the same
         self.training_run = run
-        self.seconds0 = run.seconds
+        run.start_segment()  # this request's epochs, steps and seconds count on from here
         self.w.runs.reset_counts(run.steps, run.epochs)
         self.show_run(run)
         return run
 
     def record(self, p: Any) -> None:
-        """One ``Progress`` into the training run's history."""
-        run = self.training_run
-        if run is None:
-            return
-        # the request counts epochs and seconds from 0; the run counts over its requests
-        epochs = dict(p.epochs)
-        if len(epochs.get("epoch", ())):
-            epochs["epoch"] = np.asarray(epochs["epoch"]) + self.w.runs.epoch_offset
-            if "seconds" in epochs:
-                epochs["seconds"] = np.asarray(epochs["seconds"]) + self.seconds0
-        run.record_progress(
-            dataclasses.replace(p, epochs=epochs, elapsed=self.seconds0 + p.elapsed)
-        )
+        """One ``Progress`` into the training run's history (the run counts its epochs, steps
+        and seconds on over the requests that continue it)."""
+        if self.training_run is not None:
+            self.training_run.record_progress(p)
 
     def finish(self, f: Any) -> Run | None:
         """The training run ended (``Finished``); returns it."""
         run, self.training_run = self.training_run, None
         if run is not None:
-            ctl = self.w.runs
-            run.finish(
-                f.stop_reason,
-                f.message,
-                f.params,
-                seconds=self.seconds0 + f.seconds,
-                epochs=ctl.epoch_offset,
-                steps=ctl.steps_done,
-                best_epoch=f.best_epoch,
-            )
+            run.finish_from(f)
         return run
 
     def fail(self, message: str) -> None:
