@@ -503,7 +503,16 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(f"Network not valid: {exc}", 8000)
             return
         held = self.book.weights_of
+        back = self.book.left_behind
+        if back is not None and held is None and self.book.fits_network(back, self._net):
+            # back to the network a trained run was left with (undo, or the same edit by
+            # hand): its weights and curves come back instead of fresh weights
+            self.book.left_behind = None
+            self.book.show_run(back)
+            self.statusBar().showMessage(f"{back.name}'s trained weights are back", 5000)
+            return
         trained = held if held is not None and held.steps else None
+        self.book.left_behind = trained or back
         self._fresh_weights()
         if trained is not None:
             self.statusBar().showMessage(

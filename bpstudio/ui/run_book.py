@@ -39,6 +39,7 @@ class RunBook:
         self.weights_of: Run | None = None  # the run whose weights the network holds
         self.showing = 0  # > 0 while a run is put on screen (not an edit)
         self.attached: tuple[Any, set[str]] = (None, set())
+        self.left_behind: Run | None = None  # the trained run an edit of the network left
 
     #: settings that cannot change within a run (α can: it is live; epochs is a budget)
     FIXED_SETTINGS = (
@@ -173,6 +174,14 @@ class RunBook:
             self.showing -= 1
         self.w.refresher.kick()
 
+    def fits_network(self, run: Run, net: Any) -> bool:
+        """Whether ``run``'s weights fit ``net`` (same sizes, activations, head)."""
+        return (
+            run in self.w.session.runs
+            and run.params is not None
+            and _arch(run.net_config) == _arch(net.config())
+        )
+
     def load_run_weights(self, run: Run) -> None:
         ds = self.w._dataset
         if run.params is None:
@@ -193,9 +202,23 @@ class RunBook:
         finally:
             self.w.undo_recorder.muted -= 1
         self.w.undo_recorder.resync("network")
+        if run.status != RunStatus.IMPORTED and run.fit is not None:
+            # the settings it was trained with, so that training again continues it
+            from bpstudio.ui.project import panel_settings_from_fit
+
+            panel = self.w.training_panel
+            self.w.undo_recorder.muted += 1
+            try:
+                panel.apply_settings({**panel.settings(), **panel_settings_from_fit(run.fit)})
+            finally:
+                self.w.undo_recorder.muted -= 1
+            self.w.undo_recorder.resync("settings")
         self.w._net = run.network()
         self.weights_of = run
         self.w.runs.reset_counts(run.steps, run.epochs)
+        self.w.epoch_label.setText(f"epoch {run.epochs}")
+        self.w.step_label.setText(f"step {run.steps}")
+        self.w.rate_label.setText("– steps/s")
         self.w._params_changed(now=True)
 
     def on_runs_selected(self, runs: list[Run]) -> None:
@@ -204,9 +227,6 @@ class RunBook:
         run = runs[-1]
         self.show_run(run)
         w = self.w
-        w.epoch_label.setText(f"epoch {run.epochs}")
-        w.step_label.setText(f"step {run.steps}")
-        w.rate_label.setText("– steps/s")
         r = self.describe_run(run)
         w.statusBar().showMessage(
             f"Showing {run.name}: {r.network}, {run.epochs} epoch(s), {r.status}"
@@ -225,12 +245,13 @@ class RunBook:
         else:
             metric = "–"
         status = r["stop_reason"] or r["status"]
+        imported = run.status == RunStatus.IMPORTED  # not trained here: no settings to show
         return RunRow(
             r["name"],
             r["network"],
-            r["optimizer"],
-            r["lr"],
-            r["batch_size"],
+            "–" if imported else r["optimizer"],
+            None if imported else r["lr"],
+            None if imported else r["batch_size"],
             r["epochs"],
             r["train_loss"],
             r["val_loss"],

@@ -219,3 +219,36 @@ def test_export_history_is_the_cli_long_format(qtbot, window, tmp_path):
     assert len(rows) == 3
     assert {"run", "epoch", "step", "train_loss", "val_loss"} <= set(rows[0])
     assert [int(r["epoch"]) for r in rows] == [1, 2, 3]
+
+
+def test_undoing_a_network_edit_brings_the_trained_weights_back(qtbot, window):
+    w = window
+    w.training_panel.lr_spin.setValue(0.2)
+    _train(qtbot, w, epochs=2)
+    run = w.session.runs[-1]
+    w.training_panel.lr_spin.setValue(0.05)  # an edit after the run
+    w.network_editor.add_layer(3, "relu")
+    assert w.loss_plot.is_empty()  # a fresh network
+    w.undo()
+    np.testing.assert_array_equal(w.network.params["W2"], run.params["W2"])
+    assert w.session.current_run is run and not w.loss_plot.is_empty()
+    w.runs_panel.select_run(run)
+    assert w.training_panel.learning_rate() == pytest.approx(0.2)  # the run's own settings
+    _train(qtbot, w, epochs=1)
+    assert len(w.session.runs) == 1 and run.epochs == 3  # training went on with that run
+
+
+def test_traced_sample_is_computed_once_for_the_trace_and_the_diagram(qtbot, window):
+    w = window
+    w.network_view.set_fill_mode("activation")
+    w.set_current_tab("trace")
+    qtbot.waitUntil(lambda: w.trace_view.trace is not None, timeout=TIMEOUT)
+    w.set_current_tab("network")
+    n = w.traced.computed
+    w.network.reinitialize()
+    w._params_changed(now=True)  # both views are handed the new weights
+    w.set_current_tab("trace")
+    w.set_current_tab("network")
+    assert w.traced.computed == n + 1
+    assert w.network_view.sample_acts is not None
+    np.testing.assert_array_equal(w.network_view.sample_acts[2], w.trace_view.trace[2].a)
