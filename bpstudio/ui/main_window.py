@@ -1,22 +1,31 @@
 """The main window: layout and wiring. Dataset, network and training controls on the left, the
-loss and gradient-norm plots top right, the other views in tabs below them.
+loss and gradient-norm plots top right, the other views in tabs below them, the Runs panel in a
+dock at the bottom.
 
-What lives elsewhere, each in a module named for what it does:
+The record is a :class:`~bpstudio.session.Session` (``window.session``): the dataset reference,
+the network, the settings and every run with its history and weights. The views read the run on
+screen; nothing a plot shows lives only in the plot. What lives elsewhere, each in a module named
+for what it does:
 
 - :mod:`bpstudio.ui.run_controller`: the run state machine and its bookkeeping (ids, step/epoch
   offsets, rates, outcome), between the window and the training worker. There is one training
   path: a ``RunRequest`` to the child process, which runs ``fit``.
+- :mod:`bpstudio.ui.run_book`: which run trains (a new one after a change of data, network or a
+  fixed setting; otherwise the run goes on), which run is shown, rename / delete.
+- :mod:`bpstudio.ui.runs_panel`: the Runs table (``runsTable``).
+- :mod:`bpstudio.ui.project`: project files, autosave and recovery, model files, predictions,
+  history export.
+- :mod:`bpstudio.ui.undo`: undo / redo of the network, the settings, the dataset and deletions.
 - :mod:`bpstudio.ui.refresh`: the repaint scheduler (one view per ≤ 30 Hz tick, interval following
   the measured paint cost) and the weight-driven views that catch up when shown.
 - :mod:`bpstudio.ui.traced_sample`: the traced sample, computed once for the trace and the diagram.
+- :mod:`bpstudio.ui.image_export`: Save image / Copy image on every view.
 - :mod:`bpstudio.ui.window_settings`: ``QSettings`` persistence.
 - :mod:`bpstudio.ui.actions`: the action table, the menus and the toolbar.
 
-The window copies each ``Progress`` into the plots, the parameter snapshots (≤ 5 Hz) into its
-:class:`~bpstudio.engine.Network`, and hands that network to the weight-driven view on screen.
-Closing the window stops the child and waits for the worker thread.
+Closing the window asks about unsaved runs, stops the child and waits for the worker thread.
 
-Leaves out: several windows sharing one child.
+Leaves out: several windows sharing one child, comparing runs in one plot.
 """
 
 from __future__ import annotations
