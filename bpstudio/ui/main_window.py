@@ -69,7 +69,7 @@ from bpstudio.ui.network_editor import NetworkEditor, NetworkSpec
 from bpstudio.ui.network_view import NetworkDiagramView
 from bpstudio.ui.notice import NoticeBar, first_clause
 from bpstudio.ui.plots import AccuracyPlot, GradientNormPlot, LossPlot
-from bpstudio.ui.project import ProjectFiles
+from bpstudio.ui.project import MODEL_SUFFIXES, ProjectFiles
 from bpstudio.ui.refresh import ParamViews, RefreshScheduler, plain_lines, plot_source
 from bpstudio.ui.run_book import RunBook
 from bpstudio.ui.run_controller import (
@@ -799,7 +799,7 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         event.acceptProposedAction()
-        QTimer.singleShot(0, lambda: self.dataset_panel.open_csv(path))
+        QTimer.singleShot(0, lambda: self.open_file(path))  # a project, a model or a table
 
     def _dropped_path(self, event: Any) -> str | None:
         mime = event.mimeData()
@@ -808,8 +808,9 @@ class MainWindow(QMainWindow):
         for url in mime.urls():
             if url.isLocalFile():
                 path = url.toLocalFile()
-                accepts = getattr(self.dataset_panel, "accepts_path", None)
-                if accepts is None or accepts(path):
+                if path.lower().endswith((".bpstudio", *MODEL_SUFFIXES)):
+                    return path
+                if self.dataset_panel.accepts_path(path):
                     return path
         return None
 
