@@ -162,6 +162,46 @@ def measure_window(app, w, seconds: float, warmup: float = 1.0) -> dict:
     }
 
 
+def _rss_mb(pid: int | str = "self") -> float:
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return float("nan")
+
+
+def _memory_stall_s() -> float:
+    """Seconds all tasks of the machine were stalled on memory so far (PSI "full"), or NaN."""
+    try:
+        with open("/proc/pressure/memory") as f:
+            for line in f:
+                if line.startswith("full"):
+                    return int(line.split("total=")[1]) / 1e6
+    except (OSError, IndexError, ValueError):
+        pass
+    return float("nan")
+
+
+def _watchdog(last_tick: list[float], clock_now, stop, out: list[str]) -> None:
+    """From a thread: when the GUI's 10 ms timer has not run for 2 s, note what the GUI thread
+    is doing (its Python stack), once per stall."""
+    import threading
+    import traceback
+
+    main = threading.main_thread().ident
+    noted = 0.0
+    while not stop.wait(0.5):
+        late = clock_now() - last_tick[0]
+        if last_tick[0] and late > 2.0 and last_tick[0] != noted:
+            noted = last_tick[0]
+            frame = sys._current_frames().get(main)
+            stack = "".join(traceback.format_stack(frame)[-6:]) if frame else "?"
+            out.append(f"GUI thread silent for {late:.1f} s at t={clock_now():.0f} s:\n{stack}")
+
+
 def long_run(app, w, seconds: float) -> int:
     """The long "until stopped" case (see the module docstring)."""
     import numpy as np
@@ -187,11 +227,16 @@ def long_run(app, w, seconds: float) -> int:
     clock.start()
     lateness: list[tuple[float, float]] = []  # (seconds since start, lateness)
     menu_ms: list[float] = []
+    memory: list[tuple[float, float, float, float, float]] = []
     paint_max = [0.0]
     last = [0.0]
 
     def on_tick() -> None:
         now = clock.nsecsElapsed() / 1e9
+        if not memory or int(now) // 60 != int(last[0]) // 60:  # each minute: memory
+            child = w.worker_handle.worker.child_pid
+            memory.append((now, _rss_mb(), _rss_mb(child) if child else float("nan"),
+                           _memory_stall_s(), os.getloadavg()[0]))  # fmt: skip
         if last[0]:
             lateness.append((now, max(0.0, now - last[0] - 0.010)))
         last[0] = now
@@ -230,12 +275,23 @@ def long_run(app, w, seconds: float) -> int:
         if clock.nsecsElapsed() > 60e9:
             raise RuntimeError(f"training did not start within 60 s (state {w.state})")
     t_first = clock.nsecsElapsed() / 1e9
+    import threading
+
+    stalls: list[str] = []
+    stop_dog = threading.Event()
+    dog = threading.Thread(
+        target=_watchdog, args=(last, lambda: clock.nsecsElapsed() / 1e9, stop_dog, stalls)
+    )
+    dog.start()
+    stall0 = _memory_stall_s()
     ticker.start()
     menus.start()
     QTimer.singleShot(int(1000 * seconds), loop.quit)
     loop.exec()
     ticker.stop()
     menus.stop()
+    stop_dog.set()
+    dog.join()
     steps = w.loss_plot.series("step").n_points
     ended: list[int] = []
     w.runEnded.connect(lambda *_: ended.append(clock.nsecsElapsed()))
@@ -275,6 +331,14 @@ def long_run(app, w, seconds: float) -> int:
     if menu_ms:
         print(f"  File menu opened in {', '.join(f'{v:.0f}' for v in menu_ms)} ms")
     print(f"  Stop: click → runEnded {1000 * stop_s:.0f} ms")
+    for when, gui_mb, child_mb, stall, load in memory:
+        print(
+            f"  at {when - t_first:5.0f} s: GUI process {gui_mb:.0f} MB, training child "
+            f"{child_mb:.0f} MB; machine stalled on memory {stall - stall0:.1f} s so far; "
+            f"load {load:.2f}"
+        )
+    for text in stalls:
+        print("  " + text.replace("\n", "\n    "))
     print(f"  load average (1, 5, 15 min) before {load0}, after {load1} on {os.cpu_count()} cores")
     ok = p95 <= 0.030 and mx <= 0.100 and stop_s <= 0.5
     print(
