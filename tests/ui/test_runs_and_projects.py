@@ -252,3 +252,48 @@ def test_traced_sample_is_computed_once_for_the_trace_and_the_diagram(qtbot, win
     assert w.traced.computed == n + 1
     assert w.network_view.sample_acts is not None
     np.testing.assert_array_equal(w.network_view.sample_acts[2], w.trace_view.trace[2].a)
+
+
+def test_closing_with_unsaved_runs_asks_save_discard_cancel(
+    qtbot, settings, errors, tmp_path, monkeypatch
+):
+    w = _window(qtbot, settings)
+    _train(qtbot, w, epochs=1)
+    asked: list[str] = []
+    answers = iter(["cancel", "save"])
+    monkeypatch.setattr(
+        dialogs, "ask_save_discard_cancel", lambda p, t, m: (asked.append(m), next(answers))[1]
+    )
+    path = tmp_path / "kept.bpstudio"
+    monkeypatch.setattr(dialogs, "get_save_project_path", lambda *a: str(path))
+    assert not w.close()  # Cancel: the window stays, nothing written
+    assert w.isVisible() and not path.exists() and "1 run(s)" in asked[0]
+    assert w.close()  # Save: written, then closed
+    assert path.is_file() and len(Session.open(path).runs) == 1
+    assert str(path) in [a.text() for a in w.recent_projects_menu.actions()]
+
+
+def test_changed_csv_is_reported_and_asked(qtbot, settings, errors, tmp_path, monkeypatch):
+    from bpstudio.data import DatasetOptions
+    from bpstudio.session import DatasetRef
+
+    src = tmp_path / "data.csv"
+    rows = ["x1,x2,label"] + [f"{i % 7},{(i * 3) % 5},{'a' if i % 2 else 'b'}" for i in range(60)]
+    src.write_text("\n".join(rows) + "\n")
+    session = Session()
+    session.dataset = DatasetRef.csv(src, DatasetOptions(target="label"))
+    path = tmp_path / "p.bpstudio"
+    session.save(path)
+    src.write_text("\n".join(rows[:40]) + "\n")  # edited since
+    asked: list[str] = []
+    monkeypatch.setattr(
+        dialogs, "ask_use_changed_file", lambda parent, text: (asked.append(text), False)[1]
+    )
+    w = _window(qtbot, settings)
+    try:
+        before = w.dataset_panel.current_source()
+        assert w.open_project(str(path))
+        assert asked and "changed" in asked[0]
+        assert w.dataset_panel.current_source() == before  # declined: the data stays as it was
+    finally:
+        w.close()
