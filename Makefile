@@ -2,6 +2,7 @@
 #   make run    create .venv, install, open the app on a built-in dataset
 #   make test   create .venv, install with the test extras, lint (ruff, import-linter contracts),
 #               run the whole suite headless
+#   make bundle one-folder PyInstaller build in dist/bpstudio/ (not part of make test)
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -15,7 +16,17 @@ XCB_LIBS := libxcb-cursor.so.0:libxcb-cursor0 libxcb-icccm.so.4:libxcb-icccm4 \
             libxcb-shape.so.0:libxcb-shape0 libxcb-randr.so.0:libxcb-randr0 \
             libxcb-xkb.so.1:libxcb-xkb1
 
-.PHONY: run test lint format bench screenshots clean system-libs system-libs-gui
+# PyInstaller goes into .venv for the bundle only; it is not a dependency of bpstudio. --paths:
+# its module finder can't follow setuptools' editable-install hook, so it reads the source tree.
+BUNDLE_TOOLS := "pyinstaller>=6.0,<7" "pyinstaller-hooks-contrib>=2024.0"
+# Test-only packages and Qt bindings pyqtgraph may probe for: never frozen into the bundle.
+BUNDLE_EXCLUDE := torch onnxruntime pytest _pytest hypothesis pytestqt sklearn scipy matplotlib \
+                  IPython tkinter PyQt5 PyQt6 PySide2 psutil ruff
+
+# The test suite validates the launcher entry with desktop-file-validate (skipped without it).
+TEST_TOOLS := bin/desktop-file-validate:desktop-file-utils
+
+.PHONY: run test lint format bench screenshots bundle clean system-libs system-libs-gui test-tools
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
@@ -33,10 +44,13 @@ system-libs:
 system-libs-gui:
 	@QT_LIBS="$(QT_LIBS) $(XCB_LIBS)" sh scripts/ensure_libs.sh
 
+test-tools:
+	@QT_LIBS="$(TEST_TOOLS)" sh scripts/ensure_libs.sh
+
 run: system-libs-gui $(VENV)/.installed
 	$(BIN)/bpstudio
 
-test: system-libs $(VENV)/.installed
+test: system-libs test-tools $(VENV)/.installed
 	$(BIN)/ruff check bpstudio tests benchmarks scripts
 	$(BIN)/ruff format --check bpstudio tests benchmarks scripts
 	$(BIN)/lint-imports
@@ -61,5 +75,16 @@ screenshots: $(VENV)/.installed
 	@QT_LIBS="$(QT_LIBS) $(XCB_LIBS) bin/xvfb-run:xvfb bin/xauth:xauth" sh scripts/ensure_libs.sh
 	xvfb-run -a -s "-screen 0 1600x1000x24" $(BIN)/python scripts/screenshots.py docs/screenshots
 
+bundle: system-libs $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet $(BUNDLE_TOOLS)
+	@start=$$(date +%s); \
+	$(BIN)/pyinstaller --noconfirm --clean --log-level WARN --onedir --name bpstudio \
+		--distpath dist --workpath build/pyinstaller --specpath build/pyinstaller \
+		--paths $(CURDIR) --collect-data bpstudio \
+		$(foreach m,$(BUNDLE_EXCLUDE),--exclude-module $(m)) \
+		scripts/bundle_entry.py && \
+	echo "built dist/bpstudio/ in $$(( $$(date +%s) - start )) s, $$(du -sh dist/bpstudio | cut -f1)"
+	sh scripts/bundle_smoke.sh dist/bpstudio/bpstudio
+
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache

@@ -24,7 +24,8 @@ a mouse click on the Stop button until the window's ``runEnded`` signal (≤ 0.5
 
 ``--paint`` measures instead one ``refresh()`` + repaint of each live plot (560×400) holding
 realistic data: 10 k points per step curve, 7 gradient-norm layers (log-y), 300 epochs; and one
-decision-surface update (100×100 grid, spirals, 2 → 16 → 16 → 2). CPU time of the GUI thread,
+decision-surface update (100×100 grid, spirals, 2 → 16 → 16 → 2), alone and with the tab's 32
+neuron maps. CPU time of the GUI thread,
 median of 30 (so that other jobs on the machine do not count).
 
 Prints a table and ``RESULT …`` lines.
@@ -465,7 +466,9 @@ def main(argv: list[str] | None = None) -> int:
                 "seed": 0,
             }
         )
-        w.training_panel.apply_settings({"optimizer": "sgd", "lr": 0.05, "batch_size": 10})
+        w.training_panel.apply_settings(
+            {"optimizer": "sgd", "lr": 0.05, "batch_size": 10, "pace": None}
+        )
         fit_kw = {**w.training_panel.fit_config(), "epochs": 20}
         rows.append(("playground", 0.60, w, fit_kw, args.seconds, app))
         if not args.skip_w1:
@@ -485,7 +488,9 @@ def main(argv: list[str] | None = None) -> int:
                         "seed": 0,
                     }
                 )
-                w.training_panel.apply_settings({"optimizer": "sgd", "lr": 0.1, "batch_size": 128})
+                w.training_panel.apply_settings(
+                    {"optimizer": "sgd", "lr": 0.1, "batch_size": 128, "pace": None}
+                )
                 fit_kw = {**w.training_panel.fit_config(), "epochs": 1}
             ds = w.dataset
             sizes = "→".join(map(str, w.network.sizes))
@@ -605,6 +610,28 @@ def measure_paint(reps: int = 30) -> int:
         refresh_ms.append(1000 * (t1 - t0))
         paint_ms.append(1000 * (t2 - t1))
     rows.append(("decision_surface", float(np.median(refresh_ms)), float(np.median(paint_ms)), 0))
+    # the whole tab: the surface plus one map per hidden unit (32 here)
+    from bpstudio.ui.surface_panel import SurfacePanel
+
+    panel = SurfacePanel()
+    panel.resize(900, 420)
+    panel.show()
+    app.processEvents()
+    panel.set_dataset(ds)
+    panel.set_network(net)
+    panel.repaint()
+    refresh_ms, paint_ms = [], []
+    for _ in range(reps):
+        net.params["W2"][...] *= 1.01
+        t0 = time.thread_time()
+        panel.set_network(net)
+        t1 = time.thread_time()
+        panel.repaint()
+        t2 = time.thread_time()
+        refresh_ms.append(1000 * (t1 - t0))
+        paint_ms.append(1000 * (t2 - t1))
+    tab_ms = (float(np.median(refresh_ms)), float(np.median(paint_ms)))
+    rows.append(("surface_tab_with_maps", *tab_ms, 0))
     print(f"paint cost per plot (CPU ms, median of {reps}); load average {os.getloadavg()[0]:.2f}")
     for name, r, p, n in rows:
         print(

@@ -1,4 +1,5 @@
-"""Headless command line: ``bpstudio [gui|train|predict|datasets|gradcheck|export|runs|info]``.
+"""Headless command line: ``bpstudio [gui|train|predict|datasets|gradcheck|export|runs|info|
+install-desktop]``.
 
 ``bpstudio`` alone opens the window (imported lazily, so the headless commands never load Qt);
 ``bpstudio EXP.bpstudio`` opens a project in it. ``train --project EXP.bpstudio`` appends the run
@@ -8,7 +9,8 @@ per-epoch history), ``export EXP.bpstudio MODEL --run N`` writes one run's model
 without tuning (standardised inputs; two relu layers of 32; softmax + cross-entropy for classes,
 linear + MSE for values; adam, α = 0.01, batch 32, 100 epochs, float32), shows a progress bar
 on a terminal, prints a summary and can export the model and a metrics JSON. ``predict``
-applies an exported model to a raw CSV.
+applies an exported model to a raw CSV; ``export`` converts it (``.py``: PyTorch code);
+``install-desktop`` adds the launcher entry (see ``bpstudio.desktop_entry``).
 
 Exit codes: 0 success; 1 a check failed (gradcheck above tolerance, training diverged);
 2 bad arguments or bad data, with ONE line on stderr and no traceback; 130 interrupted.
@@ -317,7 +319,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--export",
         metavar="MODEL",
-        help="save the model (.npz, .json; .safetensors and .onnx if those packages are installed)",
+        help="save the model (.npz, .json; .safetensors, .onnx and .py = PyTorch code with "
+        "pip install 'bpstudio[export]')",
     )
     p.add_argument("--metrics", metavar="JSON", help="write final metrics + history as JSON")
     p.add_argument(
@@ -374,8 +377,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "export",
-        help="convert a model file to another format, or export a project's run",
-        description="MODEL is a model file, or a project (EXP.bpstudio) with --run N.",
+        help="convert a model file to another format or to PyTorch code, or export a project's run",
+        description="MODEL is a model file, or a project (EXP.bpstudio) with --run N. The suffix "
+        "of OUT picks the format: .npz, .json, .safetensors, .onnx, or .py (PyTorch code: a "
+        "torch.nn.Module with its weights in a .safetensors file beside it). .safetensors, .onnx "
+        "and .py need pip install 'bpstudio[export]'.",
     )
     p.add_argument("model", metavar="MODEL", help="a model file, or a project with --run N")
     p.add_argument("out", metavar="OUT", help="target path; the suffix picks the format")
@@ -383,6 +389,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--run", type=_positive_int, metavar="N", help="which run of the project (from 1)"
     )
     p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser(
+        "install-desktop",
+        help="add Backprop Studio to the desktop's launcher (a .desktop entry and icons)",
+        description="Write a freedesktop .desktop entry and the icon for the current user under "
+        "$XDG_DATA_HOME (default ~/.local/share), so the desktop's launcher lists the app.",
+    )
+    p.add_argument("--uninstall", action="store_true", help="remove the entry and the icons")
+    p.set_defaults(func=cmd_install_desktop)
 
     p = sub.add_parser(
         "runs",
@@ -978,7 +993,32 @@ def cmd_export(args: argparse.Namespace) -> int:
     # Copy the stored preprocessor dict as is, so nothing is lost in a round trip.
     pre = model.metadata.get("preprocessor")
     path = save_model(args.out, model.net, pre, extra=model.metadata.get("extra"))
+    if path.suffix.lower() == ".py":
+        print(f"wrote {path} and {path.with_suffix('.safetensors').name} (PyTorch code; "
+              f"run: python {path.name} new.csv --out predictions.csv)")  # fmt: skip
+        return 0
     print(f"wrote {path}")
+    return 0
+
+
+def cmd_install_desktop(args: argparse.Namespace) -> int:
+    from bpstudio import desktop_entry
+
+    root = desktop_entry.data_home()
+    if args.uninstall:
+        removed = desktop_entry.uninstall(root)
+        if not removed:
+            print(f"nothing to remove: no {desktop_entry.DESKTOP_FILE} or icons under {root}")
+        for path in removed:
+            print(f"removed {path}")
+        return 0
+    written = desktop_entry.install(root)
+    print(f"wrote {written[0]}")
+    print(f"wrote {len(written) - 1} icons under {root / 'icons' / 'hicolor'}")
+    print(
+        "Backprop Studio is now in your desktop's launcher ('bpstudio install-desktop "
+        "--uninstall' removes it)"
+    )
     return 0
 
 
@@ -1085,7 +1125,7 @@ def _one_line(exc: BaseException) -> str:
 
 
 def _user_errors() -> tuple[type[BaseException], ...]:
-    errors: list[type[BaseException]] = [BPStudioError, CLIError, OSError]
+    errors: list[type[BaseException]] = [BPStudioError, OSError]
     with contextlib.suppress(ImportError):
         from bpstudio.data import DataError
 

@@ -158,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
 
         # opened by a path relative to the checkout, so the picture shows no machine's folders
         root = Path(__file__).resolve().parents[1]
-        sample = Path("resources") / "sample_data" / "iris.csv"
+        sample = Path("bpstudio") / "resources" / "sample_data" / "iris.csv"
         if (root / sample).exists():
             os.chdir(root)
             w.open_csv(str(sample))

@@ -13,12 +13,25 @@ import sys
 
 import pytest
 
-FORBIDDEN = ("PySide6", "shiboken6", "pyqtgraph", "sklearn")
+FORBIDDEN = ("PySide6", "shiboken6", "pyqtgraph", "sklearn", "torch")
 
 
 @pytest.mark.parametrize(
     "module",
-    ["bpstudio.engine", "bpstudio.data", "bpstudio.io", "bpstudio.session", "bpstudio.cli"],
+    [
+        "bpstudio.engine",
+        "bpstudio.engine.stages",
+        "bpstudio.engine.gradcheck_report",
+        "bpstudio.engine.diagnostics",
+        "bpstudio.data",
+        "bpstudio.io",
+        "bpstudio.io.pytorch_export",
+        "bpstudio.resources",
+        "bpstudio.desktop_entry",
+        "bpstudio.session",
+        "bpstudio.session.lessons",
+        "bpstudio.cli",
+    ],
 )
 def test_headless_packages_load_no_qt_or_sklearn(module: str) -> None:
     code = (

@@ -38,6 +38,13 @@ def relative_error(a: np.ndarray, b: np.ndarray, floor: float = _TINY) -> float:
     return num / den
 
 
+def error_floor(loss: float, eps: float) -> float:
+    """The per-entry denominator floor 10⁶ × (10·u·max(|J|, 0.01)/ε) (see the module docstring);
+    an array of m entries uses it times √m."""
+    roundoff = 10 * np.finfo(np.float64).eps * max(abs(loss), 1e-2) / eps
+    return 1e6 * roundoff
+
+
 def gradient_check(
     net: Network, X: np.ndarray, Y: np.ndarray, eps: float = 1e-6
 ) -> GradCheckResult:
@@ -56,8 +63,7 @@ def gradient_check(
             P[idx] = old
             G[idx] = (plus - minus) / (2.0 * eps)
         numeric[name] = G
-    roundoff = 10 * np.finfo(np.float64).eps * max(abs(work.loss(X, Y)), 1e-2) / eps
-    scale = 1e6 * roundoff
+    scale = error_floor(work.loss(X, Y), eps)
     errors = {
         k: relative_error(analytic[k], numeric[k], scale * np.sqrt(analytic[k].size))
         for k in analytic

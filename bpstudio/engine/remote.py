@@ -10,8 +10,16 @@ reuse it for many runs. ``run(request)`` sends a :class:`RunRequest` (network co
 a ``FitConfig``, data arrays — sent once and cached in the child under ``data_key``);
 ``recv()`` returns the child's messages: :class:`Ready`, :class:`Progress` (batched, at most
 ~20 a second), :class:`Finished`, :class:`Failed`. Commands: ``pause``, ``resume``, ``step(n)``,
-``step_epoch``, ``stop``, ``set_lr``. They act between mini-batches: the fit callback checks the
-pipe every few milliseconds and blocks on it while paused.
+``step_epoch``, ``stop``, ``set_lr``, ``set_pace``. They act between mini-batches: the fit callback
+checks the pipe every few milliseconds and blocks on it while paused.
+
+Pace: ``RunRequest.pace`` (steps per second, ``None`` = full speed) makes the child wait between
+mini-batches until a deadline on its own clock: step n of a stretch may start at
+``t0 + n / pace``, so waits do not add up to drift. The wait is a ``poll`` of the command pipe with
+that deadline as the timeout (no busy loop), so pause / stop / step / set_lr / set_pace act at once,
+and a Progress message (with a parameter snapshot when one is due) goes out before a long wait so
+the window shows the step just made. Paced waits count as training time in ``Progress.elapsed``
+(pauses do not). Full speed costs one attribute test per step.
 
 Child side: imports only NumPy, threadpoolctl and ``bpstudio.engine`` (never Qt; the parent's
 ``__main__`` is not re-imported), limits BLAS to one thread, and calls the same
@@ -41,11 +49,15 @@ from bpstudio.engine.training import FitConfig, StopReason
 
 SEND_INTERVAL = 0.05  # s between Progress messages: at most 20 a second
 PARAMS_INTERVAL = 0.2  # s between parameter snapshots: at most 5 a second
+PACED_PARAMS_INTERVAL = 0.1  # s; a paced run's snapshots: one per step, at most 10 a second
 COMMAND_INTERVAL = 0.005  # s between checks of the command pipe while running
 GRAD_NORM_RATE = 1000.0  # gradient-norm samples a second to aim for (adaptive grad_norm_every)
 # The first rate estimate comes this soon after a (re)start: until then norms are measured every
 # step, and a long warm-up would draw a dense band followed by a sparse curve.
 FIRST_RATE_WINDOW = 0.02
+# A paced run that falls this far behind its deadlines (a slow step, a busy machine) starts a
+# new stretch instead of catching up with a burst.
+PACE_SLACK = 0.25  # s
 _INLINE_BYTES = 1 << 20  # arrays smaller than this are pickled with the request
 
 
@@ -74,6 +86,7 @@ class RunRequest:
     params_interval: float = PARAMS_INTERVAL  # s; <= 0: only at pause and end
     grad_norms: bool = True  # compute per-layer gradient norms (adaptive rate)
     step_offset: int = 0  # added to step numbers (continue a curve across runs)
+    pace: float | None = None  # steps per second; None: full speed
 
     def __post_init__(self) -> None:
         if isinstance(self.fit, dict):
@@ -141,6 +154,16 @@ _EPOCH_FIELDS = (
     "seconds",
 )
 _DATA_FIELDS = ("X", "Y", "X_val", "Y_val")
+
+
+def _check_pace(pace: float | None) -> float | None:
+    """A pace is a positive, finite number of steps per second, or None for full speed."""
+    if pace is None:
+        return None
+    pace = float(pace)
+    if not pace > 0 or pace == float("inf"):
+        raise ValueError(f"pace must be a positive number of steps per second or None, not {pace}")
+    return pace
 
 
 # --------------------------------------------------------------------------- parent side
@@ -301,6 +324,10 @@ class RemoteTrainer:
     def set_lr(self, lr: float) -> None:
         self._send(("set_lr", float(lr)))
 
+    def set_pace(self, pace: float | None) -> None:
+        """Steps per second from now on (``None``: full speed)."""
+        self._send(("set_pace", _check_pace(pace)))
+
     def _send(self, msg: tuple) -> None:
         if self._conn is None:
             raise RemoteError("the training process is not running")
@@ -418,6 +445,8 @@ class _Run:
         self.next_cmd = now + COMMAND_INTERVAL
         self.next_params = now  # first message carries params
         self.rate_mark = (now, self.offset)
+        self.pace = _check_pace(req.pace)
+        self.pace_mark = (now, self.offset)  # (t0, step): the next step may start at t0
 
     # ----------------------------------------------------------------- run
     def execute(self) -> bool:
@@ -429,6 +458,7 @@ class _Run:
             if req.paused:  # wait for the first command before training at all
                 self._wait_while_paused()
             self.stretch = time.perf_counter()
+            self.pace_mark = (self.stretch, self.offset)
             history = engine.fit(
                 self.net,
                 self.data["X"],
@@ -502,8 +532,35 @@ class _Run:
             self._drain_commands()
         if self.paused:
             self._wait_while_paused()
-        elif now >= self.next_send:
-            self._flush()
+        else:
+            if now >= self.next_send:
+                self._flush()
+            if self.pace is not None and isinstance(ev, self.step_event_type):
+                self._wait_for_pace()
+
+    def _wait_for_pace(self) -> None:
+        """Hold the next mini-batch until its deadline, answering commands meanwhile."""
+        conn = self.conn
+        while self.pace is not None and not self.paused and not self.control.stop_requested:
+            t0, s0 = self.pace_mark
+            deadline = t0 + (self.last[1] - s0) / self.pace
+            now = time.perf_counter()
+            if now >= deadline:
+                if now - deadline > PACE_SLACK:
+                    self.pace_mark = (now, self.last[1])
+                return
+            if self.steps and deadline - now >= SEND_INTERVAL:
+                self._flush()  # show this step now rather than after the wait
+            try:
+                if conn.poll(deadline - time.perf_counter()):
+                    self._handle(conn.recv())
+                    while conn.poll():
+                        self._handle(conn.recv())
+            except (EOFError, OSError):
+                self.control.request_stop()
+                raise _Quit() from None
+        if self.paused:
+            self._wait_while_paused()
 
     def _drain_commands(self) -> None:
         conn = self.conn
@@ -526,6 +583,7 @@ class _Run:
             raise _Quit() from None
         self.stretch = time.perf_counter()
         self.rate_mark = (self.stretch, self.last[1])
+        self.pace_mark = (self.stretch, self.last[1])  # the step asked for runs at once
 
     def _handle(self, cmd: tuple) -> None:
         kind = cmd[0]
@@ -543,6 +601,9 @@ class _Run:
             self.paused, self.budget, self.until_epoch = False, None, False
         elif kind == "set_lr":
             self.control.set_lr(cmd[1])
+        elif kind == "set_pace":
+            self.pace = _check_pace(cmd[1])
+            self.pace_mark = (time.perf_counter(), self.last[1])
         elif kind == "quit":
             self.quit = True
             self.control.request_stop()
@@ -557,6 +618,10 @@ class _Run:
         self._adapt_grad_norm_rate(now)
         params = None
         interval = self.req.params_interval
+        if self.pace is not None and interval > 0:
+            # a paced run sends a snapshot per step down to PACED_PARAMS_INTERVAL, so slow motion
+            # moves every view at each step (0.9: a step's flush lands just before its deadline)
+            interval = min(interval, max(0.9 / self.pace, PACED_PARAMS_INTERVAL))
         if self.net is not None and (
             (force and self.last[1] > self.offset) or (interval > 0 and now >= self.next_params)
         ):

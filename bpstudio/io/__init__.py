@@ -2,8 +2,10 @@
 
 ``save_model`` / ``load_model`` handle ``.npz``, ``.json`` and (when the optional ``safetensors``
 package is installed) ``.safetensors``; ``save_model`` also writes ``.onnx`` (export only, when the
-optional ``onnx`` package is installed; see ``onnx_export``). ``EXPORT_FORMATS`` lists what this
-install can write, for save dialogs. All writes are atomic; loading never unpickles. No Qt here.
+optional ``onnx`` package is installed; see ``onnx_export``) and ``.py`` (PyTorch code beside a
+``.safetensors`` file; see ``pytorch_export``). ``EXPORT_FORMATS`` lists what this install can
+write, for save dialogs, and ``MISSING_EXPORT_FORMATS`` the ones it can't, with the package to
+install. All writes are atomic; loading never unpickles. No Qt here.
 Leaves out: project files (dataset + window state).
 """
 
@@ -14,6 +16,7 @@ from bpstudio.io.model_file import (
     EXPORT_FORMATS,
     FORMAT_NAME,
     FORMAT_VERSION,
+    MISSING_EXPORT_FORMATS,
     LoadedModel,
     ModelFileError,
     build_metadata,
@@ -26,6 +29,7 @@ __all__ = [
     "FORMAT_NAME",
     "FORMAT_VERSION",
     "LoadedModel",
+    "MISSING_EXPORT_FORMATS",
     "ModelFileError",
     "atomic_write_bytes",
     "atomic_write_json",

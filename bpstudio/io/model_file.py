@@ -11,6 +11,9 @@ Formats, chosen by the file suffix when saving and by the file's first bytes whe
 - ``.onnx``: export only, when the optional ``onnx`` package is importable: a runnable graph
   (input scaling, ``Gemm`` per layer, activations, target unscaling) for onnxruntime, Netron,
   OpenCV DNN, …; see ``bpstudio.io.onnx_export``. ``load_model`` refuses it with a hint.
+- ``.py``: export only, PyTorch code: a standalone module that rebuilds the network as a
+  ``torch.nn.Module`` and reads its weights from the ``.safetensors`` file written beside it
+  (so it needs the optional ``safetensors`` package); see ``bpstudio.io.pytorch_export``.
 
 The metadata document (``FORMAT_NAME``, ``FORMAT_VERSION``; built in ``metadata.py``, shared with
 ``onnx_export``) holds the network config
@@ -61,6 +64,9 @@ def _onnx_available() -> bool:
     return importlib.util.find_spec("onnx") is not None
 
 
+#: The optional packages behind some formats, as the user installs them.
+EXPORT_EXTRA_HINT = "pip install 'bpstudio[export]'"
+
 EXPORT_FORMATS: dict[str, str] = {
     ".npz": "NumPy archive (*.npz)",
     ".json": "JSON, readable from any language (*.json)",
@@ -69,6 +75,13 @@ if _safetensors_available():
     EXPORT_FORMATS[".safetensors"] = "safetensors (*.safetensors)"
 if _onnx_available():
     EXPORT_FORMATS[".onnx"] = "ONNX, for onnxruntime / Netron / OpenCV, export only (*.onnx)"
+#: The formats this install can't write, each saying which package it needs (for save dialogs:
+#: choosing one gives the ModelFileError that says how to install it).
+MISSING_EXPORT_FORMATS: dict[str, str] = {
+    suffix: f"{name}: needs {EXPORT_EXTRA_HINT} (*{suffix})"
+    for suffix, name in ((".safetensors", "safetensors"), (".onnx", "ONNX"))
+    if suffix not in EXPORT_FORMATS
+}
 
 
 @dataclass
@@ -106,18 +119,43 @@ def _format_for_suffix(path: Path) -> str:
         if not _safetensors_available():
             raise ModelFileError(
                 f"{path}: saving .safetensors needs the optional 'safetensors' package "
-                "(pip install safetensors); or save as .npz or .json"
+                f"({EXPORT_EXTRA_HINT}); or save as .npz or .json"
             )
         return "safetensors"
     if suffix == ".onnx":
         if not _onnx_available():
             raise ModelFileError(
-                f"{path}: saving .onnx needs the optional 'onnx' package (pip install onnx); "
+                f"{path}: saving .onnx needs the optional 'onnx' package ({EXPORT_EXTRA_HINT}); "
                 "or save as .npz or .json"
             )
         return "onnx"
-    known = ", ".join(EXPORT_FORMATS)
+    if suffix == ".py":
+        return "pytorch"
+    known = ", ".join([*EXPORT_FORMATS, ".py (PyTorch code)"])
     raise ModelFileError(f"{path}: unknown model format '{suffix or '(no suffix)'}'; use {known}")
+
+
+def export_pytorch(
+    path: str | os.PathLike[str],
+    net: Network,
+    preprocessor: Any = None,
+    extra: dict | None = None,
+) -> list[Path]:
+    """Write ``path`` (PyTorch code, see ``pytorch_export``) and the ``.safetensors`` model file
+    beside it that the code loads; returns both paths. Needs the optional ``safetensors`` package
+    (to write the weights), not torch."""
+    from bpstudio.io.pytorch_export import pytorch_source_for
+
+    path = Path(path)
+    weights, source = pytorch_source_for(path, net, preprocessor)
+    if not _safetensors_available():
+        raise ModelFileError(
+            f"{path}: the PyTorch export writes its weights as .safetensors, which needs the "
+            f"optional 'safetensors' package: {EXPORT_EXTRA_HINT}"
+        )
+    save_model(weights, net, preprocessor, extra=extra)
+    atomic_write_bytes(path, source.encode("utf-8"))
+    return [path, weights]
 
 
 def save_model(
@@ -156,6 +194,8 @@ def save_model(
         from bpstudio.io.onnx_export import export_onnx
 
         export_onnx(path, net, preprocessor, metadata)
+    elif fmt == "pytorch":
+        export_pytorch(path, net, preprocessor, extra)
     else:
         from safetensors.numpy import save as st_save
 
@@ -252,7 +292,7 @@ def _read_safetensors(path: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]
     if not _safetensors_available():
         raise ModelFileError(
             f"{path}: reading .safetensors needs the optional 'safetensors' package "
-            "(pip install safetensors)"
+            f"({EXPORT_EXTRA_HINT})"
         )
     from safetensors import safe_open
 

@@ -86,6 +86,14 @@ ACTIONS: tuple[ActionSpec, ...] = (
         "Export weights…",
     ),
     ActionSpec(
+        "action_export_pytorch",
+        "actionExportPyTorch",
+        "Export &PyTorch code…",
+        "export_pytorch",
+        (),
+        "Write the network as a torch.nn.Module (model.py) with its weights beside it",
+    ),
+    ActionSpec(
         "action_export_history",
         "actionExportHistory",
         "Export &history…",
@@ -179,6 +187,7 @@ MENUS: tuple[tuple[str, tuple[str | None, ...]], ...] = (
             "action_save_project_as",
             None,
             "action_export",
+            "action_export_pytorch",
             "action_export_history",
             "action_predict",
             None,

@@ -1,5 +1,8 @@
-"""Start the GUI: ``run_app(argv, dataset)`` creates the QApplication, applies the saved theme,
-shows the main window and runs the event loop. The CLI calls it when ``bpstudio`` has no subcommand.
+"""Start the GUI: ``run_app(argv, dataset)`` creates the QApplication, applies the saved theme and
+the application icon (``app_icon``), shows the main window and runs the event loop. The CLI calls it
+when ``bpstudio`` has no subcommand. ``BPSTUDIO_QUIT_AFTER_MS`` (milliseconds) closes the window
+that long after it shows: a smoke check for bundles and installs, e.g. ``QT_QPA_PLATFORM=offscreen
+BPSTUDIO_QUIT_AFTER_MS=500 bpstudio``.
 
 Leaves out: single-instance handling and command-line options of its own (Qt's, such as
 ``-platform``, pass through ``argv``).
@@ -9,6 +12,9 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import Any
+
+QUIT_AFTER_ENV = "BPSTUDIO_QUIT_AFTER_MS"
 
 
 def _no_display() -> str | None:
@@ -23,6 +29,32 @@ def _no_display() -> str | None:
         "run it in a desktop session or under xvfb-run, or use the headless commands "
         "(bpstudio train --help)"
     )
+
+
+def app_icon() -> Any:
+    """The application icon as a ``QIcon``: every bundled PNG size, else the SVG (may be null)."""
+    from PySide6.QtGui import QIcon
+
+    from bpstudio.resources import ICON_SIZES, icon_png, icon_svg
+
+    icon = QIcon()
+    for size in ICON_SIZES:
+        path = icon_png(size)
+        if path is not None:
+            icon.addFile(str(path))
+    svg = icon_svg()
+    if icon.isNull() and svg is not None:
+        icon.addFile(str(svg))
+    return icon
+
+
+def _quit_after_ms() -> int | None:
+    text = os.environ.get(QUIT_AFTER_ENV, "").strip()
+    try:
+        return max(0, int(text)) if text else None
+    except ValueError:
+        print(f"bpstudio: ignoring {QUIT_AFTER_ENV}={text!r} (not milliseconds)", file=sys.stderr)
+        return None
 
 
 def run_app(
@@ -53,6 +85,8 @@ def run_app(
     app.setOrganizationName(ORGANIZATION)
     app.setApplicationName(APPLICATION)
     app.setApplicationDisplayName("Backprop Studio")
+    app.setDesktopFileName("bpstudio")  # Wayland matches the window to bpstudio.desktop by this
+    app.setWindowIcon(app_icon())
     mode = str(QSettings().value("view/theme", "auto"))
     theme.apply_theme(app, mode if mode in ("auto", "light", "dark") else "auto")
     window = MainWindow(dataset=dataset)
@@ -65,9 +99,18 @@ def run_app(
             opener(project)
     if not owns_app:
         return 0
+    quit_after = _quit_after_ms()
+    if quit_after is not None:
+        from PySide6.QtCore import QTimer
+
+        def smoke_quit() -> None:
+            print(f"bpstudio: window shown ({window.windowTitle()}), quitting", file=sys.stderr)
+            window.close()
+
+        QTimer.singleShot(quit_after, smoke_quit)
     code = app.exec()
     window.shutdown()
     return int(code)
 
 
-__all__ = ["run_app"]
+__all__ = ["QUIT_AFTER_ENV", "app_icon", "run_app"]

@@ -21,15 +21,11 @@ _DEFAULT_FORMATS = {".npz": "NumPy archive", ".json": "JSON (human-readable)"}
 
 
 def sample_data_dir() -> str:
-    """The bundled sample-data folder (repository ``resources/sample_data``), or the home folder."""
-    here = Path(__file__).resolve()
-    for candidate in (
-        here.parents[1] / "resources" / "sample_data",  # installed package data
-        here.parents[2] / "resources" / "sample_data",  # source checkout
-    ):
-        if candidate.is_dir():
-            return str(candidate)
-    return str(Path.home())
+    """The bundled sample-data folder (``bpstudio/resources/sample_data``), or the home folder."""
+    from bpstudio.resources import sample_data_dir as bundled
+
+    folder = bundled()
+    return str(folder) if folder is not None else str(Path.home())
 
 
 def _last_dir() -> str:
@@ -104,6 +100,11 @@ def show_error(parent: QWidget | None, title: str, message: str) -> None:
 
 def show_info(parent: QWidget | None, title: str, message: str) -> None:
     QMessageBox.information(parent, title, message)
+
+
+def show_about(parent: QWidget | None, title: str, message: str) -> None:
+    """An about box; Qt shows the window's (the application's) icon in it."""
+    QMessageBox.about(parent, title, message)
 
 
 def ask_yes_no(parent: QWidget | None, title: str, message: str) -> bool:

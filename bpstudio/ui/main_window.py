@@ -65,6 +65,7 @@ from bpstudio.ui import actions, dialogs, theme, window_settings
 from bpstudio.ui.dataset_panel import DatasetPanel
 from bpstudio.ui.image_export import install_image_actions
 from bpstudio.ui.key_guard import SpaceGuard
+from bpstudio.ui.metrics_view import MetricsView
 from bpstudio.ui.network_editor import NetworkEditor, NetworkSpec
 from bpstudio.ui.network_view import NetworkDiagramView
 from bpstudio.ui.notice import NoticeBar, first_clause
@@ -81,7 +82,7 @@ from bpstudio.ui.run_controller import (
     outcome_text,
 )
 from bpstudio.ui.runs_panel import RunsPanel
-from bpstudio.ui.surface_view import DecisionSurfaceView
+from bpstudio.ui.surface_panel import SurfacePanel
 from bpstudio.ui.trace_view import BackpropTraceView
 from bpstudio.ui.traced_sample import TracedSample
 from bpstudio.ui.training_panel import TrainingPanel
@@ -241,7 +242,9 @@ class MainWindow(QMainWindow):
             self.accuracy_plot = AccuracyPlot()
         for plot in (self.grad_plot, self.accuracy_plot):  # one step ↔ epoch map for x in epochs
             plot.set_epoch_boundaries(self.loss_plot.epoch_boundaries)
-        self.surface_view = DecisionSurfaceView()
+        self.surface_panel = SurfacePanel()  # plane choice, discretise, neuron maps
+        self.surface_view = self.surface_panel.surface
+        self.metrics_view = MetricsView(self.accuracy_plot)  # + confusion matrix
         self.network_view = NetworkDiagramView()
         self.trace_view = BackpropTraceView()
         self.weights_view = WeightsView()
@@ -270,11 +273,11 @@ class MainWindow(QMainWindow):
         self.view_tabs.setObjectName("viewTabs")
         self.view_tabs.setDocumentMode(True)
         pages = {
-            "surface": self.surface_view,
+            "surface": self.surface_panel,
             "network": self.network_view,
             "trace": self.trace_view,
             "weights": self.weights_view,
-            "accuracy": self.accuracy_plot,
+            "accuracy": self.metrics_view,
         }
         for key, title in VIEW_TABS:
             self.view_tabs.addTab(boxed(pages[key], False), title)
@@ -290,11 +293,18 @@ class MainWindow(QMainWindow):
             sp.setChildrenCollapsible(False)
         # views that draw the current weights; the ones not on screen are refreshed lazily
         self.param_views = ParamViews(
-            [self.surface_view, self.network_view, self.trace_view, self.weights_view],
+            [
+                self.surface_panel,
+                self.metrics_view,
+                self.network_view,
+                self.trace_view,
+                self.weights_view,
+            ],
             lambda: self._net,
         )
         self.trace_view.tracer = self.network_view.tracer = self.traced
-        for view in (self.loss_plot, self.grad_plot, self.accuracy_plot, *self.param_views.views):
+        image_views = (self.surface_view, self.network_view, self.trace_view, self.weights_view)
+        for view in (self.loss_plot, self.grad_plot, self.accuracy_plot, *image_views):
             install_image_actions(view)  # right-click: Save image… (PNG/SVG, a size), Copy
         for plot in (self.loss_plot, self.grad_plot, self.accuracy_plot):
             self.refresher.add(plot_source(plot))
@@ -343,6 +353,7 @@ class MainWindow(QMainWindow):
         tp.stopClicked.connect(self.stop)
         tp.resetClicked.connect(self.reset_weights)
         tp.learningRateChanged.connect(self.runs.set_lr)
+        tp.paceChanged.connect(self.runs.set_pace)
         tp.learningRateChanged.connect(self.trace_view.set_learning_rate)
 
     def _build_actions(self) -> None:
@@ -476,7 +487,8 @@ class MainWindow(QMainWindow):
             self.stop()
         self._dataset = ds
         self._data_gen += 1
-        self.surface_view.set_dataset(ds)
+        self.surface_panel.set_dataset(ds)
+        self.metrics_view.set_dataset(ds)
         self.view_tabs.setTabVisible(self._tab_keys.index("accuracy"), ds.task == "classification")
         # a regression net has no decision boundary: the tab shows its prediction
         self.view_tabs.setTabText(
@@ -601,7 +613,8 @@ class MainWindow(QMainWindow):
         cfg = FitConfig.from_dict(self.training_panel.fit_config())
         run = self.book.begin(cfg)  # the run this extends, or a new one
         self.notice.hide()
-        self.runs.start(mode, ds, net, cfg, f"data-{id(self)}-{self._data_gen}")
+        data_key = f"data-{id(self)}-{self._data_gen}"
+        self.runs.start(mode, ds, net, cfg, data_key, pace=self.training_panel.pace())
         run.set_status(RunStatus.RUNNING if mode == "run" else RunStatus.PAUSED)
         if self.runs.run_epochs:
             self.progress_bar.setRange(0, 0)  # busy until the batch count is known
@@ -714,13 +727,14 @@ class MainWindow(QMainWindow):
     def _on_surface_clicked(self, event: Any) -> None:
         """A click on the decision surface picks the nearest training sample for the trace."""
         ds = self._dataset
-        if ds is None or ds.n_inputs != 2 or len(ds.X_train) == 0:
+        if ds is None or ds.n_inputs < 2 or len(ds.X_train) == 0:
             return
         vb = self.surface_view.getPlotItem().vb
         if not vb.sceneBoundingRect().contains(event.scenePos()):
             return
         p = vb.mapSceneToView(event.scenePos())
-        d = np.hypot(ds.X_train[:, 0] - p.x(), ds.X_train[:, 1] - p.y())
+        P = self.surface_panel.project(ds.X_train)  # the plane's coordinates
+        d = np.hypot(P[:, 0] - p.x(), P[:, 1] - p.y())
         i = int(np.argmin(d))
         self.trace_view.set_sample_index(i)
         self.statusBar().showMessage(
@@ -786,6 +800,10 @@ class MainWindow(QMainWindow):
         """Save the network (as trained so far) with the dataset's preprocessing."""
         self.project.export_weights()
 
+    def export_pytorch(self) -> None:
+        """Write the network as PyTorch code (``name.py``), its weights in ``name.safetensors``."""
+        self.project.export_pytorch()
+
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt override
         path = self._dropped_path(event)
         if path is not None and not self.runs.busy():
@@ -838,7 +856,7 @@ class MainWindow(QMainWindow):
     def show_about(self) -> None:
         from bpstudio import __version__
 
-        dialogs.show_info(
+        dialogs.show_about(
             self,
             "About Backprop Studio",
             f"<b>Backprop Studio</b> {__version__}<br>Watch backpropagation train a fully "

@@ -1,23 +1,33 @@
-"""The network as a diagram: layers of neurons in columns, edges coloured by the sign of w.
+"""The network as a diagram: layers of neurons in columns, one line per weight.
 
 ``NetworkDiagramView`` (objectName ``networkDiagram``) draws, TensorFlow-Playground-like, one
 column of circles per layer (``layer 1 (input)``, ``layer 2``, …) and one line per weight w^l_jk
-between unit k of layer l−1 and unit j of layer l: blue for positive, orange for negative, width
-and opacity growing with |w| relative to the largest |w| of that W^l (so every layer stays
-readable; the label above each gap gives the shape, e.g. ``W2 (8×2)``, and max |w|). Neuron fill
-shows the bias b^l_j, or the activation a^l_j of the sample chosen in the backprop trace.
-Wide layers are capped (the first units, an ellipsis, and "+n more"). Hover a neuron for its
-values, an edge for its weight.
+between unit k of layer l−1 and unit j of layer l. What the edges show is chosen in
+``networkEdgeCombo``: the weight w (default), the gradient ∂J/∂w (of the traced sample, or of the
+last mini-batch when :meth:`set_gradients` gave one) or the last update Δw (the change since the
+previous :meth:`set_network`, or what :meth:`set_last_update` gave). Blue is positive, orange
+negative; width and opacity grow with |value| relative to the largest |value| of that layer (so
+every layer stays readable; the label above each gap gives the shape, e.g. ``W2 (8×2)``, and the
+max). Neuron fill (``networkFillCombo``): the bias b, or the traced sample's a, z or δ.
+Hover names each element in the seed's notation (w³₂₁, b²₄, δ³₂) with its values.
 
-Painting is a single ``paintEvent`` over arrays prepared in :meth:`set_network` (no scene items
-are created per update), so calling it at 5 Hz is cheap even for 784 inputs.
+Teaching highlight: :meth:`set_highlight` takes what ``BackpropInspector.highlightChanged``
+emits (layers read and written, the W^l whose links are used, the focused neurons and links,
+the direction): the rest of the diagram dims, read neurons get a blue ring, written ones an
+amber ring, focused links are drawn thick, and an arrow says which way values flow.
 
-Leaves out: editing weights by dragging, animating the forward pass, and per-edge gradients.
+Wide layers are condensed: the first ``MAX_NODES − 1`` units, an ellipsis and "+n more" (the
+legend says so), so a 784-input or 512-unit layer paints as fast as a small one (measured in
+the tests: well under 50 ms). Painting is a single ``paintEvent`` over arrays prepared in
+:meth:`set_network` (no scene items per update).
+
+Leaves out: editing weights by dragging, animating values along the links.
 """
 
 from __future__ import annotations
 
 import math
+import time
 from typing import Any
 
 import numpy as np
@@ -36,6 +46,7 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QToolTip, QVBoxLayout, QWidget
 
 from bpstudio.ui import theme
+from bpstudio.ui.stage_text import idx_text
 from bpstudio.ui.trace_view import (
     NEGATIVE,
     NEGATIVE_DARK,
@@ -43,13 +54,29 @@ from bpstudio.ui.trace_view import (
     POSITIVE_DARK,
     fmt,
     shown_indices,
-    sub,
-    sup,
     text_color_on,
     value_color,
 )
 
 MAX_NODES = 16  # neurons drawn per layer before the ellipsis
+READ_RING = "#5B7DB1"  # neurons a stage reads
+WRITE_RING = "#E6A700"  # neurons a stage writes, and focused links
+EDGE_MODES = (
+    ("weight", "weight w"),
+    ("gradient", "gradient ∂J/∂w"),
+    ("update", "last update Δw"),
+)
+FILL_MODES = (
+    ("bias", "bias bˡ"),
+    ("activation", "activation aˡ of the traced sample"),
+    ("z", "weighted input zˡ of the traced sample"),
+    ("delta", "error δˡ of the traced sample"),
+)
+
+
+def seed_name(sym: str, layer: int, *idx: int) -> str:
+    """Rich text in the seed's notation: seed_name("w", 3, 1, 0) → w<sup>3</sup><sub>21</sub>."""
+    return f"<i>{sym}</i><sup>{layer}</sup><sub>{idx_text(*idx)}</sub>"
 
 
 class _Canvas(QWidget):
@@ -68,7 +95,7 @@ class _Canvas(QWidget):
     def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt override
         text = self.view.tooltip_at(event.position())
         if text:
-            QToolTip.showText(event.globalPosition().toPoint(), text, self)
+            QToolTip.showText(event.globalPosition().toPoint(), f"<p>{text}</p>", self)
         else:
             QToolTip.hideText()
         super().mouseMoveEvent(event)
@@ -87,7 +114,14 @@ class NetworkDiagramView(QWidget):
         self.weights: dict[int, np.ndarray] = {}  # l -> W^l (float64 copy)
         self.biases: dict[int, np.ndarray] = {}
         self.sample_acts: dict[int, np.ndarray] | None = None  # l -> a^l of the chosen sample
+        self.sample_z: dict[int, np.ndarray] | None = None
+        self.sample_delta: dict[int, np.ndarray] | None = None
+        self.sample_grads: dict[int, np.ndarray] | None = None  # l -> ∂J/∂W^l of the sample
+        self.batch_grads: dict[int, np.ndarray] | None = None  # l -> ∂J/∂W^l of a mini-batch
+        self.updates: dict[int, np.ndarray] | None = None  # l -> ΔW^l
+        self._explicit_update = False
         self.sample_index: int | None = None
+        self.highlight: dict | None = None
         self._net: Any = None
         self._sample: tuple[np.ndarray, np.ndarray] | None = None
         self.tracer: Any = None  # a shared TracedSample: the trace is computed once for all views
@@ -97,15 +131,22 @@ class NetworkDiagramView(QWidget):
         self._side = 84.0
         self.input_names: list[str] = []  # layer 1's units: the dataset's features
         self.output_names: list[str] = []  # layer L's units: its classes (or targets)
+        self.last_paint_ms = 0.0
 
         self.fill_combo = QComboBox()
         self.fill_combo.setObjectName("networkFillCombo")
-        self.fill_combo.addItem("bias bˡ", "bias")
-        self.fill_combo.addItem("activation aˡ of the traced sample", "activation")
+        for key, label in FILL_MODES:
+            self.fill_combo.addItem(label, key)
         self.fill_combo.setToolTip(
             "What the colour inside each neuron shows; pick the sample in the Backprop trace tab"
         )
         self.fill_combo.currentIndexChanged.connect(self._on_fill_changed)
+        self.edge_combo = QComboBox()
+        self.edge_combo.setObjectName("networkEdgeCombo")
+        for key, label in EDGE_MODES:
+            self.edge_combo.addItem(label, key)
+        self.edge_combo.setToolTip("What the colour and width of each link show")
+        self.edge_combo.currentIndexChanged.connect(self._on_fill_changed)
         self.legend = QLabel("")
         self.legend.setObjectName("networkLegend")
         self.legend.setTextFormat(Qt.TextFormat.RichText)
@@ -113,7 +154,9 @@ class NetworkDiagramView(QWidget):
         self.canvas = _Canvas(self)
         top = QHBoxLayout()
         top.setContentsMargins(0, 0, 0, 0)
-        top.addWidget(QLabel("Neuron colour:"))
+        top.addWidget(QLabel("Links:"))
+        top.addWidget(self.edge_combo)
+        top.addWidget(QLabel("Neurons:"))
         top.addWidget(self.fill_combo)
         top.addSpacing(12)
         top.addWidget(self.legend, 1)
@@ -129,24 +172,40 @@ class NetworkDiagramView(QWidget):
     def fill_mode(self) -> str:
         return str(self.fill_combo.currentData())
 
+    @property
+    def edge_mode(self) -> str:
+        return str(self.edge_combo.currentData())
+
     def set_fill_mode(self, mode: str) -> None:
         i = self.fill_combo.findData(mode)
         if i >= 0:
             self.fill_combo.setCurrentIndex(i)
 
+    def set_edge_mode(self, mode: str) -> None:
+        i = self.edge_combo.findData(mode)
+        if i >= 0:
+            self.edge_combo.setCurrentIndex(i)
+
     def set_network(self, net: Any) -> None:
-        """Copy ``net``'s weights and biases (≤ 5 Hz while training) and repaint."""
+        """Copy ``net``'s weights and biases (≤ 5 Hz while training) and repaint.
+
+        Δw for the "last update" links is the change since the previous call (unless
+        :meth:`set_last_update` gave it)."""
         self._net = net
         if net is None:
             self.sizes, self.weights, self.biases = [], {}, {}
-            self.sample_acts = None
+            self.sample_acts = self.sample_z = self.sample_delta = self.sample_grads = None
+            self.updates = None
             self.canvas.update()
             return
         sizes = [int(n) for n in net.sizes]
+        old = self.weights if sizes == self.sizes else {}
         if sizes != self.sizes:
             self.sizes = sizes
             self._shown = [shown_indices(n, self.max_nodes) for n in sizes]
             self._pos = []
+            self.batch_grads = None
+            self.highlight = None
         self.activations = list(net.activations)
         self.output = str(net.output)
         params = net.params
@@ -157,6 +216,12 @@ class NetworkDiagramView(QWidget):
         self.biases = {
             ell: np.array(params[f"b{ell}"], dtype=np.float64) for ell in range(2, L + 1)
         }
+        if self._explicit_update:
+            self._explicit_update = False
+        else:
+            self.updates = (
+                {ell: self.weights[ell] - old[ell] for ell in self.weights} if old else None
+            )
         self._recompute_sample()
         self._update_legend()
         self.canvas.update()
@@ -181,20 +246,62 @@ class NetworkDiagramView(QWidget):
         )
         return names[unit] if len(names) == self.sizes[layer - 1] and unit < len(names) else None
 
+    def set_gradients(self, grads: dict[str, np.ndarray] | None) -> None:
+        """∂J/∂W^l of the last mini-batch ({"W2": …}), for the "gradient" links; None: use the
+        traced sample's."""
+        self.batch_grads = (
+            None
+            if grads is None
+            else {
+                int(k[1:]): np.asarray(v, dtype=np.float64)
+                for k, v in grads.items()
+                if k.startswith("W")
+            }
+        )
+        self._update_legend()
+        self.canvas.update()
+
+    def set_last_update(self, deltas: dict[str, np.ndarray] | None) -> None:
+        """ΔW^l of the last step ({"W2": …}) for the "last update" links (kept through the next
+        :meth:`set_network`)."""
+        self.updates = (
+            None
+            if deltas is None
+            else {
+                int(k[1:]): np.asarray(v, dtype=np.float64)
+                for k, v in deltas.items()
+                if k.startswith("W")
+            }
+        )
+        self._explicit_update = deltas is not None
+        self.canvas.update()
+
     def set_sample(
         self, x: np.ndarray | None, y: np.ndarray | None, index: int | None = None
     ) -> None:
-        """The sample whose activations fill the neurons in "activation" mode."""
+        """The sample whose a, z, δ fill the neurons and whose ∂J/∂w the links can show."""
         self._sample = None if x is None or y is None else (np.asarray(x), np.asarray(y))
         self.sample_index = index
         self._recompute_sample()
         self._update_legend()
         self.canvas.update()
 
+    def set_highlight(self, highlight: dict | None) -> None:
+        """What a teaching stage reads and writes (see ``BackpropInspector.highlight``); None
+        clears it. Keys: "read", "write", "links" (sets of layers), "direction", and the sets
+        "focus_neurons" {(layer, j)} and "focus_links" {(layer, j, k)} (0-based units)."""
+        self.highlight = dict(highlight) if highlight else None
+        self.canvas.update()
+
+    def _needs_trace(self) -> bool:
+        return self.fill_mode in ("activation", "z", "delta") or (
+            self.edge_mode == "gradient" and self.batch_grads is None
+        )
+
     def _recompute_sample(self) -> None:
         net, s = self._net, self._sample
-        self.sample_acts = None
-        if net is None or s is None or self.fill_mode != "activation":
+        self.sample_acts = self.sample_z = self.sample_delta = self.sample_grads = None
+        if net is None or s is None or not self._needs_trace():
             return
         x, y = s
         if len(x) != self.sizes[0] or len(y) != self.sizes[-1]:
@@ -208,6 +315,9 @@ class NetworkDiagramView(QWidget):
                 tr = net.trace(x, y)
         self.sample_acts = {1: np.asarray(x, dtype=np.float64)}
         self.sample_acts.update({ell: t.a for ell, t in tr.items()})
+        self.sample_z = {ell: t.z for ell, t in tr.items()}
+        self.sample_delta = {ell: t.delta for ell, t in tr.items()}
+        self.sample_grads = {ell: t.dW for ell, t in tr.items()}
 
     def _on_fill_changed(self, *_: Any) -> None:
         self._recompute_sample()
@@ -216,38 +326,59 @@ class NetworkDiagramView(QWidget):
 
     def node_value(self, layer: int, unit: int) -> float | None:
         """The number the neuron's fill shows (None: no fill, e.g. input units in bias mode)."""
-        if self.fill_mode == "activation":
+        mode = self.fill_mode
+        if mode == "activation":
             acts = self.sample_acts
             return None if acts is None else float(acts[layer][unit])
+        if mode in ("z", "delta"):
+            src = self.sample_z if mode == "z" else self.sample_delta
+            if src is None or layer not in src:
+                return None
+            return float(src[layer][unit])
         b = self.biases.get(layer)
         return None if b is None else float(b[unit])
+
+    def edge_matrix(self, layer: int) -> np.ndarray | None:
+        """The (n_l, n_{l−1}) array the links of W^l show in the current edge mode."""
+        mode = self.edge_mode
+        if mode == "gradient":
+            src = self.batch_grads if self.batch_grads is not None else self.sample_grads
+            return None if src is None else src.get(layer)
+        if mode == "update":
+            return None if self.updates is None else self.updates.get(layer)
+        return self.weights.get(layer)
 
     def edge_weight(self, layer: int, unit: int, prev_unit: int) -> float:
         """w^l_jk: unit ``unit`` (0-based j) of ``layer`` ← unit ``prev_unit`` (k) of layer−1."""
         return float(self.weights[layer][unit, prev_unit])
 
+    def edge_value(self, layer: int, unit: int, prev_unit: int) -> float | None:
+        M = self.edge_matrix(layer)
+        return None if M is None else float(M[unit, prev_unit])
+
     def edge_color(self, layer: int, unit: int, prev_unit: int) -> QColor:
-        """The colour the edge is drawn with (sign: blue positive, orange negative; alpha |w|)."""
-        W = self.weights[layer]
-        w = float(W[unit, prev_unit])
+        """The colour the edge is drawn with (sign: blue positive, orange negative; alpha |v|)."""
+        v = self.edge_value(layer, unit, prev_unit)
+        v = 0.0 if v is None else v
         m = self._max_abs(layer)
         dark = theme.is_dark()
         c = QColor(
             (POSITIVE_DARK if dark else POSITIVE)
-            if w >= 0
+            if v >= 0
             else (NEGATIVE_DARK if dark else NEGATIVE)
         )
-        t = min(1.0, abs(w) / m) if m > 0 else 0.0
+        t = min(1.0, abs(v) / m) if m > 0 else 0.0
         c.setAlphaF(0.15 + 0.85 * t)
         return c
 
     def edge_width(self, layer: int, unit: int, prev_unit: int) -> float:
         m = self._max_abs(layer)
-        w = abs(float(self.weights[layer][unit, prev_unit]))
-        return 0.5 + 3.5 * (min(1.0, w / m) if m > 0 else 0.0)
+        v = self.edge_value(layer, unit, prev_unit)
+        v = 0.0 if v is None else abs(v)
+        return 0.5 + 3.5 * (min(1.0, v / m) if m > 0 else 0.0)
 
     def _max_abs(self, layer: int) -> float:
-        W = self.weights.get(layer)
+        W = self.edge_matrix(layer)
         if W is None or W.size == 0:
             return 0.0
         m = float(np.nanmax(np.abs(W)))
@@ -262,11 +393,14 @@ class NetworkDiagramView(QWidget):
             role = f"output, {self.output}"
         else:
             role = self.activations[layer - 2] if layer - 2 < len(self.activations) else ""
-        return f"layer {layer} ({role})\n{n} unit{'s' if n != 1 else ''}"
+        hidden = self._shown[layer - 1][1] if layer - 1 < len(self._shown) else 0
+        shown = f", {n - hidden} drawn" if hidden else ""
+        return f"layer {layer} ({role})\n{n} unit{'s' if n != 1 else ''}{shown}"
 
     def weight_label(self, layer: int) -> str:
         n_l, n_prev = self.sizes[layer - 1], self.sizes[layer - 2]
-        return f"W{layer} ({n_l}×{n_prev})\nmax |w| {fmt(self._max_abs(layer))}"
+        sym = {"weight": "|w|", "gradient": "|∂J/∂w|", "update": "|Δw|"}[self.edge_mode]
+        return f"W{layer} ({n_l}×{n_prev})\nmax {sym} {fmt(self._max_abs(layer))}"
 
     def _on_theme_changed(self, _dark: bool) -> None:
         # a bound method: Qt drops the connection when this widget is destroyed
@@ -276,19 +410,31 @@ class NetworkDiagramView(QWidget):
     def _update_legend(self) -> None:
         dark = theme.is_dark()
         pos, neg = (POSITIVE_DARK, NEGATIVE_DARK) if dark else (POSITIVE, NEGATIVE)
-        fill = (
-            "bias b<sup>l</sup><sub>j</sub>"
-            if self.fill_mode == "bias"
-            else (
-                f"activation a<sup>l</sup><sub>j</sub> of training sample {self.sample_index + 1}"
-                if self.sample_index is not None
-                else "activation a<sup>l</sup><sub>j</sub> (no sample chosen)"
+        mode = self.fill_mode
+        sym = {"bias": "b", "activation": "a", "z": "z", "delta": "δ"}[mode]
+        name = {"bias": "bias", "activation": "activation", "z": "weighted input", "delta": "error"}
+        if mode == "bias":
+            fill = "bias b<sup>l</sup><sub>j</sub>"
+        elif self.sample_index is not None:
+            fill = (
+                f"{name[mode]} {sym}<sup>l</sup><sub>j</sub> of training sample "
+                f"{self.sample_index + 1}"
             )
-        )
+        else:
+            fill = f"{name[mode]} {sym}<sup>l</sup><sub>j</sub> (no sample chosen)"
+        edge = {
+            "weight": "weight",
+            "gradient": "∂J/∂w ("
+            + ("last mini-batch" if self.batch_grads is not None else "traced sample")
+            + ")",
+            "update": "last update Δw",
+        }[self.edge_mode]
+        wide = any(hidden for _, hidden in self._shown)
+        cond = f" Wide layers: first {self.max_nodes - 1} units drawn." if wide else ""
         self.legend.setText(
-            f"Edges: <span style='color:{pos}'><b>positive</b></span> / "
-            f"<span style='color:{neg}'><b>negative</b></span> weight, thicker = larger |w| "
-            f"(relative to the layer's max). Fill: {fill}. Hover for values."
+            f"Links: <span style='color:{pos}'><b>positive</b></span> / "
+            f"<span style='color:{neg}'><b>negative</b></span> {edge}, thicker = larger "
+            f"(relative to the layer's max). Fill: {fill}.{cond} Hover for values."
         )
 
     # ------------------------------------------------------------------ geometry & painting
@@ -313,6 +459,7 @@ class NetworkDiagramView(QWidget):
             self._pos.append(pos)
 
     def _paint(self, canvas: QWidget) -> None:
+        t0 = time.perf_counter()
         p = QPainter(canvas)
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
         t = theme.plot_theme()
@@ -326,29 +473,32 @@ class NetworkDiagramView(QWidget):
         w, h = float(canvas.width()), float(canvas.height())
         self._layout(w, h)
         L = len(self.sizes)
+        hl = self.highlight
+        link_layers = hl.get("links", set()) if hl else set()
+        focus_links = hl.get("focus_links", set()) if hl else set()
         # edges
         for ell in range(2, L + 1):
-            if ell not in self.weights:
-                continue
             prev, cur = self._pos[ell - 2], self._pos[ell - 1]
-            W = self.weights[ell]
-            m = self._max_abs(ell)
-            pos_c = QColor(POSITIVE_DARK if t.dark else POSITIVE)
-            neg_c = QColor(NEGATIVE_DARK if t.dark else NEGATIVE)
-            for j, pj in cur.items():
-                if j < 0:
-                    continue
-                for k, pk in prev.items():
-                    if k < 0:
+            M = self.edge_matrix(ell)
+            dim = 0.2 if hl and ell not in link_layers else 1.0
+            if M is not None:
+                m = self._max_abs(ell)
+                pos_c = QColor(POSITIVE_DARK if t.dark else POSITIVE)
+                neg_c = QColor(NEGATIVE_DARK if t.dark else NEGATIVE)
+                for j, pj in cur.items():
+                    if j < 0:
                         continue
-                    wv = W[j, k]
-                    if not math.isfinite(wv):
-                        continue
-                    frac = min(1.0, abs(wv) / m) if m > 0 else 0.0
-                    c = QColor(pos_c if wv >= 0 else neg_c)
-                    c.setAlphaF(0.15 + 0.85 * frac)
-                    p.setPen(QPen(c, 0.5 + 3.5 * frac))
-                    p.drawLine(pk, pj)
+                    for k, pk in prev.items():
+                        if k < 0:
+                            continue
+                        wv = M[j, k]
+                        if not math.isfinite(wv):
+                            continue
+                        frac = min(1.0, abs(wv) / m) if m > 0 else 0.0
+                        c = QColor(pos_c if wv >= 0 else neg_c)
+                        c.setAlphaF((0.15 + 0.85 * frac) * dim)
+                        p.setPen(QPen(c, 0.5 + 3.5 * frac))
+                        p.drawLine(pk, pj)
             # weight label above the gap
             x0 = self._pos[ell - 2][next(iter(prev))].x()
             x1 = self._pos[ell - 1][next(iter(cur))].x()
@@ -357,11 +507,29 @@ class NetworkDiagramView(QWidget):
             p.drawText(
                 QRectF((x0 + x1) / 2 - gap / 2, 0, gap, 32),
                 Qt.AlignmentFlag.AlignCenter,
-                _elide_lines(p, self._short_weight_label(p, ell, gap), gap),
+                _elide_lines(
+                    p,
+                    self._short_weight_label(p, ell, gap)
+                    if M is not None
+                    else f"W{ell}\n(no {self.edge_mode} yet)",
+                    gap,
+                ),
             )
+        if focus_links:
+            pen = QPen(QColor(WRITE_RING), 3.0)
+            p.setPen(pen)
+            for ell, j, k in focus_links:
+                if ell - 2 < 0 or ell - 1 >= len(self._pos):
+                    continue
+                pj, pk = self._pos[ell - 1].get(j), self._pos[ell - 2].get(k)
+                if pj is not None and pk is not None:
+                    p.drawLine(pk, pj)
         # nodes
         r = self._radius
         mid = canvas.palette().color(QPalette.ColorRole.Mid)
+        read = hl.get("read", set()) if hl else set()
+        write = hl.get("write", set()) if hl else set()
+        focus_n = hl.get("focus_neurons", set()) if hl else set()
         for li, pos in enumerate(self._pos):
             ell = li + 1
             vals = [self.node_value(ell, u) for u in pos if u >= 0]
@@ -380,7 +548,14 @@ class NetworkDiagramView(QWidget):
                 v = self.node_value(ell, unit)
                 fill = QColor(t.background) if v is None else value_color(v, scale)
                 p.setBrush(QBrush(fill))
-                p.setPen(QPen(fg if v is not None else mid, 1.2))
+                pen = QPen(fg if v is not None else mid, 1.2)
+                if ell in write:
+                    pen = QPen(QColor(WRITE_RING), 2.5)
+                elif ell in read:
+                    pen = QPen(QColor(READ_RING), 2.5)
+                if (ell, unit) in focus_n:
+                    pen = QPen(QColor(WRITE_RING), 4.0)
+                p.setPen(pen)
                 p.drawEllipse(c, r, r)
                 if v is not None and r >= 10:
                     self._node_text(p, c, r, v, text_color_on(fill))
@@ -397,7 +572,16 @@ class NetworkDiagramView(QWidget):
                 Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop,
                 _elide_lines(p, self.layer_label(ell), col),
             )
+        direction = hl.get("direction", "") if hl else ""
+        if direction:
+            p.setPen(QColor(WRITE_RING))
+            f = QFont(canvas.font())
+            f.setBold(True)
+            p.setFont(f)
+            text = "forward: values flow →" if direction == "forward" else "← backward: δ flows"
+            p.drawText(QRectF(6, 2, 220, 20), Qt.AlignmentFlag.AlignLeft, text)
         p.end()
+        self.last_paint_ms = 1000 * (time.perf_counter() - t0)
 
     def _short_weight_label(self, p: QPainter, ell: int, width: float) -> str:
         """The weight label, its "max |w| 0.83" line as "|w| ≤ 0.83" when the gap is narrow."""
@@ -439,6 +623,7 @@ class NetworkDiagramView(QWidget):
 
     # ------------------------------------------------------------------ hover
     def tooltip_at(self, pos: QPointF) -> str:
+        """Rich text naming the element under ``pos`` in the seed's notation, with its values."""
         if not self._pos:
             return ""
         r = self._radius
@@ -452,9 +637,19 @@ class NetworkDiagramView(QWidget):
                         what = "feature" if ell == 1 else "output"
                         parts[0] += f" ({what} “{name}”)"
                     if ell > 1 and ell in self.biases:
-                        parts.append(f"b = {self.biases[ell][unit]:.5g}")
+                        parts.append(f"{seed_name('b', ell, unit)} = {self.biases[ell][unit]:.5g}")
+                    if self.sample_z is not None and ell in self.sample_z:
+                        parts.append(
+                            f"{seed_name('z', ell, unit)} = {self.sample_z[ell][unit]:.5g}"
+                        )
                     if self.sample_acts is not None:
-                        parts.append(f"a = {self.sample_acts[ell][unit]:.5g}")
+                        parts.append(
+                            f"{seed_name('a', ell, unit)} = {self.sample_acts[ell][unit]:.5g}"
+                        )
+                    if self.sample_delta is not None and ell in self.sample_delta:
+                        parts.append(
+                            f"{seed_name('δ', ell, unit)} = {self.sample_delta[ell][unit]:.5g}"
+                        )
                     return ", ".join(parts)
         # nearest edge within 3 px
         best: tuple[float, str] | None = None
@@ -472,13 +667,20 @@ class NetworkDiagramView(QWidget):
                     y = pk.y() + f * (pj.y() - pk.y())
                     d = abs(y - pos.y())
                     if d <= 3 and (best is None or d < best[0]):
-                        best = (
-                            d,
-                            f"w{sup(ell)}{sub(j + 1)},{sub(k + 1)} = "
-                            f"{self.weights[ell][j, k]:.5g}  "
-                            f"(unit {j + 1} of layer {ell} ← unit {k + 1} of layer {ell - 1})",
-                        )
+                        best = (d, self._edge_text(ell, j, k))
         return best[1] if best else ""
+
+    def _edge_text(self, ell: int, j: int, k: int) -> str:
+        name = seed_name("w", ell, j, k)
+        parts = [f"{name} = {self.weights[ell][j, k]:.5g}"]
+        grads = self.batch_grads if self.batch_grads is not None else self.sample_grads
+        if grads is not None and ell in grads:
+            parts.append(f"∂J/∂{name} = {grads[ell][j, k]:.5g}")
+        if self.updates is not None and ell in self.updates:
+            parts.append(f"Δ{name} = {self.updates[ell][j, k]:.3g}")
+        return (
+            ", ".join(parts) + f"  (unit {j + 1} of layer {ell} ← unit {k + 1} of layer {ell - 1})"
+        )
 
 
 def _elide_lines(p: QPainter, text: str, width: float) -> str:
@@ -491,4 +693,4 @@ def _elide_lines(p: QPainter, text: str, width: float) -> str:
     )
 
 
-__all__ = ["MAX_NODES", "NetworkDiagramView"]
+__all__ = ["EDGE_MODES", "FILL_MODES", "MAX_NODES", "NetworkDiagramView", "seed_name"]

@@ -429,11 +429,12 @@ class ProjectFiles(QObject):
         """Save the network (as trained so far) with the dataset's preprocessing."""
         if self.w._net is None:
             return
-        from bpstudio.io import EXPORT_FORMATS, save_model
+        from bpstudio.io import EXPORT_FORMATS, MISSING_EXPORT_FORMATS, save_model
 
         ds = self.w._dataset
         name = (getattr(ds, "name", "model") or "model").replace(" ", "_").replace(":", "_")
-        path = dialogs.get_save_model_path(self.w, f"{name}.npz", dict(EXPORT_FORMATS))
+        formats = {**EXPORT_FORMATS, **MISSING_EXPORT_FORMATS}  # missing ones name their package
+        path = dialogs.get_save_model_path(self.w, f"{name}.npz", formats)
         if not path:
             return
         extra = {
@@ -451,6 +452,26 @@ class ProjectFiles(QObject):
             dialogs.show_error(self.w, "Export failed", str(exc))
             return
         self.w.statusBar().showMessage(f"Exported the network to {path}", 6000)
+
+    def export_pytorch(self) -> None:
+        """Write the network as PyTorch code (``name.py``), its weights in ``name.safetensors``."""
+        if self.w._net is None:
+            return
+        from bpstudio.io.model_file import export_pytorch
+
+        ds = self.w._dataset
+        name = "".join(c if c.isalnum() else "_" for c in getattr(ds, "name", "") or "network")
+        name = name if name[:1].isalpha() else f"net_{name}"  # a module name Python can import
+        formats = {".py": "PyTorch code, weights in a .safetensors file beside it (*.py)"}
+        path = dialogs.get_save_model_path(self.w, f"{name}_model.py", formats)
+        if not path:
+            return
+        try:
+            written = export_pytorch(path, self.w._net, getattr(ds, "preprocessor", None))
+        except Exception as exc:  # noqa: BLE001 - any failure is shown, nothing is lost
+            dialogs.show_error(self.w, "Export failed", str(exc))
+            return
+        self.w.statusBar().showMessage(f"Wrote {written[0]} and {written[1].name}", 6000)
 
 
 __all__ = ["AUTOSAVE_MS", "ProjectFiles", "panel_settings_from_fit"]

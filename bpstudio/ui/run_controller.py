@@ -160,8 +160,17 @@ class RunController(QObject):
         self.stateChanged.emit(str(state))
 
     # ------------------------------------------------------------------ commands
-    def start(self, mode: str, ds: Any, net: Any, fit: FitConfig, data_key: str) -> RunRequest:
-        """Send a run of ``net`` on ``ds`` to the child; ``mode`` is run | step | step_epoch."""
+    def start(
+        self,
+        mode: str,
+        ds: Any,
+        net: Any,
+        fit: FitConfig,
+        data_key: str,
+        pace: float | None = None,
+    ) -> RunRequest:
+        """Send a run of ``net`` on ``ds`` to the child; ``mode`` is run | step | step_epoch;
+        ``pace`` caps the steps per second (None: full speed)."""
         has_val = ds.X_val is not None and len(ds.X_val) > 0
         # the weight-driven views are tabs: snapshots are wanted whichever one is open now
         n_params = sum(int(v.size) for v in net.params.values())
@@ -178,6 +187,7 @@ class RunController(QObject):
             until_epoch=mode == "step_epoch",
             params_interval=PARAMS_INTERVAL if n_params <= BIG_NET_PARAMS else 1.0,
             step_offset=self.steps_done,
+            pace=pace,
         )
         self.run_epochs = fit.epochs
         self.run_step0 = self.steps_done
@@ -216,6 +226,11 @@ class RunController(QObject):
     def set_lr(self, lr: float) -> None:
         if self.state in (RunState.RUNNING, RunState.PAUSED):
             self.worker.submit("set_lr", float(lr))
+
+    def set_pace(self, pace: float | None) -> None:
+        """Steps per second for the running child (None: full speed), applied at once."""
+        if self.state in (RunState.RUNNING, RunState.PAUSED):
+            self.worker.submit("set_pace", pace)
 
     def reset_counts(self, steps: int = 0, epochs: int = 0) -> None:
         """New weights (or another run's): step and epoch numbering start from these."""

@@ -8,14 +8,21 @@ name, and its signals say which button was pressed. The window decides what a pr
 current state and calls :meth:`set_state` ("idle", "running", "paused"); settings a run cannot
 change are disabled while one exists, the learning rate stays live (``learningRateChanged``).
 
+Speed (``speedSlider``, in the run controls so it never scrolls away): steps per second on a log
+scale, 1 … 1000 in the R10 series (1, 1.25, 1.6, 2, 2.5, 3.2, 4, 5, 6.3, 8 per decade), then
+"full speed" at the right end. :meth:`TrainingPanel.pace` is the value for ``RunRequest.pace``
+(``None`` = full speed); ``paceChanged`` carries it live. It is saved with the other settings; the
+default (:data:`DEFAULT_PACE`, 100 steps/s) lets the surface be seen to bend over some seconds.
+
 Leaves out: the seed of the shuffling (fixed at the FitConfig default) and the training dtype.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractSpinBox,
     QCheckBox,
@@ -28,6 +35,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
+    QSlider,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -39,6 +47,32 @@ from bpstudio.engine import FitConfig
 LR_RANGE = (1e-6, 1000.0)
 _OPTIMIZER_LABELS = {"sgd": "SGD", "momentum": "Momentum", "adam": "Adam"}
 _SCHEDULE_LABELS = {"constant": "Constant", "step": "Step decay", "exponential": "Exponential"}
+
+#: Steps per second at the slider's positions (R10 series, 1 … 1000); one more is full speed.
+_R10 = (1.0, 1.25, 1.6, 2.0, 2.5, 3.2, 4.0, 5.0, 6.3, 8.0)
+PACES: tuple[float, ...] = tuple(round(m * 10.0**d, 6) for d in range(3) for m in _R10) + (1000.0,)
+FULL_SPEED = len(PACES)  # the slider position past the last pace
+#: The app opens at this pace: on circles (32 steps an epoch) the boundary visibly forms over
+#: about 1–6 s (looked at under Xvfb); the default 200 epochs take about a minute.
+DEFAULT_PACE = 100.0
+
+
+def pace_label(pace: float | None) -> str:
+    """The speed as the slider's label says it: "12.5 steps/s", "1 step/s", "full speed"."""
+    if pace is None:
+        return "full speed"
+    return "1 step/s" if pace == 1 else f"{pace:.3g} steps/s"
+
+
+def pace_position(pace: float | None) -> int:
+    """The slider position nearest to ``pace`` on the log scale (None → full speed)."""
+    if pace is None or pace == math.inf:
+        return FULL_SPEED
+    if not pace > 0:  # NaN, zero or negative (a hand-edited settings file)
+        raise ValueError(f"a pace is a positive number of steps per second, not {pace}")
+    logs = [abs(math.log(p) - math.log(pace)) for p in PACES]
+    return int(min(range(len(PACES)), key=logs.__getitem__))
+
 
 # Training defaults, one home each: the optimiser and schedule hyperparameters are the engine's
 # (FitConfig). The window departs from it in two places, on purpose, and decides them here: it
@@ -61,6 +95,7 @@ DEFAULTS: dict[str, Any] = {
     "gamma": _FIT.gamma,
     "early_stopping": False,
     "patience": 10,  # offered when early stopping is ticked (FitConfig's None means "off")
+    "pace": DEFAULT_PACE,  # steps per second; None = full speed
 }
 
 
@@ -101,6 +136,7 @@ class TrainingPanel(QGroupBox):
     stopClicked = Signal()
     resetClicked = Signal()
     learningRateChanged = Signal(float)
+    paceChanged = Signal(object)  # steps per second (float) or None for full speed
     settingsChanged = Signal()
 
     def __init__(self, parent: QWidget | None = None, *, embed_controls: bool = True) -> None:
@@ -227,6 +263,31 @@ class TrainingPanel(QGroupBox):
         buttons.addWidget(self.step_epoch_button, 1, 1)
         buttons.addWidget(self.stop_button, 2, 0)
         buttons.addWidget(self.reset_button, 2, 1)
+        self.speed_slider = QSlider(Qt.Orientation.Horizontal)
+        self.speed_slider.setObjectName("speedSlider")
+        self.speed_slider.setRange(0, FULL_SPEED)
+        self.speed_slider.setPageStep(10)  # a decade
+        self.speed_slider.setTickPosition(QSlider.TickPosition.TicksBelow)
+        self.speed_slider.setTickInterval(10)
+        self.speed_slider.setToolTip(
+            "Training speed in mini-batch steps per second (log scale: 1 … 1000), or full speed\n"
+            "at the right end. Every view follows at this pace; it can change while training."
+        )
+        self.speed_label = QLabel()
+        self.speed_label.setObjectName("speedLabel")
+        # wide enough for "6.3 steps/s" / "full speed", so the slider does not jump
+        width = self.speed_label.fontMetrics().horizontalAdvance("0000 steps/s")
+        self.speed_label.setMinimumWidth(width)
+        speed = QHBoxLayout()
+        speed.setContentsMargins(0, 0, 0, 0)
+        speed_title = QLabel("Speed")
+        speed_title.setBuddy(self.speed_slider)
+        speed.addWidget(speed_title)
+        speed.addWidget(self.speed_slider, 1)
+        speed.addWidget(self.speed_label)
+        buttons.addLayout(speed, 3, 0, 1, 2)
+        self.speed_slider.setValue(pace_position(DEFAULT_PACE))
+        self._show_pace()
 
         # The buttons live in their own widget so the window can keep them in view (a bar below
         # the scrolling side column) while the settings scroll; standalone, they sit in the box.
@@ -258,6 +319,7 @@ class TrainingPanel(QGroupBox):
         self.stop_button.clicked.connect(self.stopClicked)
         self.reset_button.clicked.connect(self.resetClicked)
         self.lr_spin.valueChanged.connect(self.learningRateChanged)
+        self.speed_slider.valueChanged.connect(self._on_speed_moved)
         for box in (
             self.lr_spin,
             self.momentum_spin,
@@ -320,6 +382,22 @@ class TrainingPanel(QGroupBox):
         self.current_lr_label.setText(f"now {lr:.4g}")
 
     # ----------------------------------------------------------------- values
+    def pace(self) -> float | None:
+        """Steps per second for ``RunRequest.pace``; None at full speed."""
+        pos = self.speed_slider.value()
+        return None if pos >= FULL_SPEED else PACES[pos]
+
+    def set_pace(self, pace: float | None) -> None:
+        self.speed_slider.setValue(pace_position(pace))
+
+    def _show_pace(self) -> None:
+        self.speed_label.setText(pace_label(self.pace()))
+
+    def _on_speed_moved(self, _pos: int) -> None:
+        self._show_pace()
+        self.paceChanged.emit(self.pace())
+        self.settingsChanged.emit()
+
     def learning_rate(self) -> float:
         return float(self.lr_spin.value())
 
@@ -366,6 +444,7 @@ class TrainingPanel(QGroupBox):
             "gamma": self.gamma_spin.value(),
             "early_stopping": self.early_check.isChecked(),
             "patience": self.patience_spin.value(),
+            "pace": self.pace(),
         }
 
     def apply_settings(self, values: dict[str, Any]) -> None:
@@ -395,6 +474,10 @@ class TrainingPanel(QGroupBox):
             self.patience_spin.setValue(int(v["patience"]))
         except (TypeError, ValueError):
             pass
+        try:
+            self.set_pace(None if v["pace"] is None else float(v["pace"]))
+        except (TypeError, ValueError):
+            self.set_pace(DEFAULT_PACE)
         self._update_visibility()
 
 

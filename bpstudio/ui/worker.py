@@ -67,7 +67,8 @@ class TrainingWorker(QObject):
 
     def submit(self, *command: Any) -> None:
         """Queue a command: ("prewarm",), ("run", RunRequest), ("pause",), ("resume",),
-        ("step", n), ("step_epoch",), ("stop",), ("set_lr", x). Thread-safe."""
+        ("step", n), ("step_epoch",), ("stop",), ("set_lr", x), ("set_pace", steps_per_s | None).
+        Thread-safe."""
         self._commands.put(command)
         with contextlib.suppress(OSError):
             os.write(self._wake_w, b"x")
@@ -134,6 +135,8 @@ class TrainingWorker(QObject):
                     continue  # a pause/stop/step for a run that has already ended
                 elif kind == "set_lr":
                     trainer.set_lr(cmd[1])
+                elif kind == "set_pace":
+                    trainer.set_pace(cmd[1])
                 elif kind == "step":
                     trainer.step(cmd[1] if len(cmd) > 1 else 1)
                 elif kind in ("pause", "resume", "step_epoch", "stop"):

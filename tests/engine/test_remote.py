@@ -245,3 +245,72 @@ def test_gradient_norm_sampling_spans_a_continued_run(trainer):
         grad_steps = np.concatenate([m.grad_steps for m in msgs if isinstance(m, Progress)])
         coverage = (grad_steps[-1] - grad_steps[0]) / (steps[-1] - steps[0])
         assert coverage > 0.9, (offset, coverage)
+
+
+# --------------------------------------------------------------------------- pace
+
+
+def _rate_on_child_clock(msgs: list) -> float:
+    """Steps per second between the first and the last Progress, on the child's training clock."""
+    prog = [m for m in msgs if isinstance(m, Progress) and len(m.steps)]
+    first, last = prog[0], prog[-1]
+    return (last.step - first.step) / (last.elapsed - first.elapsed)
+
+
+def test_paced_run_keeps_its_pace(trainer):
+    net = _net()
+    trainer.run(_request(net, key="xor", fit={"epochs": None}, pace=80.0))
+    msgs = _collect(trainer, lambda m: isinstance(m, Progress) and m.step >= 40)
+    trainer.stop()
+    msgs += _collect(trainer, lambda m: isinstance(m, Finished))
+    rate = _rate_on_child_clock(msgs)
+    assert 80 * 0.9 <= rate <= 80 * 1.1, rate
+    # slow motion: messages at ≤ 20 a second hold ~4 steps each, a weight snapshot every 0.1 s
+    prog = [m for m in msgs if isinstance(m, Progress) and len(m.steps)]
+    assert np.median([len(m.steps) for m in prog]) <= 5
+    with_params = [m for m in prog if m.params is not None]
+    assert len(with_params) >= 0.3 * len(prog), (len(with_params), len(prog))
+
+
+def test_full_speed_is_not_paced_and_pace_changes_live(trainer):
+    net = _net()
+    trainer.run(_request(net, key="xor", fit={"epochs": None}, pace=None))
+    # a quarter of a second on the child's clock: several Progress messages (≤ 20 a second)
+    msgs = _collect(trainer, lambda m: isinstance(m, Progress) and m.elapsed >= 0.25)
+    full = _rate_on_child_clock(msgs)
+    assert full > 500, full  # tens of thousands here; a pace would cap it at its value
+    trainer.set_pace(50.0)
+    mark = _collect(trainer, lambda m: isinstance(m, Progress) and len(m.steps))[-1].step
+    msgs = _collect(trainer, lambda m: isinstance(m, Progress) and m.step >= mark + 25)
+    slow = _rate_on_child_clock(msgs)
+    assert 50 * 0.85 <= slow <= 50 * 1.15, slow
+    trainer.stop()
+    _collect(trainer, lambda m: isinstance(m, Finished))
+
+
+def test_pause_and_stop_are_prompt_while_paced_slowly(trainer):
+    net = _net()
+    # one step every 2 s: a command must not wait for the next step's deadline
+    trainer.run(_request(net, key="xor", fit={"epochs": None}, pace=0.5))
+    _collect(trainer, lambda m: isinstance(m, Progress) and m.step >= 1)
+    t0 = time.monotonic()
+    trainer.pause()
+    msgs = _collect(trainer, lambda m: isinstance(m, Progress) and m.paused)
+    assert time.monotonic() - t0 < 0.5
+    assert msgs[-1].step == 1
+    trainer.step()  # a step asked for runs at once, not at the pace's next deadline
+    t0 = time.monotonic()
+    msgs = _collect(trainer, lambda m: isinstance(m, Progress) and m.paused and m.step == 2)
+    assert time.monotonic() - t0 < 0.5
+    trainer.resume()
+    _collect(trainer, lambda m: isinstance(m, Progress) and m.step >= 3)  # at once, again
+    t0 = time.monotonic()
+    trainer.stop()
+    msgs = _collect(trainer, lambda m: isinstance(m, Finished))
+    assert time.monotonic() - t0 < 0.5
+    assert msgs[-1].stop_reason == "stopped" and msgs[-1].steps == 3
+
+
+def test_bad_pace_is_refused():
+    with pytest.raises(ValueError, match="pace"):
+        RemoteTrainer().set_pace(0.0)

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from bpstudio.data import read_csv
+from bpstudio.resources import sample_data_dir
 from bpstudio.ui import import_dialog as imp
 from bpstudio.ui.import_dialog import PREVIEW_ROWS, ImportDialog
 
@@ -173,7 +174,7 @@ def test_preparation_notes_are_all_readable(qtbot, tmp_path) -> None:
 
 
 def test_sample_file_notes_fit(qtbot) -> None:
-    path = Path(__file__).resolve().parents[2] / "resources" / "sample_data" / "fruit_messy.csv"
+    path = sample_data_dir() / "fruit_messy.csv"
     d = ImportDialog(read_csv(path))
     qtbot.addWidget(d)
     d.resize(980, 680)

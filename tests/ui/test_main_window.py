@@ -14,6 +14,7 @@ from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QDoubleSpinBox, QPushButton, QSpinBox, QWidget
 
 from bpstudio.ui import MainWindow, dialogs
+from bpstudio.ui.training_panel import DEFAULT_PACE
 
 TIMEOUT = 30_000  # ms; generous for loaded CI machines, the tests finish in well under a second
 
@@ -36,6 +37,8 @@ def errors(monkeypatch):
 def window(qtbot, settings, errors):
     w = MainWindow(settings=settings)
     qtbot.addWidget(w)
+    # the tests time full-speed runs; the default (watchable) pace has its own tests
+    w.training_panel.set_pace(None)
     w.show()
     qtbot.waitExposed(w)
     yield w
@@ -493,21 +496,6 @@ def test_first_clause_keeps_the_status_line_short():
     assert _first_clause(long).startswith("Training diverged at epoch 1, step 7 (")
 
 
-def test_many_inputs_note_hides_the_empty_axes(window):
-    item = window.surface_view.getPlotItem()
-    ds = window.dataset
-    assert item.getAxis("left").isVisible()
-    wide = type("WideDataset", (), {})()  # only what the view reads
-    for k in ("X", "Y", "task", "feature_names", "classes", "target_names"):
-        setattr(wide, k, getattr(ds, k, None))
-    wide.n_inputs = 4
-    window.surface_view.set_dataset(wide)
-    assert not item.getAxis("left").isVisible()
-    assert "4 features" in window.surface_view.note.toPlainText()
-    window.surface_view.set_dataset(ds)
-    assert item.getAxis("left").isVisible()
-
-
 def test_untrained_network_is_drawn_as_soon_as_the_window_shows(qtbot, settings, errors):
     w = MainWindow(settings=settings)
     qtbot.addWidget(w)
@@ -515,3 +503,32 @@ def test_untrained_network_is_drawn_as_soon_as_the_window_shows(qtbot, settings,
     w.show()
     qtbot.waitUntil(w.surface_view.image.isVisible, timeout=TIMEOUT)
     w.close()
+
+
+def test_window_trains_at_the_chosen_pace_and_changes_it_live(qtbot, window):
+    w = window
+    w.training_panel.until_stopped_check.setChecked(True)
+    w.training_panel.set_pace(40.0)
+    seen: list = []
+    w.worker_handle.worker.progress.connect(lambda p: seen.append((p.step, p.elapsed)))
+    qtbot.mouseClick(_button(w, "trainButton"), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: bool(seen) and seen[-1][0] >= 16, timeout=TIMEOUT)
+    (s0, e0), (s1, e1) = seen[0], seen[-1]
+    assert 40 * 0.8 <= (s1 - s0) / (e1 - e0) <= 40 * 1.2  # on the child's own clock
+    w.training_panel.speed_slider.setValue(w.training_panel.speed_slider.maximum())
+    qtbot.waitUntil(lambda: seen[-1][0] >= s1 + 2000, timeout=TIMEOUT)  # full speed at once
+    with qtbot.waitSignal(w.runEnded, timeout=TIMEOUT):
+        qtbot.mouseClick(_button(w, "stopButton"), Qt.MouseButton.LeftButton)
+
+
+def test_the_app_opens_at_a_watchable_pace(qtbot, settings, errors):
+    w = MainWindow(settings=settings)
+    qtbot.addWidget(w)
+    assert w.training_panel.pace() == DEFAULT_PACE
+    w.training_panel.set_pace(5.0)
+    w.save_settings()
+    w.close()
+    again = MainWindow(settings=settings)
+    qtbot.addWidget(again)
+    assert again.training_panel.pace() == 5.0
+    again.close()

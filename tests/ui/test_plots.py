@@ -160,21 +160,6 @@ def test_decision_surface_modes(qtbot) -> None:
     assert "prediction" in view.show_readout_at(0.0, 0.0)
 
 
-def test_decision_surface_many_inputs_shows_note(qtbot) -> None:
-    class Fake:
-        n_inputs, n_outputs, task = 5, 2, "classification"
-        X = np.zeros((4, 5))
-        Y = np.eye(2)[[0, 1, 0, 1]]
-        feature_names = list("abcde")
-
-    view = DecisionSurfaceView()
-    qtbot.addWidget(view)
-    view.set_dataset(Fake())
-    assert "5 features" in view.note.toPlainText()
-    view.set_network(Network([5, 3, 2], output="softmax"))  # ignored, no crash
-    assert view.prediction is None
-
-
 def test_dark_theme_restyles_existing_plots(qtbot, qapp) -> None:
     plot = LossPlot()
     qtbot.addWidget(plot)

@@ -1,6 +1,6 @@
-"""Regenerate the sample CSVs in this folder (seeded, so the output is identical every time).
+"""Regenerate the sample CSVs in bpstudio/resources/sample_data (seeded: identical every time).
 
-    .venv/bin/python resources/sample_data/make_samples.py
+    .venv/bin/python scripts/make_samples.py
 
 fruit_messy.csv  classification, deliberately messy but valid: UTF-8 BOM, quoted text with commas,
                  missing values written several ways, a free-text column and an ID column (both
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-HERE = Path(__file__).parent
+HERE = Path(__file__).resolve().parents[1] / "bpstudio" / "resources" / "sample_data"
 
 
 def fruit(path: Path, n: int = 180, seed: int = 7) -> None:
