@@ -62,7 +62,10 @@ from bpstudio.engine import FitConfig
 from bpstudio.engine.remote import Finished, Progress
 from bpstudio.session import Run, RunStatus, Session
 from bpstudio.ui import actions, dialogs, theme, window_settings
+from bpstudio.ui.activation_diagnostics import ActivationDiagnostics
+from bpstudio.ui.backprop_inspector import BackpropInspector
 from bpstudio.ui.dataset_panel import DatasetPanel
+from bpstudio.ui.gradient_check_panel import GradientCheckPanel
 from bpstudio.ui.image_export import install_image_actions
 from bpstudio.ui.key_guard import SpaceGuard
 from bpstudio.ui.metrics_view import MetricsView
@@ -71,7 +74,13 @@ from bpstudio.ui.network_view import NetworkDiagramView
 from bpstudio.ui.notice import NoticeBar, first_clause
 from bpstudio.ui.plots import AccuracyPlot, GradientNormPlot, LossPlot
 from bpstudio.ui.project import MODEL_SUFFIXES, ProjectFiles
-from bpstudio.ui.refresh import ParamViews, RefreshScheduler, plain_lines, plot_source
+from bpstudio.ui.refresh import (
+    ParamViews,
+    RefreshScheduler,
+    Throttled,
+    plain_lines,
+    plot_source,
+)
 from bpstudio.ui.run_book import RunBook
 from bpstudio.ui.run_controller import (
     RunController,
@@ -83,7 +92,6 @@ from bpstudio.ui.run_controller import (
 )
 from bpstudio.ui.runs_panel import RunsPanel
 from bpstudio.ui.surface_panel import SurfacePanel
-from bpstudio.ui.trace_view import BackpropTraceView
 from bpstudio.ui.traced_sample import TracedSample
 from bpstudio.ui.training_panel import TrainingPanel
 from bpstudio.ui.undo import build_undo
@@ -93,10 +101,11 @@ from bpstudio.ui.worker import WorkerHandle
 
 NET_DTYPE = "float32"  # the engine trains fastest in float32; exports keep it
 # the tabs below the loss and gradient-norm plots: (key saved in QSettings, title)
+TEACH_INTERVAL = 0.26  # s: the inspector and diagnostics get new weights ≤ 4 times a second
 VIEW_TABS = (
     ("surface", "Decision surface"),
     ("network", "Network"),
-    ("trace", "Backprop trace"),
+    ("trace", "Backprop inspector"),
     ("weights", "Weights"),
     ("accuracy", "Accuracy"),
 )
@@ -246,9 +255,12 @@ class MainWindow(QMainWindow):
         self.surface_view = self.surface_panel.surface
         self.metrics_view = MetricsView(self.accuracy_plot)  # + confusion matrix
         self.network_view = NetworkDiagramView()
-        self.trace_view = BackpropTraceView()
+        self.inspector = BackpropInspector()  # one sample's BP1–BP4, stage by stage
         self.weights_view = WeightsView()
-        self.trace_view.set_learning_rate(self.training_panel.learning_rate())
+        self.inspector.set_fit_config(FitConfig.from_dict(self.training_panel.fit_config()))
+        # beside the gradient norms: why they are what they are, and whether backprop is right
+        self.diagnostics = ActivationDiagnostics()
+        self.gradient_check = GradientCheckPanel()
         for plot in (self.loss_plot, self.grad_plot, self.accuracy_plot):
             # Grid lines for two tick levels, not three: the finest level is most of the lines
             # and roughly doubled each repaint (measured: 11 ms → 4 ms for a 500×400 plot).
@@ -268,14 +280,27 @@ class MainWindow(QMainWindow):
         self.top_splitter = QSplitter(Qt.Orientation.Horizontal)
         self.top_splitter.setObjectName("topPlotSplitter")
         self.top_splitter.addWidget(boxed(self.loss_plot, True))
-        self.top_splitter.addWidget(boxed(self.grad_plot, True))
+        self.grad_tabs = QTabWidget()
+        self.grad_tabs.setObjectName("gradTabs")
+        self.grad_tabs.setDocumentMode(True)
+        self.grad_tabs.addTab(boxed(self.grad_plot, True), "Gradient norms")
+        self.grad_tabs.addTab(self.diagnostics, "Saturation")
+        check_scroll = QScrollArea()
+        check_scroll.setWidgetResizable(True)
+        check_scroll.setWidget(self.gradient_check)
+        self.grad_tabs.addTab(check_scroll, "Gradient check")
+        self.grad_tabs.setTabToolTip(1, "z and a per layer: saturated and dead units, ‖δˡ‖")
+        self.grad_tabs.setTabToolTip(
+            2, "Backprop against finite differences, and broken on purpose"
+        )
+        self.top_splitter.addWidget(self.grad_tabs)
         self.view_tabs = QTabWidget()
         self.view_tabs.setObjectName("viewTabs")
         self.view_tabs.setDocumentMode(True)
         pages = {
             "surface": self.surface_panel,
             "network": self.network_view,
-            "trace": self.trace_view,
+            "trace": self.inspector,
             "weights": self.weights_view,
             "accuracy": self.metrics_view,
         }
@@ -283,7 +308,8 @@ class MainWindow(QMainWindow):
             self.view_tabs.addTab(boxed(pages[key], False), title)
         self.view_tabs.setTabToolTip(
             self._tab_keys.index("trace"),
-            "One sample through the network: forward pass, then BP1–BP4 backwards",
+            "One sample through the network, stage by stage: forward pass, the loss, BP1–BP4, "
+            "the update",
         )
         self.plot_splitter = QSplitter(Qt.Orientation.Vertical)
         self.plot_splitter.setObjectName("plotSplitter")
@@ -292,25 +318,34 @@ class MainWindow(QMainWindow):
         for sp in (self.top_splitter, self.plot_splitter):
             sp.setChildrenCollapsible(False)
         # views that draw the current weights; the ones not on screen are refreshed lazily
+        # the costly teaching views get the weights at most every TEACH_INTERVAL
+        self.throttled = [
+            Throttled(v, TEACH_INTERVAL)
+            for v in (self.inspector, self.diagnostics, self.gradient_check)
+        ]
         self.param_views = ParamViews(
             [
                 self.surface_panel,
                 self.metrics_view,
                 self.network_view,
-                self.trace_view,
                 self.weights_view,
+                *self.throttled,
             ],
             lambda: self._net,
         )
-        self.trace_view.tracer = self.network_view.tracer = self.traced
-        image_views = (self.surface_view, self.network_view, self.trace_view, self.weights_view)
+        self.network_view.tracer = self.traced
+        image_views = (self.surface_view, self.network_view, self.inspector, self.weights_view)
         for view in (self.loss_plot, self.grad_plot, self.accuracy_plot, *image_views):
             install_image_actions(view)  # right-click: Save image… (PNG/SVG, a size), Copy
         for plot in (self.loss_plot, self.grad_plot, self.accuracy_plot):
             self.refresher.add(plot_source(plot))
         self.refresher.add(self.param_views.source())
         self.view_tabs.currentChanged.connect(self._on_tab_changed)
-        self.trace_view.sampleChanged.connect(self._on_trace_sample)
+        self.grad_tabs.currentChanged.connect(self._on_tab_changed)
+        self.inspector.sampleChanged.connect(self._on_trace_sample)
+        self.inspector.highlightChanged.connect(self.network_view.set_highlight)
+        self.network_view.weightClicked.connect(self.show_weight_origin)
+        self.weights_view.weightClicked.connect(self.show_weight_origin)
         self.surface_view.scene().sigMouseClicked.connect(self._on_surface_clicked)
 
         self.notice = NoticeBar()
@@ -354,7 +389,8 @@ class MainWindow(QMainWindow):
         tp.resetClicked.connect(self.reset_weights)
         tp.learningRateChanged.connect(self.runs.set_lr)
         tp.paceChanged.connect(self.runs.set_pace)
-        tp.learningRateChanged.connect(self.trace_view.set_learning_rate)
+        tp.learningRateChanged.connect(self._on_fit_settings_changed)
+        tp.settingsChanged.connect(self._on_fit_settings_changed)
 
     def _build_actions(self) -> None:
         actions.build_actions(self)
@@ -495,10 +531,12 @@ class MainWindow(QMainWindow):
             self._tab_keys.index("surface"),
             "Decision surface" if ds.task == "classification" else "Prediction",
         )
-        self.trace_view.set_dataset(ds)
+        self.inspector.set_dataset(ds)
+        self.diagnostics.set_dataset(ds)
+        self.gradient_check.set_dataset(ds)
         outputs = ds.classes if ds.task == "classification" else ds.target_names
         self.network_view.set_names(list(ds.feature_names), list(outputs or []))
-        self._on_trace_sample(self.trace_view.sample_index)
+        self._on_trace_sample(self.inspector.sample_index)
         # set_io emits specChanged, which rebuilds the network and clears the plots; a head it
         # picks to fit the task belongs to the change of dataset, not an edit of its own
         self.undo_recorder.muted += 1
@@ -716,13 +754,52 @@ class MainWindow(QMainWindow):
             self.param_views.update(limit=None)
 
     def _trace_sample(self) -> tuple[Any, Any, int | None]:
-        s = self.trace_view.sample()
+        s = self.inspector.sample()
         if s is None:
             return None, None, None
-        return s[0], s[1], self.trace_view.sample_index
+        return s[0], s[1], self.inspector.sample_index
 
     def _on_trace_sample(self, _index: int) -> None:
-        self.network_view.set_sample(*self._trace_sample())
+        """The inspected sample changed: the diagram, the gradient check and the mini-batch
+        the inspector shows follow it."""
+        x, y, i = self._trace_sample()
+        self.network_view.set_sample(x, y, i)
+        if x is not None:
+            self.gradient_check.set_sample(x, y)
+        self._update_batch()
+
+    def current_batch(self) -> tuple[Any, Any, Any] | None:
+        """The mini-batch training takes the inspected training sample from (its block of
+        ``batch_size`` rows, in the order of the data), or None without data."""
+        ds = self._dataset
+        if ds is None or not len(ds.X_train):
+            return None
+        B = max(1, int(self.training_panel.fit_config()["batch_size"]))
+        i = self.inspector.sample_index if self.inspector.split() == "train" else 0
+        start = (min(i, len(ds.X_train) - 1) // B) * B
+        rows = np.arange(start, min(len(ds.X_train), start + B))
+        return ds.X_train[rows], ds.Y_train[rows], rows
+
+    def _update_batch(self) -> None:
+        batch = self.current_batch()
+        if batch is not None:
+            X, Y, rows = batch
+            self.inspector.set_batch(X, Y, rows)
+            self.gradient_check.set_batch(X, Y)
+
+    def _on_fit_settings_changed(self, *_: Any) -> None:
+        """Optimiser, α, L2, batch size: the inspector's update stage and mini-batch use them."""
+        try:
+            cfg = FitConfig.from_dict(self.training_panel.fit_config())
+        except ValueError:  # a combination the engine refuses: the run will say so
+            return
+        self.inspector.set_fit_config(cfg)
+        self._update_batch()
+
+    def show_weight_origin(self, layer: int, j: int, k: int) -> None:
+        """A click on w^l_jk (diagram, heatmap, tiles): the inspector explains ∂J/∂w^l_jk."""
+        self.set_current_tab("trace")
+        self.inspector.click_weight(int(layer), int(j), int(k))
 
     def _on_surface_clicked(self, event: Any) -> None:
         """A click on the decision surface picks the nearest training sample for the trace."""
@@ -736,9 +813,9 @@ class MainWindow(QMainWindow):
         P = self.surface_panel.project(ds.X_train)  # the plane's coordinates
         d = np.hypot(P[:, 0] - p.x(), P[:, 1] - p.y())
         i = int(np.argmin(d))
-        self.trace_view.set_sample_index(i)
+        self.inspector.set_sample_index(i, "train")
         self.statusBar().showMessage(
-            f"Training sample {i + 1} selected: see the Backprop trace and Network tabs", 5000
+            f"Training sample {i + 1} selected: see the Backprop inspector and Network tabs", 5000
         )
 
     # ------------------------------------------------------------------ runs, projects, models
@@ -875,6 +952,10 @@ class MainWindow(QMainWindow):
         self._closing = True
         self.project.timer.stop()
         self.refresher.stop()
+        for t in self.throttled:
+            t.stop()
+        self.inspector.stop()
+        self.diagnostics.stop()
         self.statusBar().clearMessage()  # stops the status bar's own message timer
         self.dataset_panel.shutdown()
         self.runs.close()

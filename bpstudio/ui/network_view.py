@@ -21,6 +21,9 @@ legend says so), so a 784-input or 512-unit layer paints as fast as a small one 
 the tests: well under 50 ms). Painting is a single ``paintEvent`` over arrays prepared in
 :meth:`set_network` (no scene items per update).
 
+A click on a link emits ``weightClicked(l, j, k)`` (0-based units: what
+``BackpropInspector.click_weight`` takes).
+
 Leaves out: editing weights by dragging, animating values along the links.
 """
 
@@ -31,7 +34,7 @@ import time
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, QSize, Qt
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import (
     QBrush,
     QColor,
@@ -100,9 +103,19 @@ class _Canvas(QWidget):
             QToolTip.hideText()
         super().mouseMoveEvent(event)
 
+    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt override
+        hit = self.view.edge_at(event.position())
+        if hit is not None and event.button() == Qt.MouseButton.LeftButton:
+            self.view.weightClicked.emit(*hit)
+            event.accept()
+            return
+        super().mousePressEvent(event)
+
 
 class NetworkDiagramView(QWidget):
     """Layers as columns of neurons, weights as coloured lines; see the module docstring."""
+
+    weightClicked = Signal(int, int, int)  # layer l, unit j of l, unit k of l − 1 (0-based)
 
     def __init__(self, parent: QWidget | None = None, *, max_nodes: int = MAX_NODES) -> None:
         super().__init__(parent)
@@ -651,8 +664,15 @@ class NetworkDiagramView(QWidget):
                             f"{seed_name('δ', ell, unit)} = {self.sample_delta[ell][unit]:.5g}"
                         )
                     return ", ".join(parts)
-        # nearest edge within 3 px
-        best: tuple[float, str] | None = None
+        hit = self.edge_at(pos)
+        return self._edge_text(*hit) if hit is not None else ""
+
+    def edge_at(self, pos: QPointF) -> tuple[int, int, int] | None:
+        """The link (l, j, k) within 3 px of ``pos`` (the nearest), or None."""
+        if not self._pos:
+            return None
+        r = self._radius
+        best: tuple[float, tuple[int, int, int]] | None = None
         for ell in range(2, len(self._pos) + 1):
             prev, cur = self._pos[ell - 2], self._pos[ell - 1]
             x0 = next(iter(prev.values())).x()
@@ -667,8 +687,8 @@ class NetworkDiagramView(QWidget):
                     y = pk.y() + f * (pj.y() - pk.y())
                     d = abs(y - pos.y())
                     if d <= 3 and (best is None or d < best[0]):
-                        best = (d, self._edge_text(ell, j, k))
-        return best[1] if best else ""
+                        best = (d, (ell, j, k))
+        return best[1] if best else None
 
     def _edge_text(self, ell: int, j: int, k: int) -> str:
         name = seed_name("w", ell, j, k)

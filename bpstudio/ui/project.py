@@ -136,7 +136,7 @@ class ProjectFiles(QObject):
         s.view_state.update(
             {
                 "tab": w.current_tab(),
-                "trace_sample": int(w.trace_view.sample_index),
+                "trace_sample": int(w.inspector.sample_index),
                 "log_loss": bool(w.loss_plot.log_y()),
                 "log_grad": bool(w.grad_plot.log_y()),
                 "x_epochs": bool(w.action_x_epochs.isChecked()),
@@ -274,7 +274,7 @@ class ProjectFiles(QObject):
         if isinstance(vs.get("tab"), str):
             w.set_current_tab(vs["tab"])
         if isinstance(vs.get("trace_sample"), int):
-            w.trace_view.set_sample_index(vs["trace_sample"])
+            w.inspector.set_sample_index(vs["trace_sample"])
         for key, plot in (("log_loss", w.loss_plot), ("log_grad", w.grad_plot)):
             if isinstance(vs.get(key), bool):
                 plot.set_log_y(vs[key])

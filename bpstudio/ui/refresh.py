@@ -12,7 +12,9 @@ A *source* is ``(pending, paint)``: ``pending()`` says whether it has something 
 screen changed, e.g. a hidden tab).
 
 Also :class:`ParamViews`: the views that draw the current weights (surface, diagram, trace,
-heatmaps), of which only the visible ones are redrawn; the hidden ones catch up when shown.
+heatmaps), of which only the visible ones are redrawn; the hidden ones catch up when shown. And
+:class:`Throttled`: a costly view (the inspector, the diagnostics) among them that is handed the
+weights at most every ``interval`` seconds, the latest weights always arriving in the end.
 
 Leaves out: what each view draws (the views), and when data arrives (the run controller).
 """
@@ -98,6 +100,46 @@ class ParamViews:
         return self.pending, lambda everything: self.update(limit=None if everything else 1)
 
 
+class Throttled(QObject):
+    """A param view fed at most every ``interval`` s: a call that comes too soon is delivered
+    later (with the weights of the latest call), never dropped. :meth:`stop` ends the timer."""
+
+    def __init__(self, view: Any, interval: float) -> None:
+        super().__init__(view)
+        self.view = view
+        self.interval = float(interval)
+        self._last = -float("inf")
+        self._net: Any = None
+        self.timer = QTimer(self)
+        self.timer.setObjectName("throttleTimer")
+        self.timer.setSingleShot(True)
+        self.timer.timeout.connect(self._deliver)
+        self.delivered = 0  # how many set_network calls reached the view (tests count them)
+
+    def isVisible(self) -> bool:  # noqa: N802 - the ParamViews protocol
+        return self.view.isVisible()
+
+    def repaint(self) -> None:
+        self.view.repaint()
+
+    def set_network(self, net: Any) -> None:
+        self._net = net
+        wait = self._last + self.interval - time.monotonic()
+        if wait <= 0:
+            self.timer.stop()
+            self._deliver()
+        elif not self.timer.isActive():
+            self.timer.start(int(1000 * wait) + 1)
+
+    def _deliver(self) -> None:
+        self._last = time.monotonic()
+        self.delivered += 1
+        self.view.set_network(self._net)
+
+    def stop(self) -> None:
+        self.timer.stop()
+
+
 class RefreshScheduler(QObject):
     """Round-robin repaint of sources from one timer whose interval follows the paint cost."""
 
@@ -154,4 +196,11 @@ class RefreshScheduler(QObject):
             self.timer.stop()
 
 
-__all__ = ["REFRESH_MS", "ParamViews", "RefreshScheduler", "plain_lines", "plot_source"]
+__all__ = [
+    "REFRESH_MS",
+    "ParamViews",
+    "RefreshScheduler",
+    "Throttled",
+    "plain_lines",
+    "plot_source",
+]

@@ -22,10 +22,10 @@ def window(qtbot, tmp_path, monkeypatch):
     w.close()
 
 
-@pytest.mark.parametrize("view", ["loss_plot", "surface_view", "network_view", "trace_view"])
+@pytest.mark.parametrize("view", ["loss_plot", "surface_view", "network_view", "inspector"])
 def test_save_image_png_at_a_chosen_size_and_svg(window, tmp_path, monkeypatch, view):
     widget = getattr(window, view)
-    window.set_current_tab({"surface_view": "surface", "trace_view": "trace"}.get(view, "network"))
+    window.set_current_tab({"surface_view": "surface", "inspector": "trace"}.get(view, "network"))
     png, svg = tmp_path / "v.png", tmp_path / "v.svg"
     paths = iter([str(png), str(svg)])
     monkeypatch.setattr(dialogs, "get_save_image_path", lambda *a: next(paths))

@@ -98,7 +98,7 @@ def test_save_close_open_restores_the_curves(qtbot, settings, errors, tmp_path, 
     w.network_editor.add_layer(4, "relu")
     _train(qtbot, w, epochs=2)
     w.set_current_tab("trace")
-    w.trace_view.set_sample_index(7)
+    w.inspector.set_sample_index(7)
     w.loss_plot.set_log_y(True)
     shown = w.session.current_run
     curve = _epoch_curve(w).copy()
@@ -120,7 +120,7 @@ def test_save_close_open_restores_the_curves(qtbot, settings, errors, tmp_path, 
         assert again.keys() == steps.keys()
         for key in steps:
             np.testing.assert_array_equal(again[key], steps[key])
-        assert w2.current_tab() == "trace" and w2.trace_view.sample_index == 7
+        assert w2.current_tab() == "trace" and w2.inspector.sample_index == 7
         assert w2.loss_plot.log_y()
         assert list(w2.network.sizes) == shown.sizes
         np.testing.assert_array_equal(w2.network.params["W2"], shown.params["W2"])
@@ -238,20 +238,24 @@ def test_undoing_a_network_edit_brings_the_trained_weights_back(qtbot, window):
     assert len(w.session.runs) == 1 and run.epochs == 3  # training went on with that run
 
 
-def test_traced_sample_is_computed_once_for_the_trace_and_the_diagram(qtbot, window):
+def test_the_diagram_traces_the_inspected_sample_once_per_change(qtbot, window):
     w = window
     w.network_view.set_fill_mode("activation")
     w.set_current_tab("trace")
-    qtbot.waitUntil(lambda: w.trace_view.trace is not None, timeout=TIMEOUT)
+    w.inspector.set_sample_index(5)
+    qtbot.waitUntil(lambda: w.inspector.walk is not None, timeout=TIMEOUT)
     w.set_current_tab("network")
     n = w.traced.computed
     w.network.reinitialize()
-    w._params_changed(now=True)  # both views are handed the new weights
+    w._params_changed(now=True)
     w.set_current_tab("trace")
     w.set_current_tab("network")
     assert w.traced.computed == n + 1
-    assert w.network_view.sample_acts is not None
-    np.testing.assert_array_equal(w.network_view.sample_acts[2], w.trace_view.trace[2].a)
+    assert w.network_view.sample_index == 5
+    qtbot.waitUntil(
+        lambda: np.array_equal(w.network_view.sample_acts[2], w.inspector.walk.a[2]),
+        timeout=TIMEOUT,
+    )
 
 
 def test_closing_with_unsaved_runs_asks_save_discard_cancel(
