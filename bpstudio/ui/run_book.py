@@ -169,10 +169,25 @@ class RunBook:
             if run is not None:
                 self.w.runs_panel.select_run(run, quiet=True)
                 if run is not self.training_run:
+                    self.switch_data_for(run)
                     self.load_run_weights(run)
         finally:
             self.showing -= 1
         self.w.refresher.kick()
+
+    def switch_data_for(self, run: Run) -> None:
+        """A run trained on another built-in dataset: open that one, so that its weights are
+        shown on the data they were trained on (selecting is not an edit: nothing to undo)."""
+        ref, here = run.dataset, self.dataset_ref()
+        if ref is None or not ref.is_builtin or ref.same_data(here):
+            return
+        w = self.w
+        w.undo_recorder.muted += 1
+        try:
+            w.dataset_panel.select_builtin(ref.source, **ref.params)
+        finally:
+            w.undo_recorder.muted -= 1
+        w.undo_recorder.resync()
 
     def fits_network(self, run: Run, net: Any) -> bool:
         """Whether ``run``'s weights fit ``net`` (same sizes, activations, head)."""
