@@ -237,7 +237,12 @@ class RunBook:
         self.w._params_changed(now=True)
 
     def on_runs_selected(self, runs: list[Run]) -> None:
-        if not runs or self.w.runs.busy():
+        if runs and self.w.runs.busy():  # the views follow the run being trained
+            if self.training_run is not None and runs[-1] is not self.training_run:
+                self.w.runs_panel.select_run(self.training_run, quiet=True)
+                self.w.statusBar().showMessage("Stop training to look at another run", 4000)
+            return
+        if not runs:
             return
         run = runs[-1]
         self.show_run(run)
