@@ -856,6 +856,9 @@ class MainWindow(QMainWindow):
             self.project.autosave()
         self._closing = True
         self.project.timer.stop()
+        app = QApplication.instance()
+        if app is not None:
+            app.removeEventFilter(self.undo_key_filter)
         self.refresher.stop()
         self.statusBar().clearMessage()  # stops the status bar's own message timer
         self.dataset_panel.shutdown()

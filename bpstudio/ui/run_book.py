@@ -145,7 +145,13 @@ class RunBook:
         if run is None:
             self.w.loss_plot.clear()
             self.w.accuracy_plot.clear()
-            self.w.grad_plot.clear()
+            net = self.w._net
+            if net is not None:  # the legend names the layers of the network to be trained
+                with plain_lines():
+                    self.w.grad_plot.set_layers([f"W{n}" for n in net.layer_names])
+            else:
+                self.w.grad_plot.clear()
+            self.attached = (None, set())
             return
         ps = self.series_of(run)
         names = sorted({k[1:] for k in run.history.grad_norms}, key=int)
