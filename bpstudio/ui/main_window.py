@@ -951,6 +951,9 @@ class MainWindow(QMainWindow):
             self.project.autosave()
         self._closing = True
         self.project.timer.stop()
+        app = QApplication.instance()
+        if app is not None:
+            app.removeEventFilter(self.undo_key_filter)
         self.refresher.stop()
         for t in self.throttled:
             t.stop()

@@ -145,7 +145,13 @@ class RunBook:
         if run is None:
             self.w.loss_plot.clear()
             self.w.accuracy_plot.clear()
-            self.w.grad_plot.clear()
+            net = self.w._net
+            if net is not None:  # the legend names the layers of the network to be trained
+                with plain_lines():
+                    self.w.grad_plot.set_layers([f"W{n}" for n in net.layer_names])
+            else:
+                self.w.grad_plot.clear()
+            self.attached = (None, set())
             return
         ps = self.series_of(run)
         names = sorted({k[1:] for k in run.history.grad_norms}, key=int)
@@ -169,10 +175,25 @@ class RunBook:
             if run is not None:
                 self.w.runs_panel.select_run(run, quiet=True)
                 if run is not self.training_run:
+                    self.switch_data_for(run)
                     self.load_run_weights(run)
         finally:
             self.showing -= 1
         self.w.refresher.kick()
+
+    def switch_data_for(self, run: Run) -> None:
+        """A run trained on another built-in dataset: open that one, so that its weights are
+        shown on the data they were trained on (selecting is not an edit: nothing to undo)."""
+        ref, here = run.dataset, self.dataset_ref()
+        if ref is None or not ref.is_builtin or ref.same_data(here):
+            return
+        w = self.w
+        w.undo_recorder.muted += 1
+        try:
+            w.dataset_panel.select_builtin(ref.source, **ref.params)
+        finally:
+            w.undo_recorder.muted -= 1
+        w.undo_recorder.resync()
 
     def fits_network(self, run: Run, net: Any) -> bool:
         """Whether ``run``'s weights fit ``net`` (same sizes, activations, head)."""
@@ -222,7 +243,12 @@ class RunBook:
         self.w._params_changed(now=True)
 
     def on_runs_selected(self, runs: list[Run]) -> None:
-        if not runs or self.w.runs.busy():
+        if runs and self.w.runs.busy():  # the views follow the run being trained
+            if self.training_run is not None and runs[-1] is not self.training_run:
+                self.w.runs_panel.select_run(self.training_run, quiet=True)
+                self.w.statusBar().showMessage("Stop training to look at another run", 4000)
+            return
+        if not runs:
             return
         run = runs[-1]
         self.show_run(run)

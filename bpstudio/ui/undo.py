@@ -20,7 +20,9 @@ import dataclasses
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtGui import QUndoCommand, QUndoStack
+from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtGui import QKeyEvent, QKeySequence, QUndoCommand, QUndoStack
+from PySide6.QtWidgets import QAbstractSpinBox, QApplication, QLineEdit
 
 SETTING_NAMES = {
     "optimizer": "optimiser",
@@ -177,11 +179,36 @@ class UndoRecorder:
         return apply
 
 
+class UndoKeyFilter(QObject):
+    """Ctrl+Z / Ctrl+Shift+Z reach Edit → Undo / Redo from a focused field that has nothing of
+    its own to undo. A spin box or line edit claims those keys for its text (so, right after
+    Add layer, which focuses the new row's size, Ctrl+Z did nothing visible); typed text is still
+    undone by the field first."""
+
+    def __init__(self, window: Any) -> None:
+        super().__init__(window)
+        self.window = window
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
+        if event.type() != QEvent.Type.ShortcutOverride or not isinstance(event, QKeyEvent):
+            return False
+        ctrl_shift = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
+        redo = event.matches(QKeySequence.StandardKey.Redo) or (
+            event.key() == Qt.Key.Key_Z and event.modifiers() == ctrl_shift
+        )
+        if not (redo or event.matches(QKeySequence.StandardKey.Undo)):
+            return False
+        edit = obj.lineEdit() if isinstance(obj, QAbstractSpinBox) else obj
+        if not isinstance(edit, QLineEdit) or not self.window.isAncestorOf(edit):
+            return False
+        own = edit.isRedoAvailable() if redo else edit.isUndoAvailable()
+        return not own  # filtered, not accepted: the window's shortcut runs
+
+
 def build_undo(window: Any) -> tuple[QUndoStack, UndoRecorder]:
     """The window's undo stack, the recorder watching its panels, and Edit → Undo / Redo
     (``actionUndo`` Ctrl+Z, ``actionRedo`` Ctrl+Shift+Z; their text names the edit)."""
-    from PySide6.QtCore import Qt
-    from PySide6.QtGui import QAction, QKeySequence
+    from PySide6.QtGui import QAction
 
     from bpstudio.data import DatasetOptions
     from bpstudio.engine.spec import NetworkSpec
@@ -223,10 +250,15 @@ def build_undo(window: Any) -> tuple[QUndoStack, UndoRecorder]:
         act.triggered.connect(lambda _=False, f=slot: f())
         window.addAction(act)
     window.action_undo, window.action_redo = undo, redo
+    window.undo_key_filter = UndoKeyFilter(window)
+    app = QApplication.instance()
+    if app is not None:
+        app.installEventFilter(window.undo_key_filter)
     return stack, recorder
 
 
 __all__ = [
+    "UndoKeyFilter",
     "build_undo",
     "DeleteRunsCommand",
     "StateCommand",

@@ -301,3 +301,17 @@ def test_changed_csv_is_reported_and_asked(qtbot, settings, errors, tmp_path, mo
         assert w.dataset_panel.current_source() == before  # declined: the data stays as it was
     finally:
         w.close()
+
+
+def test_selecting_a_run_of_another_builtin_dataset_opens_that_data(qtbot, window):
+    w = window
+    _train(qtbot, w, epochs=2)  # on xor
+    xor_run = w.session.runs[-1]
+    assert w.dataset_panel.select_builtin("builtin:moons")
+    _train(qtbot, w, epochs=2)  # a new dataset: a new run
+    assert len(w.session.runs) == 2
+    edits = w.undo_stack.count()
+    w.runs_panel.select_run(xor_run)
+    assert w.dataset_panel.current_source() == "builtin:xor"
+    np.testing.assert_array_equal(w.network.params["W2"], xor_run.params["W2"])
+    assert w.undo_stack.count() == edits  # selecting a run is not an edit

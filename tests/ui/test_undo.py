@@ -59,3 +59,23 @@ def test_undo_dataset_choice(window):
     assert w.network.sizes[0] == w.dataset.n_inputs
     w.redo()
     assert w.dataset_panel.current_source() == other
+
+
+def test_ctrl_z_in_a_field_with_nothing_typed_undoes_the_edit(qtbot, window):
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QSpinBox
+
+    w = window
+    w.show()
+    qtbot.waitExposed(w)
+    before = list(w.network.sizes)
+    w.network_editor.add_layer(5, "relu")
+    spin = w.network_editor.findChildren(QSpinBox)[-1]  # a units field of the table
+    spin.setFocus()
+    qtbot.waitUntil(spin.hasFocus, timeout=5000)
+    qtbot.keyClick(spin, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert list(w.network.sizes) == before
+    qtbot.keyClick(
+        spin, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
+    )
+    assert len(w.network.sizes) == len(before) + 1
