@@ -172,8 +172,9 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("action_about", "actionAbout", "&About Backprop Studio", "show_about"),
 )
 
-# menu title → action attributes (None: a separator; "recent_menu" etc.: a submenu attribute)
-MENUS: tuple[tuple[str, tuple[str | None, ...]], ...] = (
+# menu title → action attributes (None: a separator; "recent_menu" etc.: a submenu attribute);
+# a plain string is the attribute of a menu built elsewhere (the lessons' menu)
+MENUS: tuple[tuple[str, tuple[str | None, ...]] | str, ...] = (
     (
         "&File",
         (
@@ -212,6 +213,7 @@ MENUS: tuple[tuple[str, tuple[str | None, ...]], ...] = (
             "runs_dock_action",
         ),
     ),
+    "lessons_menu",
     ("&Help", ("action_shortcuts", "action_about")),
 )
 
@@ -251,7 +253,13 @@ def build_actions(window: Any) -> None:
 def build_menus(window: Any) -> None:
     """The menu bar and the toolbar from :data:`MENUS` and :data:`TOOLBAR`."""
     mb = window.menuBar()
-    for title, items in MENUS:
+    for entry in MENUS:
+        if isinstance(entry, str):
+            ready = getattr(window, entry, None)
+            if ready is not None:
+                mb.addMenu(ready)
+            continue
+        title, items = entry
         menu = mb.addMenu(title)
         menu.setObjectName(title.replace("&", "").lower() + "Menu")
         for attr in items:

@@ -144,6 +144,18 @@ def get_open_project_path(parent: QWidget | None) -> str | None:
     return path
 
 
+LESSON_FILTER = "Lessons (*.md);;All files (*)"
+
+
+def get_open_lesson_path(parent: QWidget | None) -> str | None:
+    """Ask for a lesson file (Markdown with a TOML preset); None when the user cancels."""
+    path, _ = QFileDialog.getOpenFileName(parent, "Open lesson", _last_dir(), LESSON_FILTER)
+    if not path:
+        return None
+    remember_dir(path)
+    return path
+
+
 def get_save_path(
     parent: QWidget | None, title: str, default_name: str, file_filter: str, suffix: str
 ) -> str | None:

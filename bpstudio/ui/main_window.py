@@ -68,6 +68,7 @@ from bpstudio.ui.dataset_panel import DatasetPanel
 from bpstudio.ui.gradient_check_panel import GradientCheckPanel
 from bpstudio.ui.image_export import install_image_actions
 from bpstudio.ui.key_guard import SpaceGuard
+from bpstudio.ui.lesson_runner import LessonRunner
 from bpstudio.ui.metrics_view import MetricsView
 from bpstudio.ui.network_editor import NetworkEditor, NetworkSpec
 from bpstudio.ui.network_view import NetworkDiagramView
@@ -140,6 +141,7 @@ class MainWindow(QMainWindow):
         self._data_gen = 0
         self._net: Any = None
         self._closing = False
+        self.last_step_seen = 0  # the step of the latest progress message
         self.last_error: tuple[str, str] | None = None
         # the record: dataset reference, network, settings and every run (the views read it)
         self.session = Session()
@@ -164,6 +166,8 @@ class MainWindow(QMainWindow):
         self.project = ProjectFiles(self)
         self._build_actions()
         self._build_undo()
+        self.lessons = LessonRunner(self)  # the Lessons menu and the lesson dock
+        self.lessons_menu = self.lessons.menu
         actions.build_menus(self)
         # Delete in the Runs table deletes the selected runs (not a window-wide key)
         self.action_delete_run.setShortcut(QKeySequence(QKeySequence.StandardKey.Delete))
@@ -189,6 +193,16 @@ class MainWindow(QMainWindow):
         self.network_editor.specChanged.connect(lambda: self.undo_recorder.changed("network"))
         self.dataset_panel.datasetChanged.connect(lambda _ds: self.undo_recorder.changed("dataset"))
         self.dataset_panel.datasetChanged.connect(lambda _ds: self.project.on_dataset_loaded())
+        # what a lesson's step may wait for
+        for sig in (
+            self.network_editor.specChanged,
+            self.training_panel.settingsChanged,
+            self.training_panel.learningRateChanged,
+            self.view_tabs.currentChanged,
+            self.runEnded,
+            self.dataset_panel.datasetChanged,
+        ):
+            sig.connect(self.lessons.refresh)
         self._rebuild_recent_menu()
         self.project.rebuild_recent_menu()
         window_settings.apply_initial_dataset(
@@ -595,6 +609,7 @@ class MainWindow(QMainWindow):
 
     def _reset_readouts(self) -> None:
         self.runs.reset_counts()
+        self.last_step_seen = 0
         self.training_panel.set_current_lr(None)
         self.epoch_label.setText("epoch –")
         self.step_label.setText("step –")
@@ -688,6 +703,9 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------ run messages
     def _on_progress(self, p: Progress) -> None:
         self.book.record(p)
+        if p.step != self.last_step_seen:
+            self.last_step_seen = int(p.step)
+            self.lessons.refresh()
         if p.params is not None and self._net is not None:
             self._net.set_params(p.params)
             self._params_changed()
@@ -726,6 +744,7 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(first_clause(text))
         if notice:
             self.notice.show_message(notice, kind)
+        self.lessons.on_run_finished(f.stop_reason, run, rose is not None)
         self.runEnded.emit(f.stop_reason)
 
     def _on_failed(self, title: str, message: str) -> None:
@@ -795,6 +814,10 @@ class MainWindow(QMainWindow):
             return
         self.inspector.set_fit_config(cfg)
         self._update_batch()
+
+    def lesson_facts(self) -> dict[str, Any]:
+        """Every fact a lesson's condition may ask about (``lessons.FACTS``), as things are."""
+        return self.lessons.facts()
 
     def show_weight_origin(self, layer: int, j: int, k: int) -> None:
         """A click on w^l_jk (diagram, heatmap, tiles): the inspector explains ∂J/∂w^l_jk."""
