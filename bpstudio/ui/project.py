@@ -151,7 +151,7 @@ class ProjectFiles(QObject):
             return self.save_as()
         self.capture()
         try:
-            s.save(target)
+            s.save(target, embed_limit=self.embed_limit())
         except (BPStudioError, OSError) as exc:
             dialogs.show_error(self.w, "Could not save the project", str(exc))
             return False
@@ -160,6 +160,26 @@ class ProjectFiles(QObject):
         self.w.statusBar().showMessage(f"Saved {s.path}", 5000)
         self.w.book.update_title()
         return True
+
+    def embed_limit(self) -> int:
+        """Bytes up to which the dataset's CSV travels inside the project (0: never)."""
+        if not self.w.action_embed_csv.isChecked():
+            return 0
+        return int(float(self.w._settings.value("project/embedLimitMB", 2)) * 2**20)
+
+    def set_embed(self, on: bool) -> None:
+        """File → Embed the CSV in the project: asks up to which size."""
+        if not on:
+            self.w._settings.setValue("project/embed", "false")
+            return
+        current = float(self.w._settings.value("project/embedLimitMB", 2))
+        mb = dialogs.get_embed_limit_mb(self.w, current)
+        if mb is None:
+            self.w.action_embed_csv.setChecked(False)
+            return
+        self.w._settings.setValue("project/embedLimitMB", float(mb))
+        self.w._settings.setValue("project/embed", "true")
+        self.w.action_embed_csv.setText(f"Embed the CSV in the project (up to {mb:g} MB)")
 
     def save_as(self) -> bool:
         s = self.w.session
