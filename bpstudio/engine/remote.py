@@ -414,6 +414,7 @@ class _Run:
             every = 1 if req.grad_norms else 0
             fit_kw["grad_norm_every"] = every
             self.control.grad_norm_every = every
+            self.control.keep_steps = False  # they stream to the parent; the child keeps none
             if req.paused:  # wait for the first command before training at all
                 self._wait_while_paused()
             self.stretch = time.perf_counter()

@@ -99,6 +99,10 @@ class FitControl:
         # Per-layer gradient norms every k-th step (0 = never). None: `fit` sets it from
         # FitConfig.grad_norm_every when it starts; afterwards it is an int the caller may change.
         self.grad_norm_every: int | None = grad_norm_every
+        # False: the History keeps no per-step losses or gradient norms (a caller that streams
+        # them from the callback, as the training child does: an until-stopped run otherwise
+        # grew by ~100 MB a minute, a dict of norms per step).
+        self.keep_steps: bool = True
         self._pending_lr: float | None = None
 
     def request_stop(self) -> None:
@@ -363,7 +367,8 @@ def fit(
                     for i, name in enumerate(names):
                         norms[f"W{name}"] = math.sqrt(float(np.vdot(gWT[i], gWT[i]))) * inv
                         norms[f"b{name}"] = math.sqrt(float(np.vdot(gb[i], gb[i]))) * inv
-                    hist.grad_norms.append((step, norms))
+                    if control.keep_steps:
+                        hist.grad_norms.append((step, norms))
                 if not fold:
                     g[...] = 0.0
                 elif wd:
@@ -378,7 +383,8 @@ def fit(
             if reason != "diverged" and not np.all(np.isfinite(theta)):
                 reason = "diverged"  # the epoch's last update overflowed
                 message = diverged(ep, step, batches[-1][0][:, :n_in])
-            hist.step_loss.extend(batch_losses)
+            if control.keep_steps:
+                hist.step_loss.extend(batch_losses)
             if reason != "finished" or done_batches < n_batches:
                 if reason == "finished":
                     reason = "stopped"
