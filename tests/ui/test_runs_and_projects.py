@@ -207,6 +207,9 @@ def test_open_a_model_file_and_predict(qtbot, window, errors, tmp_path, monkeypa
     assert list(mine.columns) == list(theirs.columns) and "prediction" in mine.columns
     pd.testing.assert_frame_equal(mine, theirs)
     assert not errors
+    _train(qtbot, w, epochs=1)  # the current data has its features: training continues it
+    assert len(w.session.runs) == 2 and run.epochs == 1 and run.status == "ended"
+    assert not np.array_equal(run.params["W2"], w.session.runs[0].params["W2"])
 
 
 def test_export_history_is_the_cli_long_format(qtbot, window, tmp_path):
