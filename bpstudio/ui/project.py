@@ -69,6 +69,7 @@ class ProjectFiles(QObject):
         self.timer.setInterval(int(os.environ.get("BPSTUDIO_AUTOSAVE_MS", AUTOSAVE_MS)))
         self.timer.timeout.connect(self.autosave)
         self.last_autosave: float | None = None
+        self._autosaved: tuple | None = None  # what the recovery file holds
 
     # ------------------------------------------------------------------ recovery
     def recovery_folder(self) -> Path:
@@ -79,6 +80,9 @@ class ProjectFiles(QObject):
         s = self.w.session
         if not (s.dirty and s.runs):
             return None
+        mark = (id(s), tuple((r.id, r.name, r.steps, r.status) for r in s.runs))
+        if mark == self._autosaved:
+            return None  # nothing new since the last autosave
         self.capture()
         try:
             path = write_recovery(s, self.recovery_folder())
@@ -86,9 +90,11 @@ class ProjectFiles(QObject):
             self.w.statusBar().showMessage(f"Autosave failed: {exc}", 8000)
             return None
         self.last_autosave = time.time()
+        self._autosaved = mark
         return path
 
     def discard_recovery(self) -> None:
+        self._autosaved = None
         with contextlib.suppress(OSError):
             discard_recovery(folder=str(self.recovery_folder()))
 
