@@ -38,8 +38,10 @@ ACTIONS: tuple[ActionSpec, ...] = (
         "actionOpen",
         "&Open…",
         "open_file",
-        (),
-        "Open a project (.bpstudio), a model file (.npz, .json, .safetensors) or a CSV table",
+        (K.Open,),
+        "Open a project (.bpstudio), a model file (.npz, .json, .safetensors) or a CSV table "
+        "(Ctrl+O)",
+        "Open a project, a model or a CSV…",
     ),
     ActionSpec(
         "action_open_project",
@@ -72,9 +74,8 @@ ACTIONS: tuple[ActionSpec, ...] = (
         "actionOpenCsv",
         "Open &CSV…",
         "open_csv",
-        (K.Open,),
-        "Open a CSV table (Ctrl+O)",
-        "Open CSV…",
+        (),
+        "Open a CSV table through the import dialog",
     ),
     ActionSpec(
         "action_export",
@@ -186,6 +187,7 @@ MENUS: tuple[tuple[str, tuple[str | None, ...]] | str, ...] = (
             None,
             "action_save_project",
             "action_save_project_as",
+            "action_embed_csv",
             None,
             "action_export",
             "action_export_pytorch",

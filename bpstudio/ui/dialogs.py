@@ -233,3 +233,19 @@ def get_image_size(parent: QWidget | None, default: tuple[int, int]) -> tuple[in
     if dlg.exec() != QDialog.DialogCode.Accepted:
         return None
     return spins[0].value(), spins[1].value()
+
+
+def get_embed_limit_mb(parent: QWidget | None, current: float) -> float | None:
+    """Up to which size (MB) a project carries its CSV inside; None when cancelled."""
+    from PySide6.QtWidgets import QInputDialog
+
+    value, ok = QInputDialog.getDouble(
+        parent,
+        "Embed the data",
+        "Carry the CSV inside the project file when it is at most (MB):",
+        current,
+        0.1,
+        500.0,
+        1,
+    )
+    return float(value) if ok else None

@@ -438,6 +438,16 @@ class MainWindow(QMainWindow):
         self.theme_actions.get(theme.current_mode(), self.theme_actions["auto"]).setChecked(True)
         self.recent_menu = QMenu("Open rece&nt CSV", self)
         self.recent_menu.setObjectName("recentMenu")
+        limit = float(self._settings.value("project/embedLimitMB", 2))
+        self.action_embed_csv = QAction(
+            f"Embed the CSV in the project (up to {limit:g} MB)", self, checkable=True
+        )
+        self.action_embed_csv.setObjectName("actionEmbedCsv")
+        self.action_embed_csv.setToolTip("The project then opens where the CSV is not")
+        self.action_embed_csv.setChecked(
+            str(self._settings.value("project/embed", "false")).lower() == "true"
+        )
+        self.action_embed_csv.toggled.connect(self.project.set_embed)
         self.recent_projects_menu = QMenu("Open &recent project", self)
         self.recent_projects_menu.setObjectName("recentProjectsMenu")
 
