@@ -60,6 +60,7 @@ from PySide6.QtWidgets import (
 
 from bpstudio.engine import FitConfig
 from bpstudio.engine.remote import Finished, Progress
+from bpstudio.engine.stages import FORWARD
 from bpstudio.session import Run, RunStatus, Session
 from bpstudio.ui import actions, dialogs, theme, window_settings
 from bpstudio.ui.activation_diagnostics import ActivationDiagnostics
@@ -270,6 +271,17 @@ class MainWindow(QMainWindow):
         self.metrics_view = MetricsView(self.accuracy_plot)  # + confusion matrix
         self.network_view = NetworkDiagramView()
         self.inspector = BackpropInspector()  # one sample's BP1–BP4, stage by stage
+        # the inspector's own small diagram, lit where the stage reads and writes
+        self.stage_diagram = NetworkDiagramView()
+        self.stage_diagram.setObjectName("stageDiagram")
+        self.stage_diagram.set_fill_mode("activation")
+        self.stage_diagram.canvas.setMinimumSize(240, 110)  # the inspector keeps the room
+        self.inspector_split = QSplitter(Qt.Orientation.Vertical)
+        self.inspector_split.setObjectName("inspectorSplitter")
+        self.inspector_split.addWidget(self.stage_diagram)
+        self.inspector_split.addWidget(self.inspector)
+        self.inspector_split.setStretchFactor(1, 1)
+        self.inspector_split.setSizes([240, 360])
         self.weights_view = WeightsView()
         self.inspector.set_fit_config(FitConfig.from_dict(self.training_panel.fit_config()))
         # beside the gradient norms: why they are what they are, and whether backprop is right
@@ -314,7 +326,7 @@ class MainWindow(QMainWindow):
         pages = {
             "surface": self.surface_panel,
             "network": self.network_view,
-            "trace": self.inspector,
+            "trace": self.inspector_split,
             "weights": self.weights_view,
             "accuracy": self.metrics_view,
         }
@@ -342,12 +354,13 @@ class MainWindow(QMainWindow):
                 self.surface_panel,
                 self.metrics_view,
                 self.network_view,
+                self.stage_diagram,
                 self.weights_view,
                 *self.throttled,
             ],
             lambda: self._net,
         )
-        self.network_view.tracer = self.traced
+        self.network_view.tracer = self.stage_diagram.tracer = self.traced
         image_views = (self.surface_view, self.network_view, self.inspector, self.weights_view)
         for view in (self.loss_plot, self.grad_plot, self.accuracy_plot, *image_views):
             install_image_actions(view)  # right-click: Save image… (PNG/SVG, a size), Copy
@@ -357,8 +370,10 @@ class MainWindow(QMainWindow):
         self.view_tabs.currentChanged.connect(self._on_tab_changed)
         self.grad_tabs.currentChanged.connect(self._on_tab_changed)
         self.inspector.sampleChanged.connect(self._on_trace_sample)
-        self.inspector.highlightChanged.connect(self.network_view.set_highlight)
-        self.network_view.weightClicked.connect(self.show_weight_origin)
+        self.inspector.stageChanged.connect(self._on_stage_changed)
+        for diagram in (self.network_view, self.stage_diagram):
+            self.inspector.highlightChanged.connect(diagram.set_highlight)
+            diagram.weightClicked.connect(self.show_weight_origin)
         self.weights_view.weightClicked.connect(self.show_weight_origin)
         self.surface_view.scene().sigMouseClicked.connect(self._on_surface_clicked)
 
@@ -559,7 +574,8 @@ class MainWindow(QMainWindow):
         self.diagnostics.set_dataset(ds)
         self.gradient_check.set_dataset(ds)
         outputs = ds.classes if ds.task == "classification" else ds.target_names
-        self.network_view.set_names(list(ds.feature_names), list(outputs or []))
+        for diagram in (self.network_view, self.stage_diagram):
+            diagram.set_names(list(ds.feature_names), list(outputs or []))
         self._on_trace_sample(self.inspector.sample_index)
         # set_io emits specChanged, which rebuilds the network and clears the plots; a head it
         # picks to fit the task belongs to the change of dataset, not an edit of its own
@@ -793,9 +809,17 @@ class MainWindow(QMainWindow):
         the inspector shows follow it."""
         x, y, i = self._trace_sample()
         self.network_view.set_sample(x, y, i)
+        self.stage_diagram.set_sample(x, y, i)
         if x is not None:
             self.gradient_check.set_sample(x, y)
         self._update_batch()
+
+    def _on_stage_changed(self, _index: int, _title: str) -> None:
+        """The inspector's diagram fills the neurons with what the stage is about: a in the
+        forward pass, δ from the loss backwards."""
+        st = self.inspector.current
+        if st is not None:
+            self.stage_diagram.set_fill_mode("activation" if st.kind == FORWARD else "delta")
 
     def current_batch(self) -> tuple[Any, Any, Any] | None:
         """The mini-batch training takes the inspected training sample from (its block of

@@ -75,6 +75,11 @@ def test_inspector_stages_light_the_diagram_and_next_back_returns(qtbot, window)
     insp.set_stage(next(i for i, s in enumerate(insp.walk.stages) if s.kind == BP2))
     h = w.network_view.highlight
     assert h["direction"] == insp.highlight()["direction"] and h["write"] == {insp.current.layer}
+    # the inspector's own diagram, in the same tab, follows too and fills the neurons with δ
+    assert w.stage_diagram.isVisible() and w.stage_diagram.highlight == h
+    assert w.stage_diagram.fill_mode == "delta"
+    insp.set_stage(0)
+    assert w.stage_diagram.fill_mode == "activation"
 
 
 def test_a_click_on_a_diagram_link_or_a_heatmap_cell_explains_that_weight(qtbot, window):
