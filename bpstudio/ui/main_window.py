@@ -273,7 +273,13 @@ class MainWindow(QMainWindow):
         self.inspector = BackpropInspector()  # one sample's BP1–BP4, stage by stage
         # the inspector's own small diagram, lit where the stage reads and writes
         self.stage_diagram = NetworkDiagramView()
-        self.stage_diagram.setObjectName("stageDiagram")
+        self.stage_diagram.setObjectName("stageDiagram")  # networkDiagram is the Network tab's
+        for part, name in (
+            (self.stage_diagram.edge_combo, "stageEdgeCombo"),
+            (self.stage_diagram.fill_combo, "stageFillCombo"),
+            (self.stage_diagram.legend, "stageLegend"),
+        ):
+            part.setObjectName(name)  # the automation names stay unique
         self.stage_diagram.set_fill_mode("activation")
         self.stage_diagram.canvas.setMinimumSize(240, 110)  # the inspector keeps the room
         self.inspector_split = QSplitter(Qt.Orientation.Vertical)

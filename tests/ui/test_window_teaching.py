@@ -54,7 +54,7 @@ def test_automation_contract_of_the_teaching_widgets(window):
         "confusionMatrix",
         "speedSlider",
     ):
-        assert w.findChild(QWidget, name) is not None, name
+        assert len(w.findChildren(QWidget, name)) == 1, name  # there, and only once
     assert w.findChild(QMenu, "lessonsMenu") is not None
     assert w.view_tabs.tabText(w._tab_keys.index("trace")) == "Backprop inspector"
 
@@ -310,3 +310,23 @@ def test_open_lesson_file_through_dialogs(qtbot, window, monkeypatch, tmp_path, 
     w.lessons.open_action.trigger()
     assert errors and "no_such_fact" in errors[-1][1]
     assert w.lessons.lesson.title == "Mine"  # the running lesson stays
+
+
+def test_network_edge_combo_shows_gradients_and_updates_in_the_window(qtbot, window):
+    w = window
+    _tab(w, "network")
+    nv = w.network_view
+    combo = w.findChild(QWidget, "networkEdgeCombo")
+    combo.setCurrentIndex(combo.findData("gradient"))
+    x, y = w.inspector.sample()
+    np.testing.assert_allclose(nv.edge_matrix(2), w.network.trace(x, y)[2].dW)
+    before = w.network.get_params()["W2"].copy()
+    _small_run(w, epochs=2)
+    with qtbot.waitSignal(w.runEnded, timeout=TIMEOUT):
+        w.toggle_training()
+    combo.setCurrentIndex(combo.findData("update"))
+    qtbot.waitUntil(lambda: nv.edge_matrix(2) is not None, timeout=TIMEOUT)
+    # the last change the diagram saw: non-zero, and within the run's total change of W2
+    dW = nv.edge_matrix(2)
+    assert np.abs(dW).max() > 0
+    assert np.abs(dW).max() <= np.abs(w.network.get_params()["W2"] - before).max() * 10 + 1e-12
