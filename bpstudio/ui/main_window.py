@@ -187,6 +187,8 @@ class MainWindow(QMainWindow):
         # Space presses a focused button instead of toggling training
         self.space_guard = SpaceGuard(self)
         self.space_guard.protect(self)
+        # the focused inspector plays its stages on Space (its own key), as its buttons do
+        self.inspector.installEventFilter(self.space_guard)
         self.network_editor.specChanged.connect(
             lambda *_: self.space_guard.protect(self.network_editor)
         )

@@ -330,3 +330,17 @@ def test_network_edge_combo_shows_gradients_and_updates_in_the_window(qtbot, win
     dW = nv.edge_matrix(2)
     assert np.abs(dW).max() > 0
     assert np.abs(dW).max() <= np.abs(w.network.get_params()["W2"] - before).max() * 10 + 1e-12
+
+
+def test_space_on_the_focused_inspector_plays_the_stages_not_training(qtbot, window):
+    w = window
+    _tab(w, "trace")
+    insp = w.inspector
+    qtbot.waitUntil(lambda: insp.walk is not None, timeout=TIMEOUT)
+    insp.setFocus()
+    qtbot.waitUntil(insp.hasFocus, timeout=TIMEOUT)
+    qtbot.keyClick(insp, Qt.Key.Key_Space)
+    assert insp.play_button.isChecked() and insp.timer.isActive()
+    assert w.state == "idle"  # Space elsewhere trains; here it is the inspector's
+    qtbot.keyClick(insp, Qt.Key.Key_Space)
+    assert not insp.timer.isActive()
