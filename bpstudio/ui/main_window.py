@@ -1,6 +1,15 @@
 """The main window: layout and wiring. Dataset, network and training controls on the left, the
-loss and gradient-norm plots top right, the other views in tabs below them, the Runs panel in a
-dock at the bottom.
+loss plot top right beside the gradient norms (with the Saturation and Gradient check tabs), the
+other views in tabs below them (decision surface, network, Backprop inspector with its own small
+diagram, weights, accuracy), the Runs panel in a dock at the bottom, a lesson in a dock right.
+
+Teaching wiring: the inspector's ``highlightChanged`` lights both diagrams; a click on a weight in
+a diagram, the heatmap or an image tile shows the inspector explaining it
+(:meth:`MainWindow.show_weight_origin`); the inspector, the gradient check and the diagrams follow
+the inspected sample (picked in the inspector, with Random, or by a click on the surface) and its
+mini-batch (:meth:`MainWindow.current_batch`); the training settings reach the inspector's update
+stage. The inspector, the diagnostics and the gradient check get new weights only while visible
+and at most every ``TEACH_INTERVAL`` (``refresh.Throttled``).
 
 The record is a :class:`~bpstudio.session.Session` (``window.session``): the dataset reference,
 the network, the settings and every run with its history and weights. The views read the run on
@@ -18,7 +27,9 @@ for what it does:
 - :mod:`bpstudio.ui.undo`: undo / redo of the network, the settings, the dataset and deletions.
 - :mod:`bpstudio.ui.refresh`: the repaint scheduler (one view per ≤ 30 Hz tick, interval following
   the measured paint cost) and the weight-driven views that catch up when shown.
-- :mod:`bpstudio.ui.traced_sample`: the traced sample, computed once for the trace and the diagram.
+- :mod:`bpstudio.ui.traced_sample`: the traced sample, computed once for both diagrams.
+- :mod:`bpstudio.ui.lesson_runner`: the Lessons menu, the lesson dock, presets, hidden controls
+  and the facts lessons wait for (:meth:`MainWindow.lesson_facts`).
 - :mod:`bpstudio.ui.image_export`: Save image / Copy image on every view.
 - :mod:`bpstudio.ui.window_settings`: ``QSettings`` persistence.
 - :mod:`bpstudio.ui.actions`: the action table, the menus and the toolbar.
