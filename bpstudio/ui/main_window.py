@@ -189,6 +189,7 @@ class MainWindow(QMainWindow):
 
         self.resize(1400, 860)
         saved_spec = window_settings.restore(self, self._settings) if restore else None
+        self.lessons.dock.hide()  # a lesson is never restored: its dock was saved with the layout
         self.dataset_panel.datasetChanged.connect(self._on_dataset_changed)
         self.dataset_panel.recentFilesChanged.connect(self._rebuild_recent_menu)
         self.network_editor.specChanged.connect(self._on_spec_changed)

@@ -344,3 +344,21 @@ def test_space_on_the_focused_inspector_plays_the_stages_not_training(qtbot, win
     assert w.state == "idle"  # Space elsewhere trains; here it is the inspector's
     qtbot.keyClick(insp, Qt.Key.Key_Space)
     assert not insp.timer.isActive()
+
+
+def test_a_lesson_open_at_quit_is_not_restored(qtbot, settings, errors):  # noqa: F811
+    from bpstudio.ui import MainWindow
+
+    w = MainWindow(settings=settings)
+    w.show()
+    w.lessons.start(_lesson("XOR"))
+    assert w.lessons.dock.isVisible()
+    w.close()
+    w2 = MainWindow(settings=settings)
+    try:
+        w2.show()
+        qtbot.waitExposed(w2)
+        assert not w2.lessons.dock.isVisible() and w2.lessons.lesson is None
+        assert w2.findChild(QWidget, "scheduleCombo").isVisible()
+    finally:
+        w2.close()
