@@ -98,6 +98,7 @@ class LessonRunner:
         self.dock.setWindowTitle(f"Lesson: {lesson.title}")
         self.dock.show()
         self.dock.raise_()
+        w.resizeDocks([self.dock], [320], Qt.Orientation.Horizontal)
         self.panel.set_lesson(lesson, self.facts())
         w.statusBar().showMessage(f"Lesson: {lesson.title}", 5000)
         return True
