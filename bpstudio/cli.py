@@ -43,6 +43,7 @@ from typing import IO, Any
 import numpy as np
 
 from bpstudio.errors import BPStudioError
+from bpstudio.io.cells import printable
 
 PROG = "bpstudio"
 
@@ -1290,16 +1291,11 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 # -------------------------------------------------------------------------------------- predict
 
 
-def _class_column(name: str) -> str:
-    return f"p({name})"
-
-
 def cmd_predict(args: argparse.Namespace) -> int:
-    import pandas as pd
-
     from bpstudio.data import load_table
     from bpstudio.io import load_model
     from bpstudio.io.atomic import atomic_open
+    from bpstudio.io.predict import predict_frame
 
     check_outputs({"MODEL": args.model, "DATA": args.data}, {"--out": args.out})
     model = load_model(args.model)
@@ -1311,60 +1307,14 @@ def cmd_predict(args: argparse.Namespace) -> int:
     table = load_table(args.data)
     frame = table.frame
     n_rows = len(frame)
-    # Missing feature cells: fill them as in training only if the model was trained to impute
-    # (or --impute says so); otherwise those rows get an empty prediction and a reason, and
-    # every other row is still predicted.
-    impute = args.impute or getattr(pre, "missing", "drop") == "impute"
-    X, reasons = pre.transform_rows(frame, impute=impute, source=str(args.data))
-    ok = reasons == ""
-    A = np.full((n_rows, model.net.sizes[-1]), np.nan)
-    if ok.any():
-        with _one_blas_thread():
-            A[ok] = model.net.forward(X[ok])
-        lost = ok & ~np.isfinite(A).all(axis=1)
-        reasons[lost] = "the network's output is not finite"
-        ok &= ~lost
-    labels, probabilities = pre.decode(np.where(ok[:, None], A, 0.0))
-    labels = np.asarray(labels, dtype=object)
-    labels[~ok] = None  # an empty cell, never a made-up class or value
-
-    result = frame.copy() if args.keep_columns else pd.DataFrame(index=frame.index)
-    if labels.ndim == 2 and labels.shape[1] == 1:
-        labels = labels[:, 0]
-    if labels.ndim == 1:
-        result["prediction"] = labels
-    else:
-        for j, name in enumerate(pre.target_names):
-            result[f"prediction({name})"] = labels[:, j]
-    classes = list(pre.classes or [])
-    if probabilities is not None and classes:
-        probabilities = np.asarray(probabilities, dtype=float)
-        probabilities[~ok] = np.nan
-        for j, name in enumerate(classes):
-            result[_class_column(str(name))] = probabilities[:, j]
-    n_bad = int((~ok).sum())
-    if n_bad:
-        result["reason"] = np.where(ok, "", reasons)
-    result = neutralise_formulas(result)
-
+    pred = predict_frame(
+        model, frame, source=str(args.data), keep_columns=args.keep_columns, impute=args.impute
+    )
+    A, labels, result, ok = pred.outputs, pred.labels, pred.frame, pred.ok
+    n_bad, skipped = pred.n_failed, pred.skipped_text(frame.index)
     report = sys.stdout if args.out else sys.stderr
-    for column, values in pre.unseen_categories(frame).items():
-        shown = ", ".join(f"'{printable(v, 40)}'" for v in values[:3])
-        shown += " …" if len(values) > 3 else ""
-        print(
-            f"note: column '{printable(column, 80)}' has values the model never saw in training "
-            f"({shown}); those rows were predicted with that input all zeros",
-            file=report,
-        )
-    skipped = ""
-    if n_bad:
-        first = int(np.argmax(~ok))
-        where = f"line {frame.index[first]}" if frame.index.name == "line" else f"row {first + 1}"
-        skipped = (
-            f"; {n_bad} row(s) could not be predicted and have an empty prediction and a reason "
-            f"(first at {where}: {printable(reasons[first], 80)})"
-            + ("" if impute else "; --impute fills missing values as the training data did")
-        )
+    for note in pred.notes:
+        print(f"note: {note}", file=report)
     if args.out:
         with atomic_open(args.out, "w") as handle:
             result.to_csv(handle, index=False)
@@ -1657,17 +1607,6 @@ def cmd_info(args: argparse.Namespace) -> int:
 MAX_ERROR_CHARS = 400
 
 
-def printable(text: str, limit: int | None = None) -> str:
-    """``text`` safe for a terminal: control characters (ESC, BEL, …) escaped, optionally cut."""
-    text = str(text)
-    if limit is not None and len(text) > 4 * limit:
-        text = text[: 4 * limit]
-    text = "".join(ch if ch.isprintable() or ch == " " else ascii(ch)[1:-1] for ch in text)
-    if limit is not None and len(text) > limit:
-        text = text[: limit - 1] + "…"
-    return text
-
-
 def _one_line(exc: BaseException) -> str:
     raw = str(exc)
     if isinstance(exc, OSError) and exc.strerror:  # "[Errno 28] …: '/dev/full'" → "/dev/full: …"
@@ -1708,59 +1647,6 @@ def check_outputs(inputs: dict[str, Any], outputs: dict[str, Any]) -> None:
                     f"{name} and {other} are the same file ({printable(path, 120)}); "
                     "give each output its own path"
                 )
-
-
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-_CONTROL_CHARS = "[\x00-\x08\x0b-\x1f\x7f-\x9f]"
-
-
-def _safe_cell(text: str) -> str:
-    if any(not ch.isprintable() and ch not in "\t\n" for ch in text):
-        text = printable(text)  # a label with terminal escapes, shown as \x1b…
-    if text.startswith(_FORMULA_START) and not _is_number(text.strip()):
-        text = "'" + text
-    return text
-
-
-def neutralise_formulas(frame: Any) -> Any:
-    """Text cells a spreadsheet would run as a formula get a leading ' (OWASP CSV injection);
-    numbers written as text ("-1.5") stay as they are. Control characters (terminal escapes in
-    a class label) are written escaped, as ``\x1b``."""
-    import pandas as pd
-
-    out = frame
-    for column in frame.columns:
-        s = frame[column]
-        if pd.api.types.is_numeric_dtype(s.dtype) or pd.api.types.is_bool_dtype(s.dtype):
-            continue
-        text = s.astype("string")
-        risky = text.str.startswith(_FORMULA_START).fillna(False).to_numpy(dtype=bool)
-        risky |= text.str.contains(_CONTROL_CHARS, regex=True).fillna(False).to_numpy(dtype=bool)
-        if not risky.any():
-            continue
-        values = s.astype(object).to_numpy(copy=True)
-        changed = [_safe_cell(str(v)) for v in values[risky]]
-        if all(a == str(b) for a, b in zip(changed, values[risky], strict=True)):
-            continue
-        if out is frame:
-            out = frame.copy()
-        values[risky] = changed
-        out[column] = values
-    header = [_safe_cell(str(c)) for c in out.columns]
-    if header != list(out.columns):
-        out = out.copy() if out is frame else out
-        out.columns = header
-    return out
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
 
 
 def _user_errors() -> tuple[type[BaseException], ...]:

@@ -158,8 +158,48 @@ def describe_columns(frame: pd.DataFrame) -> list[ColumnInfo]:
     return [describe_column(str(c), frame[c]) for c in frame.columns]
 
 
+#: Column names that say "this is what to predict" (compared case-insensitively, as words).
+LABEL_NAMES = frozenset(
+    {
+        "label",
+        "labels",
+        "class",
+        "classes",
+        "target",
+        "y",
+        "species",
+        "category",
+        "outcome",
+        "diagnosis",
+        "type",
+        "kind",
+        "response",
+        "result",
+        "quality",
+        "grade",
+        "survived",
+        "churn",
+        "digit",
+    }  # fmt: skip
+)
+
+
+def _looks_like_label(name: str) -> bool:
+    words = {w for w in "".join(c if c.isalnum() else " " for c in name.lower()).split() if w}
+    return bool(words & LABEL_NAMES)
+
+
 def default_target_of(columns: list[ColumnInfo]) -> list[str]:
-    """The last column that holds anything (a trailing delimiter makes an empty last column)."""
+    """The column a user most likely wants to predict: the last one named like a label
+    ("species", "class", "target", …) that holds few values (categorical, or few whole
+    numbers), else the last column that holds anything (a trailing delimiter makes an empty
+    last column). An integer like ``year`` after ``species`` is then not the default target."""
+    for info in reversed(columns):
+        few = info.kind == "categorical" or (
+            info.kind == "numeric" and 2 <= info.unique <= MAX_CATEGORIES
+        )
+        if few and _looks_like_label(info.name):
+            return [info.name]
     for info in reversed(columns):
         if info.kind != "empty":
             return [info.name]

@@ -50,6 +50,7 @@ from typing import IO, TYPE_CHECKING, Any
 import numpy as np
 
 from bpstudio.io.atomic import atomic_write_bytes, atomic_write_with
+from bpstudio.io.cells import printable
 from bpstudio.io.metadata import (
     FORMAT_NAME,
     FORMAT_VERSION,
@@ -233,11 +234,7 @@ def _one_line(exc: BaseException) -> str:
 
 def shown(value: Any, limit: int = 60) -> str:
     """Text from a file, safe to print: control characters escaped, at most ``limit`` chars."""
-    text = value if isinstance(value, str) else repr(value)
-    if len(text) > 4 * limit:
-        text = text[: 4 * limit]  # escape only what can be shown
-    text = "".join(ch if ch.isprintable() or ch == " " else ascii(ch)[1:-1] for ch in text)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return printable(value if isinstance(value, str) else repr(value), limit)
 
 
 # ------------------------------------------------------------------------- the metadata schema

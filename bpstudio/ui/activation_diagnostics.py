@@ -9,7 +9,8 @@ All numbers come from :func:`bpstudio.engine.diagnostics.activation_diagnostics`
 
 Live: call ``set_network(net)`` as often as the other views (≤ 5 Hz); the diagnostics are
 recomputed only while the widget is visible (at most ``MAX_RATE`` times a second, on the first
-``MAX_ROWS`` rows), and once more when it is shown again. API: ``set_network``, ``set_dataset``,
+``MAX_ROWS`` rows; a network that comes sooner is drawn when the interval is over, never
+dropped), and once more when it is shown again. API: ``set_network``, ``set_dataset``,
 ``set_split("train" | "val")``, ``refresh()``; ``diagnostics`` holds the last result.
 """
 
@@ -20,6 +21,7 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from bpstudio.engine.diagnostics import Diagnostics, activation_diagnostics
@@ -42,6 +44,10 @@ class ActivationDiagnostics(QWidget):
         self._dirty = True
         self._last = 0.0
         self._n_layers = 0
+        self._later = QTimer(self)  # a refresh that came too soon, done when the interval ends
+        self._later.setObjectName("diagnosticsLaterTimer")
+        self._later.setSingleShot(True)
+        self._later.timeout.connect(lambda: self._maybe_refresh(force=True))
 
         self.split_combo = QComboBox()
         self.split_combo.setObjectName("diagnosticsSplitCombo")
@@ -119,7 +125,10 @@ class ActivationDiagnostics(QWidget):
         if not self.isVisible() and not force:
             return
         if not force and now - self._last < 1.0 / MAX_RATE:
+            if not self._later.isActive():
+                self._later.start(int(1000 * (self._last + 1.0 / MAX_RATE - now)) + 1)
             return
+        self._later.stop()
         self.refresh()
 
     # ------------------------------------------------------------------ compute and draw
@@ -132,6 +141,14 @@ class ActivationDiagnostics(QWidget):
         if X is None or not len(X):
             return None
         return X[:MAX_ROWS], Y[:MAX_ROWS]
+
+    def hideEvent(self, event) -> None:  # noqa: N802 - Qt override
+        self._later.stop()  # shown again, it refreshes if anything is pending
+        super().hideEvent(event)
+
+    def stop(self) -> None:
+        """No refresh pending (the window closes)."""
+        self._later.stop()
 
     def refresh(self) -> Diagnostics | None:
         self._last = time.monotonic()

@@ -89,7 +89,8 @@ def run_app(
 
     from bpstudio.engine.threads import limit_blas_threads
     from bpstudio.ui import theme
-    from bpstudio.ui.main_window import APPLICATION, ORGANIZATION, MainWindow
+    from bpstudio.ui.main_window import MainWindow
+    from bpstudio.ui.window_settings import APPLICATION, ORGANIZATION
 
     limit_blas_threads()  # the GUI does small array work; the training child has its own core
     app = QApplication.instance()
@@ -138,7 +139,8 @@ def run_app(
 
 def _quit(app: Any, window: Any, received: list[int], signum: int) -> None:
     """Quit as closing the window does: dialogs first (their nested event loops), then the
-    window (its closeEvent saves settings and ends the worker), then the event loop."""
+    window (its closeEvent saves settings and ends the worker; unsaved runs are written to the
+    recovery file instead of asking), then the event loop."""
     from PySide6.QtWidgets import QDialog
 
     if received:
@@ -147,7 +149,8 @@ def _quit(app: Any, window: Any, received: list[int], signum: int) -> None:
     for widget in app.topLevelWidgets():
         if isinstance(widget, QDialog) and widget.isVisible():
             widget.reject()
-    window.close()
+    # no question about unsaved runs (nobody may be there to answer): they go to recovery
+    getattr(window, "quit_keeping_work", window.close)()
     app.quit()
 
 

@@ -19,7 +19,8 @@ optional ``X_val``/``Y_val``/``X_test``/``Y_test``), ``set_sample_index(i, split
 ``set_sample(x, y, index)`` (a sample from anywhere, e.g. a click on the decision surface),
 ``set_fit_config(cfg)``, ``set_batch(X, Y, rows)``; signals ``stageChanged(index, title)``,
 ``highlightChanged(dict)`` (what :meth:`NetworkDiagramView.set_highlight` takes),
-``weightClicked(layer, j, k)``, ``sampleChanged(index)``. Indices j, k are 0-based.
+``weightClicked(layer, j, k)``, ``sampleChanged(index)``. Indices j, k are 0-based. What it
+inspects: ``sample()`` (x, y or None), ``sample_index`` and ``split()``.
 
 Leaves out: animating values along the links (the diagram's highlight shows the direction), and
 the optimiser state of the running training (the update starts from a fresh state).
@@ -445,6 +446,22 @@ class BackpropInspector(QWidget):
         self._sample = (np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64))
         self._sample_index = index
         self._recompute()
+
+    def sample(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """The sample inspected now (x, y), or None without data."""
+        return self._current_sample()
+
+    @property
+    def sample_index(self) -> int:
+        """The inspected row of :meth:`split` (0-based; a sample given by :meth:`set_sample`
+        keeps the index it came with)."""
+        if self._sample is not None:
+            return int(self._sample_index or 0)
+        return int(self.sample_spin.value()) - 1
+
+    def split(self) -> str:
+        """Which split the sample comes from: "train", "val" or "test"."""
+        return self._split()
 
     def set_batch(self, X: np.ndarray, Y: np.ndarray, rows: np.ndarray | None = None) -> None:
         """The mini-batch "This mini-batch" shows (default: the sample's block of the training

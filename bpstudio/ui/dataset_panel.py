@@ -15,6 +15,8 @@ options (built-ins use 20 % validation), file watching.
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import os
 import threading
 from pathlib import Path
@@ -49,6 +51,7 @@ from bpstudio.ui.import_dialog import ImportDialog
 
 DEFAULT_BUILTIN = "circles"
 RECENT_KEY = "recentFiles"
+RECENT_OPTIONS_KEY = "recentFileOptions"  # JSON: {absolute path: DatasetOptions as a dict}
 MAX_RECENT = 8
 TABLE_SUFFIXES = (".csv", ".tsv", ".txt", ".dat", ".data")
 BUILTIN_VAL_FRACTION = 0.2
@@ -490,7 +493,7 @@ class DatasetPanel(QWidget):
         if options is not None:
             self._prepare_and_set(table, options, path)
             return
-        dialog = ImportDialog(table, self)
+        dialog = ImportDialog(table, self, options=self.remembered_options(path, table))
         self.import_dialog = dialog
         dialog.accepted.connect(lambda: self._on_import_accepted(dialog, path))
         dialog.rejected.connect(lambda: self._on_import_closed(dialog))
@@ -553,16 +556,45 @@ class DatasetPanel(QWidget):
             self.combo.addItem(f"{Path(path).name} — CSV", path)
             self.combo.setItemData(self.combo.count() - 1, path, Qt.ItemDataRole.ToolTipRole)
         self._set_current(ds, table, path, {}, options)
-        self._add_recent(path)
+        self._add_recent(path, options)
         self.status.hide()
         self.datasetChanged.emit(ds)
 
-    def _add_recent(self, path: str) -> None:
+    def _add_recent(self, path: str, options: DatasetOptions | None = None) -> None:
         path = os.path.abspath(path)
         files = [p for p in self.recent_files() if os.path.abspath(p) != path]
         files = [path, *files][:MAX_RECENT]
         self._qsettings().setValue(RECENT_KEY, files)
+        if options is not None:  # the choices made for this file, for the next time it opens
+            saved = {k: v for k, v in self._saved_options().items() if k in files}
+            saved[path] = dataclasses.asdict(options)
+            self._qsettings().setValue(RECENT_OPTIONS_KEY, json.dumps(saved))
         self.recentFilesChanged.emit()
+
+    def _saved_options(self) -> dict[str, Any]:
+        try:
+            saved = json.loads(str(self._qsettings().value(RECENT_OPTIONS_KEY, "") or "{}"))
+        except ValueError:
+            return {}
+        return saved if isinstance(saved, dict) else {}
+
+    def remembered_options(self, path: str, table: RawTable | None = None) -> DatasetOptions | None:
+        """The import choices last made for ``path`` (None if none, or if they no longer fit
+        the file's columns: the dialog then starts from its defaults)."""
+        saved = self._saved_options().get(os.path.abspath(path))
+        if not isinstance(saved, dict):
+            return None
+        known = {f.name for f in dataclasses.fields(DatasetOptions)}
+        try:
+            options = DatasetOptions(**{k: v for k, v in saved.items() if k in known})
+        except TypeError:
+            return None
+        if table is not None:
+            names = {c.name for c in table.columns}
+            used = [*(options.target or []), *options.drop_columns, *options.categorical]
+            if not set(used) <= names:
+                return None
+        return options
 
     # --- shared -------------------------------------------------------------------------------
     def _set_status(self, text: str) -> None:

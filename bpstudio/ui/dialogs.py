@@ -81,6 +81,19 @@ def get_save_model_path(
     return path
 
 
+def get_save_image_path(parent: QWidget | None, default_name: str) -> str | None:
+    """Ask where to save a plot image (PNG or SVG); None when the user cancels."""
+    filters = ["PNG image (*.png)", "SVG drawing (*.svg)"]
+    start = os.path.join(_last_dir(), default_name)
+    path, chosen = QFileDialog.getSaveFileName(parent, "Save image", start, ";;".join(filters))
+    if not path:
+        return None
+    if Path(path).suffix.lower() not in (".png", ".svg"):
+        path += ".svg" if chosen == filters[1] else ".png"
+    remember_dir(path)
+    return path
+
+
 def show_error(parent: QWidget | None, title: str, message: str) -> None:
     QMessageBox.critical(parent, title, message)
 
@@ -153,3 +166,136 @@ def show_bug(parent: QWidget | None, title: str, message: str, details: str) -> 
     lay.addWidget(view, 1)
     lay.addWidget(buttons)
     box.exec()
+
+
+PROJECT_FILTER = "Backprop Studio projects (*.bpstudio);;All files (*)"
+OPEN_ANY_FILTER = (
+    "Projects, models and tables (*.bpstudio *.npz *.json *.safetensors *.csv *.tsv *.txt *.dat)"
+    ";;Backprop Studio projects (*.bpstudio);;Models (*.npz *.json *.safetensors)"
+    ";;Tables (*.csv *.tsv *.txt *.dat);;All files (*)"
+)
+HISTORY_FILTER = "CSV files (*.csv);;All files (*)"
+
+
+def get_open_path(parent: QWidget | None) -> str | None:
+    """Ask for a project, a model file or a table to open; None when the user cancels."""
+    path, _ = QFileDialog.getOpenFileName(parent, "Open", _last_dir(), OPEN_ANY_FILTER)
+    if not path:
+        return None
+    remember_dir(path)
+    return path
+
+
+def get_open_project_path(parent: QWidget | None) -> str | None:
+    path, _ = QFileDialog.getOpenFileName(parent, "Open project", _last_dir(), PROJECT_FILTER)
+    if not path:
+        return None
+    remember_dir(path)
+    return path
+
+
+LESSON_FILTER = "Lessons (*.md);;All files (*)"
+
+
+def get_open_lesson_path(parent: QWidget | None) -> str | None:
+    """Ask for a lesson file (Markdown with a TOML preset); None when the user cancels."""
+    path, _ = QFileDialog.getOpenFileName(parent, "Open lesson", _last_dir(), LESSON_FILTER)
+    if not path:
+        return None
+    remember_dir(path)
+    return path
+
+
+def get_save_path(
+    parent: QWidget | None, title: str, default_name: str, file_filter: str, suffix: str
+) -> str | None:
+    """Ask where to save; ``suffix`` (".csv") is appended when the typed name has none."""
+    start = os.path.join(_last_dir(), default_name)
+    path, _ = QFileDialog.getSaveFileName(parent, title, start, file_filter)
+    if not path:
+        return None
+    if not Path(path).suffix:
+        path += suffix
+    remember_dir(path)
+    return path
+
+
+def get_save_project_path(parent: QWidget | None, default_name: str) -> str | None:
+    return get_save_path(parent, "Save project", default_name, PROJECT_FILTER, ".bpstudio")
+
+
+def get_save_history_path(parent: QWidget | None, default_name: str) -> str | None:
+    return get_save_path(parent, "Export history", default_name, HISTORY_FILTER, ".csv")
+
+
+def get_save_predictions_path(parent: QWidget | None, default_name: str) -> str | None:
+    return get_save_path(parent, "Save predictions", default_name, HISTORY_FILTER, ".csv")
+
+
+def ask_save_discard_cancel(parent: QWidget | None, title: str, message: str) -> str:
+    """ "save", "discard" or "cancel"."""
+    B = QMessageBox.StandardButton
+    answer = QMessageBox.question(parent, title, message, B.Save | B.Discard | B.Cancel, B.Save)
+    return {B.Save: "save", B.Discard: "discard"}.get(answer, "cancel")
+
+
+def ask_restore_recovery(parent: QWidget | None, message: str) -> bool:
+    """After a crash: restore the unsaved work found in the recovery file?"""
+    return ask_yes_no(parent, "Restore unsaved work?", message)
+
+
+def ask_locate_file(
+    parent: QWidget | None, message: str, file_filter: str = CSV_FILTER
+) -> str | None:
+    """A file has moved: say so and let the person point at it (None: skip it)."""
+    if not ask_yes_no(parent, "File not found", message + "\n\nLocate it?"):
+        return None
+    path, _ = QFileDialog.getOpenFileName(parent, "Locate the file", _last_dir(), file_filter)
+    return path or None
+
+
+def ask_use_changed_file(parent: QWidget | None, message: str) -> bool:
+    """A file has changed since it was saved: use it anyway?"""
+    return ask_yes_no(parent, "File changed", message)
+
+
+def get_image_size(parent: QWidget | None, default: tuple[int, int]) -> tuple[int, int] | None:
+    """Ask for an image's width and height in pixels (default: the view's size on screen)."""
+    from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFormLayout, QSpinBox
+
+    dlg = QDialog(parent)
+    dlg.setWindowTitle("Image size")
+    form = QFormLayout(dlg)
+    spins = []
+    for label, value in zip(("Width", "Height"), default, strict=True):
+        spin = QSpinBox()
+        spin.setRange(16, 8000)
+        spin.setSuffix(" px")
+        spin.setValue(int(value))
+        form.addRow(label, spin)
+        spins.append(spin)
+    buttons = QDialogButtonBox(
+        QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+    )
+    buttons.accepted.connect(dlg.accept)
+    buttons.rejected.connect(dlg.reject)
+    form.addRow(buttons)
+    if dlg.exec() != QDialog.DialogCode.Accepted:
+        return None
+    return spins[0].value(), spins[1].value()
+
+
+def get_embed_limit_mb(parent: QWidget | None, current: float) -> float | None:
+    """Up to which size (MB) a project carries its CSV inside; None when cancelled."""
+    from PySide6.QtWidgets import QInputDialog
+
+    value, ok = QInputDialog.getDouble(
+        parent,
+        "Embed the data",
+        "Carry the CSV inside the project file when it is at most (MB):",
+        current,
+        0.1,
+        500.0,
+        1,
+    )
+    return float(value) if ok else None

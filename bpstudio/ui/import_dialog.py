@@ -2,10 +2,14 @@
 
 ``ImportDialog(table)`` shows the reader's notes (delimiter, encoding, header, ragged lines…), a
 preview of the first rows whose header names each column's detected kind and missing count, and a
-column list where each column is a Feature, a Target or Dropped (several targets allowed; the
-default target is ``table.default_target``). Columns that ``prepare`` drops on its own (ID / free
-text, constant, empty) say so in the list — "Drop (auto: …)" and a greyed "text — dropped" kind —
-and a text column offers "Feature (as categories)", which is ``DatasetOptions.categorical``.
+column list where each column is a Feature, a Target or Dropped. The default target is
+``table.default_target`` (a few-valued column named like a label, else the last); Target is
+exclusive — choosing another moves it — unless "several targets" is ticked. The Kind column is
+editable: numeric / categorical / drop (categorical is ``DatasetOptions.categorical``, one-hot;
+drop is ``drop_columns``), in step with "Use as". Columns that ``prepare`` drops on its own (ID /
+free text, constant, empty) say so — "Drop (auto: …)" and a "text — dropped" kind. An empty target
+is refused, and when the default skipped an empty last column the summary says so. Messages from
+``prepare`` are shown in the dialog's own words ("Missing values: impute", not ``missing=…``).
 Below: task (auto / classification / regression), missing values (drop rows / impute), scaling,
 validation and test percentages and the split seed.
 For tables up to ``LIVE_PREPARE_ROWS`` rows every change runs ``bpstudio.data.prepare`` to show
@@ -27,6 +31,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QFont
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -72,6 +77,33 @@ _SCALING = [
     ("min–max to [0, 1]", "minmax"),
     ("none", "none"),
 ]
+#: How ``prepare``'s messages (written for the CLI and the API) read in this dialog.
+_DIALOG_WORDS = {
+    "choose missing='impute'": "choose “impute (mean / most frequent)” under Missing values",
+    "missing='impute'": "Missing values: “impute”",
+    "set task='regression'": "set Task to “regression”",
+    "task='regression'": "Task: “regression”",
+    "task='classification'": "Task: “classification”",
+    "mark it categorical": "set its Kind to “categorical”",
+    "mark the column categorical": "set the column's Kind to “categorical”",
+}
+#: The Kind column's choices for a detected kind: (label, what it does). "auto" keeps the kind.
+_KIND_CHOICES = {
+    "numeric": [("numeric", "auto"), ("categorical", "Categorical"), ("drop", "Drop")],
+    "categorical": [("categorical", "auto"), ("drop", "Drop")],
+    "text": [("text — dropped", "auto"), ("categorical", "Categorical"), ("drop", "Drop")],
+    "constant": [("constant", "auto"), ("drop", "Drop")],
+    "empty": [("empty", "auto"), ("drop", "Drop")],
+}
+
+
+def in_dialog_words(text: str) -> str:
+    """A message from ``prepare`` with its option names in the words of this dialog."""
+    for api, words in _DIALOG_WORDS.items():
+        text = text.replace(api, words)
+    return text
+
+
 _KIND_TIPS = {
     "numeric": "numbers: used as is (then scaled)",
     "categorical": "few distinct text values: one-hot encoded (one input per value)",
@@ -141,7 +173,9 @@ class ImportDialog(QDialog):
         if table.notes:
             self.notes_label.setText(
                 "Reader notes:<ul style='margin:0'>"
-                + "".join(f"<li>{_esc(self._unprefixed(n))}</li>" for n in table.notes)
+                + "".join(
+                    f"<li>{_esc(in_dialog_words(self._unprefixed(n)))}</li>" for n in table.notes
+                )
                 + "</ul>"
             )
         else:
@@ -168,6 +202,7 @@ class ImportDialog(QDialog):
         dropped = set(opts.drop_columns or [])
         forced = set(opts.categorical or [])
         self._role_combos: dict[str, QComboBox] = {}
+        self._kind_combos: dict[str, QComboBox] = {}
         for r, info in enumerate(table.columns):
             self.columns_table.setItem(r, 0, QTableWidgetItem(info.name))
             kind = QTableWidgetItem(info.kind)
@@ -192,9 +227,24 @@ class ImportDialog(QDialog):
                 else "Feature"
             )
             role.setCurrentIndex(role.findData(current))
-            role.currentIndexChanged.connect(self._on_changed)
+            role.currentIndexChanged.connect(lambda _i, n=info.name: self._on_role_changed(n))
             self._role_combos[info.name] = role
             self.columns_table.setCellWidget(r, 3, role)
+            kind_combo = QComboBox()
+            kind_combo.setObjectName(f"kindCombo_{info.name}")
+            for label, value in _KIND_CHOICES.get(info.kind, [(info.kind, "auto")]):
+                kind_combo.addItem(label, value)
+            kind_combo.currentIndexChanged.connect(lambda _i, n=info.name: self._on_kind_changed(n))
+            self._kind_combos[info.name] = kind_combo
+            self.columns_table.setCellWidget(r, 1, kind_combo)
+        self.multi_target_check = QCheckBox("several targets (regression with more outputs)")
+        self.multi_target_check.setObjectName("importMultiTargetCheck")
+        self.multi_target_check.setToolTip(
+            "Off: choosing a Target makes the previous one a Feature again"
+        )
+        self.multi_target_check.setChecked(len(targets) > 1)
+        self.multi_target_check.toggled.connect(self._on_multi_target_toggled)
+        self._sync_kinds()
 
         # Options.
         self.task_combo = _combo("importTaskCombo", _TASKS, opts.task)
@@ -256,6 +306,7 @@ class ImportDialog(QDialog):
         cols_box = QGroupBox("Columns")
         cl = QVBoxLayout(cols_box)
         cl.addWidget(self.columns_table)
+        cl.addWidget(self.multi_target_check)
         opts_box = QGroupBox("Preparation")
         ol = QVBoxLayout(opts_box)
         ol.addLayout(form)
@@ -297,6 +348,19 @@ class ImportDialog(QDialog):
     def role(self, column: str) -> str:
         """ "Feature", "Categorical" (a feature forced to one-hot), "Target" or "Drop"."""
         return str(self._role_combos[column].currentData())
+
+    def kind_choice(self, column: str) -> str:
+        """What the Kind column says for ``column``: its label ("numeric", "categorical", …)."""
+        return self._kind_combos[column].currentText()
+
+    def set_kind(self, column: str, kind: str) -> None:
+        """Choose "numeric", "categorical" or "drop" in the Kind column (as a user would)."""
+        combo = self._kind_combos[column]
+        for i in range(combo.count()):
+            if combo.itemText(i) == kind or (kind == combo.itemText(i).split(" ")[0]):
+                combo.setCurrentIndex(i)
+                return
+        raise ValueError(f"column {column!r} cannot be {kind!r}")
 
     def targets(self) -> list[str]:
         return [n for n in self._role_combos if self.role(n) == "Target"]
@@ -401,20 +465,74 @@ class ImportDialog(QDialog):
             f.setStrikeOut(info.name in dropped)
             item.setFont(f)
 
+    def _on_role_changed(self, column: str) -> None:
+        if self._quiet:
+            return
+        if self.role(column) == "Target" and not self.multi_target_check.isChecked():
+            self._quiet = True  # Target is exclusive: the previous target becomes a feature
+            try:
+                for n, c in self._role_combos.items():
+                    if n != column and c.currentData() == "Target":
+                        c.setCurrentIndex(c.findData("Feature"))
+            finally:
+                self._quiet = False
+        self._sync_kinds()
+        self._on_changed()
+
+    def _on_kind_changed(self, column: str) -> None:
+        if self._quiet:
+            return
+        what = self._kind_combos[column].currentData()
+        role = self.role(column)
+        self._quiet = True
+        try:
+            if what in ("Categorical", "Drop"):
+                if role != "Target" or what == "Drop":
+                    self.set_role(column, what)
+            elif role in ("Categorical", "Drop"):
+                self.set_role(column, "Feature")
+        finally:
+            self._quiet = False
+        self._on_changed()
+
+    def _sync_kinds(self) -> None:
+        """The Kind column follows "Use as": categories → categorical, Drop → drop."""
+        self._quiet, quiet = True, self._quiet
+        try:
+            for n, combo in self._kind_combos.items():
+                want = {"Categorical": "Categorical", "Drop": "Drop"}.get(self.role(n), "auto")
+                i = combo.findData(want)
+                combo.setCurrentIndex(i if i >= 0 else 0)
+        finally:
+            self._quiet = quiet
+
+    def _on_multi_target_toggled(self, on: bool) -> None:
+        if not on and len(self.targets()) > 1:
+            self.set_targets(self.targets()[-1:])
+        self._on_changed()
+
     def _on_changed(self, *_: Any) -> None:
         if self._quiet:
             return
+        self._sync_kinds()
         self.prepared, self.error = None, None
         ok = self.ok_button()
+        infos = {c.name: c for c in self.table.columns}
+        empty = [t for t in self.targets() if infos[t].kind == "empty"]
         if not self.targets():
             self.error = "Choose at least one target column (set 'Use as' to Target)."
+        elif empty:
+            self.error = (
+                f"The target column '{empty[0]}' is empty: no row has a value to learn. "
+                "Choose another target."
+            )
         elif self.val_spin.value() + self.test_spin.value() >= 100:
             self.error = "Validation + test must leave rows for training."
         elif self.table.n_rows <= LIVE_PREPARE_ROWS:
             try:
                 self.prepared = prepare(self.table, self.options())
             except DataError as e:
-                self.error = str(e)
+                self.error = in_dialog_words(str(e))
             except Exception as e:  # noqa: BLE001 - show, don't crash the dialog
                 self.error = f"{type(e).__name__}: {e}"
         ok.setEnabled(self.error is None)
@@ -432,7 +550,8 @@ class ImportDialog(QDialog):
             if info.name in gone:
                 why = gone[info.name]
                 keep = (
-                    "To keep it, set 'Use as' to 'Feature (as categories)': one input per value"
+                    "To keep it, set its Kind to “categorical” (or 'Use as' to "
+                    "'Feature (as categories)'): one input per value"
                     + (f" (at most {MAX_ONE_HOT})." if info.kind == "text" else ".")
                     if combo.findData("Categorical") >= 0
                     else "Nothing to learn from it; it is left out of the inputs."
@@ -451,11 +570,13 @@ class ImportDialog(QDialog):
                 combo.setItemText(feature_at, "Feature")
                 combo.setToolTip("")
             kind.setToolTip(tip)
+            self._kind_combos[info.name].setToolTip(tip)
 
     def _summary_html(self) -> str:
         if self.error:
             return f"<span style='color:#D55E00'><b>Cannot import:</b> {_esc(self.error)}</span>"
         ds = self.prepared
+        warn = self._skipped_empty_target()
         if ds is None:
             skip = set(self.targets()) | set(self.dropped()) | set(self.auto_dropped())
             feats = [c for c in self.table.columns if c.name not in skip]
@@ -464,7 +585,8 @@ class ImportDialog(QDialog):
                 f"{self.table.n_rows:,} rows; the exact summary is computed on import."
             )
         n_train, n_val, n_test = len(ds.X_train), len(ds.X_val), len(ds.X_test)
-        lines = [f"<b>{ds.n_inputs}</b> input feature(s) after encoding → <b>{ds.task}</b>"]
+        lines = [warn] if warn else []
+        lines.append(f"<b>{ds.n_inputs}</b> input feature(s) after encoding → <b>{ds.task}</b>")
         if ds.task == "classification" and ds.classes is not None:
             shown = ", ".join(map(str, ds.classes[:12])) + (" …" if len(ds.classes) > 12 else "")
             lines.append(f"{len(ds.classes)} classes: {_esc(shown)}")
@@ -476,8 +598,22 @@ class ImportDialog(QDialog):
         lines.append(rows)
         reader_notes = set(self.table.notes)  # already shown at the top
         for n in [n for n in getattr(ds, "notes", []) or [] if n not in reader_notes]:
-            lines.append(f"<span style='color:gray'>• {_esc(self._unprefixed(n))}</span>")
+            text = _esc(in_dialog_words(self._unprefixed(n)))
+            lines.append(f"<span style='color:gray'>• {text}</span>")
         return "<br>".join(lines)
+
+    def _skipped_empty_target(self) -> str:
+        """A loud line when the target is the default and the default passed over an empty
+        last column (a trailing delimiter, or a column the user meant and that has no values)."""
+        cols = self.table.columns
+        default = list(self.table.default_target)
+        if not cols or cols[-1].kind != "empty" or self.targets() != default:
+            return ""
+        return (
+            f"<span style='color:#D55E00'><b>The last column '{_esc(cols[-1].name)}' is empty</b>"
+            f" (no values), so the target is '{_esc(self.targets()[0])}'. If you meant to "
+            "predict the empty column, this file has nothing to learn it from.</span>"
+        )
 
     def _unprefixed(self, note: str) -> str:
         """Notes start with the file name, which the dialog already shows at the top."""

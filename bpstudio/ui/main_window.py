@@ -1,44 +1,51 @@
-"""The main window: dataset, network and training controls on the left, live plots in the centre.
+"""The main window: layout and wiring. Dataset, network and training controls on the left, the
+loss plot top right beside the gradient norms (with the Saturation and Gradient check tabs), the
+other views in tabs below them (decision surface, network, Backprop inspector with its own small
+diagram, weights, accuracy), the Runs panel in a dock at the bottom, a lesson in a dock right.
 
-``MainWindow`` wires the widgets together and owns one run at a time. Training happens in a child
-process driven by a worker thread (:mod:`bpstudio.ui.worker`); the window only
+Teaching wiring: the inspector's ``highlightChanged`` lights both diagrams; a click on a weight in
+a diagram, the heatmap or an image tile shows the inspector explaining it
+(:meth:`MainWindow.show_weight_origin`); the inspector, the gradient check and the diagrams follow
+the inspected sample (picked in the inspector, with Random, or by a click on the surface) and its
+mini-batch (:meth:`MainWindow.current_batch`); the training settings reach the inspector's update
+stage. The inspector, the diagnostics and the gradient check get new weights only while visible
+and at most every ``TEACH_INTERVAL`` (``refresh.Throttled``).
 
-- builds a :class:`~bpstudio.engine.remote.RunRequest` from the current dataset, network and
-  training settings when Train / Step / Step epoch is pressed,
-- appends each ``Progress`` message (≤ 20 a second) to the plots' buffers and repaints them from a
-  ≤ 30 Hz ``QTimer`` only when new data arrived,
-- copies the parameter snapshots (≤ 5 Hz) into its own :class:`~bpstudio.engine.Network` and
-  hands it to the weight-driven view on screen (decision surface, network diagram, backprop
-  trace, weight heatmaps; the hidden ones catch up when their tab is opened), and the final
-  weights when the run ends (finished / stopped / early-stopped / diverged — the reason goes to
-  the status bar and a notice above the plots).
+The record is a :class:`~bpstudio.session.Session` (``window.session``): the dataset reference,
+the network, the settings and every run with its history and weights. The views read the run on
+screen; nothing a plot shows lives only in the plot. What lives elsewhere, each in a module named
+for what it does:
 
-Layout: the side column scrolls (dataset, network, training settings) above a fixed bar with
-Train / Step / Step epoch / Stop / Reset; the loss and gradient-norm plots are always visible at
-the top right, the other views are tabs below them (the selected tab persists).
+- :mod:`bpstudio.ui.run_controller`: the run state machine and its bookkeeping (ids, step/epoch
+  offsets, rates, outcome), between the window and the training worker. There is one training
+  path: a ``RunRequest`` to the child process, which runs ``fit``.
+- :mod:`bpstudio.ui.run_book`: which run trains (a new one after a change of data, network or a
+  fixed setting; otherwise the run goes on), which run is shown, rename / delete.
+- :mod:`bpstudio.ui.runs_panel`: the Runs table (``runsTable``).
+- :mod:`bpstudio.ui.project`: project files, autosave and recovery, model files, predictions,
+  history export.
+- :mod:`bpstudio.ui.undo`: undo / redo of the network, the settings, the dataset and deletions.
+- :mod:`bpstudio.ui.refresh`: the repaint scheduler (one view per ≤ 30 Hz tick, interval following
+  the measured paint cost) and the weight-driven views that catch up when shown.
+- :mod:`bpstudio.ui.traced_sample`: the traced sample, computed once for both diagrams.
+- :mod:`bpstudio.ui.lesson_runner`: the Lessons menu, the lesson dock, presets, hidden controls
+  and the facts lessons wait for (:meth:`MainWindow.lesson_facts`).
+- :mod:`bpstudio.ui.image_export`: Save image / Copy image on every view.
+- :mod:`bpstudio.ui.window_settings`: ``QSettings`` persistence.
+- :mod:`bpstudio.ui.actions`: the action table, the menus and the toolbar.
 
-A second run continues from the current weights, and its steps continue the curves; Reset weights
-re-initialises the network and clears the plots. Closing the window stops the child and waits
-for the worker thread. Window geometry, splitters, the last built-in dataset, the network and the
-training settings persist through ``QSettings``.
+Closing the window asks about unsaved runs, stops the child and waits for the worker thread.
 
-Leaves out: several windows sharing one child, undo, and restoring a CSV dataset at start-up (the
-recent-files menu reopens it through the import dialog).
+Leaves out: several windows sharing one child, comparing runs in one plot.
 """
 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
-import json
-import math
-import os
-import time
 from typing import Any
 
 import numpy as np
-import pyqtgraph as pg
-from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QAction,
     QActionGroup,
@@ -49,8 +56,8 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import (
     QApplication,
+    QDockWidget,
     QFrame,
-    QHBoxLayout,
     QLabel,
     QMainWindow,
     QMenu,
@@ -58,118 +65,69 @@ from PySide6.QtWidgets import (
     QScrollArea,
     QSplitter,
     QTabWidget,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
-from bpstudio.data import DatasetOptions
-from bpstudio.engine.remote import Finished, Progress, RunRequest
-from bpstudio.ui import dialogs, theme
+from bpstudio.engine import FitConfig
+from bpstudio.engine.remote import Finished, Progress
+from bpstudio.engine.stages import FORWARD
+from bpstudio.session import Run, RunStatus, Session
+from bpstudio.ui import actions, dialogs, theme, window_settings
+from bpstudio.ui.activation_diagnostics import ActivationDiagnostics
+from bpstudio.ui.backprop_inspector import BackpropInspector
 from bpstudio.ui.dataset_panel import DatasetPanel
+from bpstudio.ui.gradient_check_panel import GradientCheckPanel
+from bpstudio.ui.image_export import install_image_actions
+from bpstudio.ui.key_guard import SpaceGuard
+from bpstudio.ui.lesson_runner import LessonRunner
 from bpstudio.ui.metrics_view import MetricsView
 from bpstudio.ui.network_editor import NetworkEditor, NetworkSpec
 from bpstudio.ui.network_view import NetworkDiagramView
+from bpstudio.ui.notice import NoticeBar, first_clause
 from bpstudio.ui.plots import AccuracyPlot, GradientNormPlot, LossPlot
+from bpstudio.ui.project import MODEL_SUFFIXES, ProjectFiles
+from bpstudio.ui.refresh import (
+    ParamViews,
+    RefreshScheduler,
+    Throttled,
+    plain_lines,
+    plot_source,
+)
+from bpstudio.ui.run_book import RunBook
+from bpstudio.ui.run_controller import (
+    RunController,
+    RunState,
+    StatusReadout,
+    fmt_seconds,
+    loss_rose,
+    outcome_text,
+)
+from bpstudio.ui.runs_panel import RunsPanel
 from bpstudio.ui.surface_panel import SurfacePanel
-from bpstudio.ui.trace_view import BackpropTraceView
+from bpstudio.ui.traced_sample import TracedSample
 from bpstudio.ui.training_panel import TrainingPanel
+from bpstudio.ui.undo import build_undo
 from bpstudio.ui.weights_view import WeightsView
 from bpstudio.ui.wheel_guard import WheelGuard
 from bpstudio.ui.worker import WorkerHandle
 
-ORGANIZATION = "Backprop Studio"
-APPLICATION = "bpstudio"
 NET_DTYPE = "float32"  # the engine trains fastest in float32; exports keep it
-REFRESH_MS = 33  # ≤ 30 Hz repaint
-PARAMS_INTERVAL = 0.2  # s between weight snapshots while training (≤ 5 Hz)
-BIG_NET_PARAMS = 250_000  # above this many parameters, snapshots come once a second
 # the tabs below the loss and gradient-norm plots: (key saved in QSettings, title)
+TEACH_INTERVAL = 0.26  # s: the inspector and diagnostics get new weights ≤ 4 times a second
 VIEW_TABS = (
     ("surface", "Decision surface"),
     ("network", "Network"),
-    ("trace", "Backprop trace"),
+    ("trace", "Backprop inspector"),
     ("weights", "Weights"),
     ("accuracy", "Accuracy"),
 )
 
-_REASONS = {
-    "finished": "Training finished",
-    "stopped": "Training stopped",
-    "early_stopped": "Early stopping",
-    "diverged": "Training diverged",
-}
 
-
-def _fmt_seconds(s: float) -> str:
-    s = max(0.0, float(s))
-    if s < 60:
-        return f"{s:.1f} s"
-    m, sec = divmod(int(s), 60)
-    h, m = divmod(m, 60)
-    return f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}"
-
-
-def _first_clause(text: str, limit: int = 90) -> str:
-    """A long message cut at its first ':' or sentence end (for the one-line status bar)."""
-    if len(text) <= limit:
-        return text
-    cuts = [i for i in (text.find(": "), text.find(". ")) if i > 0]
-    end = min(cuts) if cuts else limit
-    return text[: min(end, limit)].rstrip(" .,;:") + " (details above the plots)."
-
-
-@contextlib.contextmanager
-def _plain_lines():
-    """Create curves without antialiasing.
-
-    A noisy curve drawn with a pen wider than 1 px *and* antialiasing goes through Qt's path
-    stroker: measured here, one repaint of the loss and gradient-norm plots then took up to 2 s
-    during a fast run. Without antialiasing pyqtgraph draws wide pens as line segments, ~30× faster.
-    """
-    old = pg.getConfigOption("antialias")
-    pg.setConfigOptions(antialias=False)
-    try:
-        yield
-    finally:
-        pg.setConfigOptions(antialias=old)
-
-
-def _default_settings() -> QSettings:
-    app = QApplication.instance()
-    if app is not None and app.organizationName():
-        return QSettings()
-    return QSettings(ORGANIZATION, APPLICATION)
-
-
-class NoticeBar(QFrame):
-    """A one-line, non-modal notice above the plots (run ended, diverged, …) with a close button."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("noticeBar")
-        self.setFrameShape(QFrame.Shape.StyledPanel)
-        self.label = QLabel()
-        self.label.setWordWrap(True)
-        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        close = QToolButton()
-        close.setText("✕")
-        close.setAutoRaise(True)
-        close.setToolTip("Dismiss")
-        close.clicked.connect(self.hide)
-        lay = QHBoxLayout(self)
-        lay.setContentsMargins(8, 4, 4, 4)
-        lay.addWidget(self.label, 1)
-        lay.addWidget(close, 0, Qt.AlignmentFlag.AlignTop)
-        self.hide()
-
-    def show_message(self, text: str, kind: str = "info") -> None:
-        colors = {"info": "#2E7D32", "warning": "#E69F00", "error": "#D55E00"}
-        self.setStyleSheet(
-            f"#noticeBar {{ border: 1px solid {colors.get(kind, '#888')}; border-radius: 4px; }}"
-        )
-        self.label.setText(text)
-        self.show()
+def _arch(config: dict[str, Any]) -> tuple:
+    """What makes two network configs the same network (not the dtype)."""
+    keys = ("sizes", "activations", "output", "loss")
+    return tuple(repr(config.get(k)) for k in keys)
 
 
 class MainWindow(QMainWindow):
@@ -190,25 +148,26 @@ class MainWindow(QMainWindow):
         self.setObjectName("MainWindow")
         self.setWindowTitle("Backprop Studio")
         self.setAcceptDrops(True)
-        self._settings = settings if settings is not None else _default_settings()
-        self._state = "idle"
+        self._settings = settings if settings is not None else window_settings.default_settings()
         self._dataset: Any = None
         self._data_gen = 0
         self._net: Any = None
-        self._run_id: int | None = None
-        self._run_epochs: int | None = None
-        self._run_step0 = 0  # curve step before this run
-        self._epoch_offset = 0  # epochs completed by earlier runs
-        self._steps_done = 0  # steps completed by earlier runs
-        self._rate: tuple[float, int] | None = None  # (elapsed, step) at the previous message
-        self._steps_per_s = 0.0
-        self._plots_dirty = False
-        self._refresh_next = 0  # round-robin position in _refresh_plots
-        self._paint_cost = 0.0  # s, running mean of one view's refresh + paint
         self._closing = False
+        self.last_step_seen = 0  # the step of the latest progress message
         self.last_error: tuple[str, str] | None = None
-        self.paused_step: int | None = None  # the step the child confirmed pausing at
-        self._last_lr: float | None = None
+        # the record: dataset reference, network, settings and every run (the views read it)
+        self.session = Session()
+        self.book = RunBook(self)  # runs: which one trains, which one is shown
+        self.session.connect(self.book.on_session_event)
+
+        self.runs = RunController(engine_module, self)
+        self.runs.stateChanged.connect(self._on_state_changed)
+        self.runs.progressed.connect(self._on_progress)
+        self.runs.statusChanged.connect(self._show_status)
+        self.runs.finished.connect(self._on_finished)
+        self.runs.failed.connect(self._on_failed)
+        self.traced = TracedSample()
+        self.refresher = RefreshScheduler(self, is_idle=lambda: not self.runs.busy())
 
         initial = (
             dataset
@@ -216,39 +175,64 @@ class MainWindow(QMainWindow):
             else (self._settings.value("dataset/last", None) if restore else None)
         )
         self._build_widgets(initial if isinstance(initial, str) else None)
+        self.project = ProjectFiles(self)
         self._build_actions()
-        self._build_menus()
+        self._build_undo()
+        self.lessons = LessonRunner(self)  # the Lessons menu and the lesson dock
+        self.lessons_menu = self.lessons.menu
+        actions.build_menus(self)
+        # Delete in the Runs table deletes the selected runs (not a window-wide key)
+        self.action_delete_run.setShortcut(QKeySequence(QKeySequence.StandardKey.Delete))
+        self.action_delete_run.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.runs_panel.table.addAction(self.action_delete_run)
         self._build_status_bar()
 
-        self._refresh_timer = QTimer(self)
-        self._refresh_timer.setObjectName("plotRefreshTimer")
-        self._refresh_timer.setInterval(REFRESH_MS)
-        self._refresh_timer.timeout.connect(self._refresh_plots)
-
-        self._worker = WorkerHandle(engine_module)
-        w = self._worker.worker
-        w.runStarted.connect(self._on_run_started)
-        w.progress.connect(self._on_progress)
-        w.runFinished.connect(self._on_finished)
-        w.runFailed.connect(self._on_failed)
-
         self.resize(1400, 860)
-        if restore:
-            self._restore_settings()
+        saved_spec = window_settings.restore(self, self._settings) if restore else None
+        self.lessons.dock.hide()  # a lesson is never restored: its dock was saved with the layout
         self.dataset_panel.datasetChanged.connect(self._on_dataset_changed)
         self.dataset_panel.recentFilesChanged.connect(self._rebuild_recent_menu)
         self.network_editor.specChanged.connect(self._on_spec_changed)
         self.network_editor.specChanged.connect(
             lambda *_: self.wheel_guard.protect(self.network_editor)
         )
-        self._rebuild_recent_menu()
-        self._apply_initial_dataset(
-            initial if isinstance(initial, str) else None, restored=dataset is None
+        # Space presses a focused button instead of toggling training
+        self.space_guard = SpaceGuard(self)
+        self.space_guard.protect(self)
+        # the focused inspector plays its stages on Space (its own key), as its buttons do
+        self.inspector.installEventFilter(self.space_guard)
+        self.network_editor.specChanged.connect(
+            lambda *_: self.space_guard.protect(self.network_editor)
         )
-        self._apply_saved_spec()
-        self._set_state("idle")
+        self.training_panel.settingsChanged.connect(lambda: self.undo_recorder.changed("settings"))
+        self.network_editor.specChanged.connect(lambda: self.undo_recorder.changed("network"))
+        self.dataset_panel.datasetChanged.connect(lambda _ds: self.undo_recorder.changed("dataset"))
+        self.dataset_panel.datasetChanged.connect(lambda _ds: self.project.on_dataset_loaded())
+        # what a lesson's step may wait for
+        for sig in (
+            self.network_editor.specChanged,
+            self.training_panel.settingsChanged,
+            self.training_panel.learningRateChanged,
+            self.view_tabs.currentChanged,
+            self.runEnded,
+            self.dataset_panel.datasetChanged,
+        ):
+            sig.connect(self.lessons.refresh)
+        self._rebuild_recent_menu()
+        self.project.rebuild_recent_menu()
+        window_settings.apply_initial_dataset(
+            self, initial if isinstance(initial, str) else None, restored=dataset is None
+        )
+        if isinstance(saved_spec, dict):
+            with contextlib.suppress(Exception):  # an old or broken setting is dropped
+                self.network_editor.set_spec(NetworkSpec.from_dict(saved_spec))
+        self.undo_recorder.resync()
+        self._on_state_changed("idle")
+        self.project.timer.start()
+        if restore:  # unsaved work left by a crash
+            QTimer.singleShot(0, self.project.offer_recovery)
         # spawn the training process once the window is on screen, not before
-        QTimer.singleShot(300, self._worker.worker.prewarm)
+        QTimer.singleShot(300, self.runs.worker.prewarm)
         app = QApplication.instance()
         if app is not None:
             app.aboutToQuit.connect(self.shutdown)
@@ -290,17 +274,39 @@ class MainWindow(QMainWindow):
         col.addWidget(self.side_scroll, 1)
         col.addWidget(bar, 0)
 
-        with _plain_lines():
+        with plain_lines():
             self.loss_plot = LossPlot()
             self.grad_plot = GradientNormPlot()
             self.accuracy_plot = AccuracyPlot()
+        for plot in (self.grad_plot, self.accuracy_plot):  # one step ↔ epoch map for x in epochs
+            plot.set_epoch_boundaries(self.loss_plot.epoch_boundaries)
         self.surface_panel = SurfacePanel()  # plane choice, discretise, neuron maps
         self.surface_view = self.surface_panel.surface
         self.metrics_view = MetricsView(self.accuracy_plot)  # + confusion matrix
         self.network_view = NetworkDiagramView()
-        self.trace_view = BackpropTraceView()
+        self.inspector = BackpropInspector()  # one sample's BP1–BP4, stage by stage
+        # the inspector's own small diagram, lit where the stage reads and writes
+        self.stage_diagram = NetworkDiagramView()
+        self.stage_diagram.setObjectName("stageDiagram")  # networkDiagram is the Network tab's
+        for part, name in (
+            (self.stage_diagram.edge_combo, "stageEdgeCombo"),
+            (self.stage_diagram.fill_combo, "stageFillCombo"),
+            (self.stage_diagram.legend, "stageLegend"),
+        ):
+            part.setObjectName(name)  # the automation names stay unique
+        self.stage_diagram.set_fill_mode("activation")
+        self.stage_diagram.canvas.setMinimumSize(240, 110)  # the inspector keeps the room
+        self.inspector_split = QSplitter(Qt.Orientation.Vertical)
+        self.inspector_split.setObjectName("inspectorSplitter")
+        self.inspector_split.addWidget(self.stage_diagram)
+        self.inspector_split.addWidget(self.inspector)
+        self.inspector_split.setStretchFactor(1, 1)
+        self.inspector_split.setSizes([240, 360])
         self.weights_view = WeightsView()
-        self.trace_view.set_learning_rate(self.training_panel.learning_rate())
+        self.inspector.set_fit_config(FitConfig.from_dict(self.training_panel.fit_config()))
+        # beside the gradient norms: why they are what they are, and whether backprop is right
+        self.diagnostics = ActivationDiagnostics()
+        self.gradient_check = GradientCheckPanel()
         for plot in (self.loss_plot, self.grad_plot, self.accuracy_plot):
             # Grid lines for two tick levels, not three: the finest level is most of the lines
             # and roughly doubled each repaint (measured: 11 ms → 4 ms for a 500×400 plot).
@@ -320,23 +326,36 @@ class MainWindow(QMainWindow):
         self.top_splitter = QSplitter(Qt.Orientation.Horizontal)
         self.top_splitter.setObjectName("topPlotSplitter")
         self.top_splitter.addWidget(boxed(self.loss_plot, True))
-        self.top_splitter.addWidget(boxed(self.grad_plot, True))
+        self.grad_tabs = QTabWidget()
+        self.grad_tabs.setObjectName("gradTabs")
+        self.grad_tabs.setDocumentMode(True)
+        self.grad_tabs.addTab(boxed(self.grad_plot, True), "Gradient norms")
+        self.grad_tabs.addTab(self.diagnostics, "Saturation")
+        check_scroll = QScrollArea()
+        check_scroll.setWidgetResizable(True)
+        check_scroll.setWidget(self.gradient_check)
+        self.grad_tabs.addTab(check_scroll, "Gradient check")
+        self.grad_tabs.setTabToolTip(1, "z and a per layer: saturated and dead units, ‖δˡ‖")
+        self.grad_tabs.setTabToolTip(
+            2, "Backprop against finite differences, and broken on purpose"
+        )
+        self.top_splitter.addWidget(self.grad_tabs)
         self.view_tabs = QTabWidget()
         self.view_tabs.setObjectName("viewTabs")
         self.view_tabs.setDocumentMode(True)
         pages = {
             "surface": self.surface_panel,
             "network": self.network_view,
-            "trace": self.trace_view,
+            "trace": self.inspector_split,
             "weights": self.weights_view,
             "accuracy": self.metrics_view,
         }
-        self._tab_keys = [key for key, _ in VIEW_TABS]
         for key, title in VIEW_TABS:
             self.view_tabs.addTab(boxed(pages[key], False), title)
         self.view_tabs.setTabToolTip(
             self._tab_keys.index("trace"),
-            "One sample through the network: forward pass, then BP1–BP4 backwards",
+            "One sample through the network, stage by stage: forward pass, the loss, BP1–BP4, "
+            "the update",
         )
         self.plot_splitter = QSplitter(Qt.Orientation.Vertical)
         self.plot_splitter.setObjectName("plotSplitter")
@@ -345,16 +364,37 @@ class MainWindow(QMainWindow):
         for sp in (self.top_splitter, self.plot_splitter):
             sp.setChildrenCollapsible(False)
         # views that draw the current weights; the ones not on screen are refreshed lazily
-        self._param_views: list[Any] = [
-            self.surface_panel,
-            self.metrics_view,
-            self.network_view,
-            self.trace_view,
-            self.weights_view,
+        # the costly teaching views get the weights at most every TEACH_INTERVAL
+        self.throttled = [
+            Throttled(v, TEACH_INTERVAL)
+            for v in (self.inspector, self.diagnostics, self.gradient_check)
         ]
-        self._stale_views: list[Any] = []
+        self.param_views = ParamViews(
+            [
+                self.surface_panel,
+                self.metrics_view,
+                self.network_view,
+                self.stage_diagram,
+                self.weights_view,
+                *self.throttled,
+            ],
+            lambda: self._net,
+        )
+        self.network_view.tracer = self.stage_diagram.tracer = self.traced
+        image_views = (self.surface_view, self.network_view, self.inspector, self.weights_view)
+        for view in (self.loss_plot, self.grad_plot, self.accuracy_plot, *image_views):
+            install_image_actions(view)  # right-click: Save image… (PNG/SVG, a size), Copy
+        for plot in (self.loss_plot, self.grad_plot, self.accuracy_plot):
+            self.refresher.add(plot_source(plot))
+        self.refresher.add(self.param_views.source())
         self.view_tabs.currentChanged.connect(self._on_tab_changed)
-        self.trace_view.sampleChanged.connect(self._on_trace_sample)
+        self.grad_tabs.currentChanged.connect(self._on_tab_changed)
+        self.inspector.sampleChanged.connect(self._on_trace_sample)
+        self.inspector.stageChanged.connect(self._on_stage_changed)
+        for diagram in (self.network_view, self.stage_diagram):
+            self.inspector.highlightChanged.connect(diagram.set_highlight)
+            diagram.weightClicked.connect(self.show_weight_origin)
+        self.weights_view.weightClicked.connect(self.show_weight_origin)
         self.surface_view.scene().sigMouseClicked.connect(self._on_surface_clicked)
 
         self.notice = NoticeBar()
@@ -375,82 +415,34 @@ class MainWindow(QMainWindow):
         self.plot_splitter.setSizes([330, 470])
         self.setCentralWidget(self.main_splitter)
 
+        self.runs_panel = RunsPanel(lambda: self.session.runs, self.book.describe_run)
+        self.runs_panel.selectionChanged.connect(self.book.on_runs_selected)
+        self.runs_panel.model.renamed.connect(self.rename_run)
+        self.runs_dock = QDockWidget("Runs", self)
+        self.runs_dock.setObjectName("runsDock")
+        self.runs_dock.setWidget(self.runs_panel)
+        self.runs_dock.setFeatures(
+            QDockWidget.DockWidgetFeature.DockWidgetMovable
+            | QDockWidget.DockWidgetFeature.DockWidgetClosable
+        )
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.runs_dock)
+        self.resizeDocks([self.runs_dock], [150], Qt.Orientation.Vertical)
+        self.runs_dock_action = self.runs_dock.toggleViewAction()
+        self.runs_dock_action.setText("&Runs panel")
+
         tp = self.training_panel
         tp.trainClicked.connect(self.toggle_training)
         tp.stepClicked.connect(self.step)
         tp.stepEpochClicked.connect(self.step_epoch)
         tp.stopClicked.connect(self.stop)
         tp.resetClicked.connect(self.reset_weights)
-        tp.learningRateChanged.connect(self._on_lr_changed)
-        tp.paceChanged.connect(self._on_pace_changed)
-        tp.learningRateChanged.connect(self.trace_view.set_learning_rate)
-
-    def _action(
-        self, name: str, text: str, slot: Any, shortcuts: list[Any] | None = None, tip: str = ""
-    ) -> QAction:
-        act = QAction(text, self)
-        act.setObjectName(name)
-        if shortcuts:
-            act.setShortcuts([QKeySequence(s) for s in shortcuts])
-            act.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-        if tip:
-            act.setToolTip(tip)
-            act.setStatusTip(tip)
-        act.triggered.connect(lambda _checked=False: slot())
-        self.addAction(act)
-        return act
+        tp.learningRateChanged.connect(self.runs.set_lr)
+        tp.paceChanged.connect(self.runs.set_pace)
+        tp.learningRateChanged.connect(self._on_fit_settings_changed)
+        tp.settingsChanged.connect(self._on_fit_settings_changed)
 
     def _build_actions(self) -> None:
-        K = QKeySequence.StandardKey
-        self.action_open = self._action(
-            "actionOpenCsv", "&Open CSV…", self.open_csv, [K.Open], "Open a CSV table (Ctrl+O)"
-        )
-        self.action_export = self._action(
-            "actionExport",
-            "&Export weights…",
-            self.export_weights,
-            ["Ctrl+E"],
-            "Save the trained network and its preprocessing (Ctrl+E)",
-        )
-        self.action_export_pytorch = self._action(
-            "actionExportPyTorch",
-            "Export &PyTorch code…",
-            self.export_pytorch,
-            tip="Write the network as a torch.nn.Module (model.py) with its weights beside it",
-        )
-        self.action_quit = self._action("actionQuit", "&Quit", self.close, ["Ctrl+Q"])
-        # Space is a window shortcut: a focused spin box or line edit accepts the ShortcutOverride
-        # for a printable key, so typing a space there never starts training.
-        self.action_train = self._action(
-            "actionTrain",
-            "&Train",
-            self.toggle_training,
-            ["Space", "F5", "Ctrl+Return"],
-            "Train / pause (Space, F5, Ctrl+Return)",
-        )
-        self.action_step = self._action(
-            "actionStep", "&Step", self.step, ["Ctrl+Right"], "Train one mini-batch (Ctrl+→)"
-        )
-        self.action_step_epoch = self._action(
-            "actionStepEpoch",
-            "Step &epoch",
-            self.step_epoch,
-            ["Ctrl+Shift+Right"],
-            "Train to the end of the epoch (Ctrl+Shift+→)",
-        )
-        self.action_stop = self._action(
-            "actionStop", "St&op", self.stop, ["Ctrl+."], "End the run (Ctrl+.)"
-        )
-        self.action_reset = self._action(
-            "actionReset",
-            "&Reset weights",
-            self.reset_weights,
-            ["Ctrl+R"],
-            "Re-initialise the network and clear the plots (Ctrl+R)",
-        )
-        self.action_reset_views = self._action(
-            "actionResetViews", "Reset plot &views", self.reset_plot_views, ["Ctrl+0"]
-        )
+        actions.build_actions(self)
         self.action_log_loss = QAction("Log scale: &loss", self, checkable=True)
         self.action_log_loss.setObjectName("actionLogLoss")
         self.action_log_loss.toggled.connect(self.loss_plot.set_log_y)
@@ -460,8 +452,16 @@ class MainWindow(QMainWindow):
         self.action_log_grad.setChecked(self.grad_plot.log_y())
         self.action_log_grad.toggled.connect(self.grad_plot.set_log_y)
         self.grad_plot.logYChanged.connect(self.action_log_grad.setChecked)
+        self.action_x_epochs = QAction("X axis in &epochs", self, checkable=True)
+        self.action_x_epochs.setObjectName("actionXEpochs")
+        self.action_x_epochs.setToolTip("Loss and gradient-norm plots against epochs, not steps")
+        for plot in (self.loss_plot, self.grad_plot):
+            self.action_x_epochs.toggled.connect(
+                lambda on, p=plot: p.set_x_mode("epoch" if on else "step")
+            )
         self.theme_group = QActionGroup(self)
         self.theme_actions: dict[str, QAction] = {}
+        self.theme_menu = QMenu("&Theme", self)
         for mode, label in (("auto", "&Auto (system)"), ("light", "&Light"), ("dark", "&Dark")):
             act = QAction(label, self, checkable=True)
             act.setObjectName(f"actionTheme{mode.title()}")
@@ -469,63 +469,42 @@ class MainWindow(QMainWindow):
             act.triggered.connect(lambda _=False, m=mode: self.set_theme(m))
             self.theme_group.addAction(act)
             self.theme_actions[mode] = act
+            self.theme_menu.addAction(act)
         self.theme_actions.get(theme.current_mode(), self.theme_actions["auto"]).setChecked(True)
-        self.action_shortcuts = QAction("&Keyboard shortcuts", self)
-        self.action_shortcuts.triggered.connect(self.show_shortcuts)
-        self.action_about = QAction("&About Backprop Studio", self)
-        self.action_about.triggered.connect(self.show_about)
-
-        tb = self.addToolBar("Main")
-        tb.setObjectName("mainToolBar")
-        tb.setMovable(False)
-        tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
-        for act in (
-            self.action_open,
-            self.action_export,
-            None,
-            self.action_train,
-            self.action_step,
-            self.action_step_epoch,
-            self.action_stop,
-            None,
-            self.action_reset,
-        ):
-            if act is None:
-                tb.addSeparator()
-            else:
-                tb.addAction(act)
-
-    def _build_menus(self) -> None:
-        mb = self.menuBar()
-        file_menu = mb.addMenu("&File")
-        file_menu.addAction(self.action_open)
-        self.recent_menu = QMenu("Open &recent", self)
+        self.recent_menu = QMenu("Open rece&nt CSV", self)
         self.recent_menu.setObjectName("recentMenu")
-        file_menu.addMenu(self.recent_menu)
-        file_menu.addAction(self.action_export)
-        file_menu.addAction(self.action_export_pytorch)
-        file_menu.addSeparator()
-        file_menu.addAction(self.action_quit)
-        train_menu = mb.addMenu("&Training")
-        for act in (
-            self.action_train,
-            self.action_step,
-            self.action_step_epoch,
-            self.action_stop,
-            self.action_reset,
-        ):
-            train_menu.addAction(act)
-        view_menu = mb.addMenu("&View")
-        theme_menu = view_menu.addMenu("&Theme")
-        for act in self.theme_actions.values():
-            theme_menu.addAction(act)
-        view_menu.addSeparator()
-        view_menu.addAction(self.action_log_loss)
-        view_menu.addAction(self.action_log_grad)
-        view_menu.addAction(self.action_reset_views)
-        help_menu = mb.addMenu("&Help")
-        help_menu.addAction(self.action_shortcuts)
-        help_menu.addAction(self.action_about)
+        limit = float(self._settings.value("project/embedLimitMB", 2))
+        self.action_embed_csv = QAction(
+            f"Embed the CSV in the project (up to {limit:g} MB)", self, checkable=True
+        )
+        self.action_embed_csv.setObjectName("actionEmbedCsv")
+        self.action_embed_csv.setToolTip("The project then opens where the CSV is not")
+        self.action_embed_csv.setChecked(
+            str(self._settings.value("project/embed", "false")).lower() == "true"
+        )
+        self.action_embed_csv.toggled.connect(self.project.set_embed)
+        self.recent_projects_menu = QMenu("Open &recent project", self)
+        self.recent_projects_menu.setObjectName("recentProjectsMenu")
+
+    def _build_undo(self) -> None:
+        self.undo_stack, self.undo_recorder = build_undo(self)
+        self.undo_stack.indexChanged.connect(self._update_undo_actions)
+        self._update_undo_actions()
+
+    def _update_undo_actions(self, *_: Any) -> None:
+        st, busy = self.undo_stack, self.runs.busy()
+        self.action_undo.setEnabled(st.canUndo() and not busy)
+        self.action_redo.setEnabled(st.canRedo() and not busy)
+        self.action_undo.setText(f"&Undo {st.undoText()}" if st.canUndo() else "&Undo")
+        self.action_redo.setText(f"&Redo {st.redoText()}" if st.canRedo() else "&Redo")
+
+    def undo(self) -> None:
+        if not self.runs.busy() and self.undo_stack.canUndo():
+            self.undo_stack.undo()
+
+    def redo(self) -> None:
+        if not self.runs.busy() and self.undo_stack.canRedo():
+            self.undo_stack.redo()
 
     def _build_status_bar(self) -> None:
         sb = self.statusBar()
@@ -549,90 +528,27 @@ class MainWindow(QMainWindow):
         self.progress_bar.hide()
         sb.addPermanentWidget(self.progress_bar)
 
-    # ------------------------------------------------------------------ dataset & network
-    def _apply_initial_dataset(self, source: str | None, *, restored: bool = False) -> None:
-        """Open the dataset given on the command line, or the one of the last session: a
-        built-in with its parameters, or a CSV file with the import options chosen then (no
-        dialog; a file that has gone away is skipped)."""
-        panel = self.dataset_panel
-        params = self._json(self._settings.value("dataset/params")) if source else None
-        if source and source.startswith("builtin:") and isinstance(params, dict) and params:
-            # a stale setting must not stop the window opening
-            with contextlib.suppress(Exception):
-                panel.select_builtin(source, **params)
-        ds = panel.current()
-        if ds is not None and ds is not self._dataset:
-            self._on_dataset_changed(ds)
-        if source and not source.startswith("builtin:") and panel.accepts_path(source):
-            options = self._saved_csv_options() if restored else None
-            if restored and (options is None or not os.path.isfile(source)):
-                return
-            QTimer.singleShot(0, lambda: panel.open_csv(source, options=options))
+    # ------------------------------------------------------------------ compatibility
+    @property
+    def _refresh_timer(self) -> QTimer:
+        return self.refresher.timer
 
-    def _saved_csv_options(self) -> DatasetOptions | None:
-        saved = self._json(self._settings.value("dataset/options"))
-        if not isinstance(saved, dict):
-            return None
-        known = {f.name for f in dataclasses.fields(DatasetOptions)}
-        try:
-            return DatasetOptions(**{k: v for k, v in saved.items() if k in known})
-        except TypeError:
-            return None
+    @property
+    def _stale_views(self) -> list[Any]:
+        return self.param_views.stale
 
-    def _on_dataset_changed(self, ds: Any) -> None:
-        if ds is None:
-            return
-        if self._state != "idle":  # the panel is locked while training; be safe anyway
-            self.stop()
-        self._dataset = ds
-        self._data_gen += 1
-        self.surface_panel.set_dataset(ds)
-        self.metrics_view.set_dataset(ds)
-        self.view_tabs.setTabVisible(self._tab_keys.index("accuracy"), ds.task == "classification")
-        # a regression net has no decision boundary: the tab shows its prediction
-        self.view_tabs.setTabText(
-            self._tab_keys.index("surface"),
-            "Decision surface" if ds.task == "classification" else "Prediction",
-        )
-        self.trace_view.set_dataset(ds)
-        self._on_trace_sample(self.trace_view.sample_index)
-        # set_io emits specChanged, which rebuilds the network and clears the plots
-        self.network_editor.set_io(ds.n_inputs, ds.n_outputs, ds.task)
-        if self._net is None or list(self._net.sizes) != self.network_editor.sizes():
-            self._on_spec_changed()
-        # the rows the net sees (after dropped ones), as in the dataset panel's summary
-        n_used = len(ds.X_train) + len(ds.X_val) + len(ds.X_test)
-        self.statusBar().showMessage(
-            f"{ds.name}: {n_used} rows, {ds.n_inputs} inputs → {ds.n_outputs} outputs", 5000
-        )
+    @property
+    def _tab_keys(self) -> list[str]:
+        return [key for key, _ in VIEW_TABS]
 
-    def _on_spec_changed(self) -> None:
-        if self._dataset is None:
-            return
-        try:
-            self._net = self.network_editor.build_network(NET_DTYPE)
-        except ValueError as exc:  # EngineError: an impossible combination
-            self.statusBar().showMessage(f"Network not valid: {exc}", 8000)
-            return
-        self._clear_history()
-        self._params_changed(now=True)
+    @property
+    def _last_lr(self) -> float | None:
+        return self.runs.last_lr
 
-    def _clear_history(self) -> None:
-        self.loss_plot.clear()
-        self.accuracy_plot.clear()
-        if self._net is not None:
-            with _plain_lines():
-                self.grad_plot.set_layers([f"W{n}" for n in self._net.layer_names])
-        else:
-            self.grad_plot.clear()
-        self._steps_done = 0
-        self._epoch_offset = 0
-        self.epoch_label.setText("epoch –")
-        self.step_label.setText("step –")
-        self.rate_label.setText("– steps/s")
-        self.elapsed_label.setText("0.0 s")
-        self.progress_bar.hide()
-        self.notice.hide()
+    @property
+    def paused_step(self) -> int | None:
+        """The step the child confirmed pausing at."""
+        return self.runs.paused_step
 
     @property
     def network(self) -> Any:
@@ -645,50 +561,145 @@ class MainWindow(QMainWindow):
 
     @property
     def state(self) -> str:
-        return self._state
+        return str(self.runs.state)
 
     @property
     def worker_handle(self) -> WorkerHandle:
-        return self._worker
+        return self.runs.worker_handle
+
+    def current_tab(self) -> str:
+        return self._tab_keys[self.view_tabs.currentIndex()]
+
+    def set_current_tab(self, key: str) -> None:
+        if key in self._tab_keys:
+            self.view_tabs.setCurrentIndex(self._tab_keys.index(key))
+
+    # ------------------------------------------------------------------ dataset & network
+    def _on_dataset_changed(self, ds: Any) -> None:
+        if ds is None:
+            return
+        if self.runs.busy():  # the panel is locked while training; be safe anyway
+            self.stop()
+        self._dataset = ds
+        self._data_gen += 1
+        self.surface_panel.set_dataset(ds)
+        self.metrics_view.set_dataset(ds)
+        self.view_tabs.setTabVisible(self._tab_keys.index("accuracy"), ds.task == "classification")
+        # a regression net has no decision boundary: the tab shows its prediction
+        self.view_tabs.setTabText(
+            self._tab_keys.index("surface"),
+            "Decision surface" if ds.task == "classification" else "Prediction",
+        )
+        self.inspector.set_dataset(ds)
+        self.diagnostics.set_dataset(ds)
+        self.gradient_check.set_dataset(ds)
+        outputs = ds.classes if ds.task == "classification" else ds.target_names
+        for diagram in (self.network_view, self.stage_diagram):
+            diagram.set_names(list(ds.feature_names), list(outputs or []))
+        self._on_trace_sample(self.inspector.sample_index)
+        # set_io emits specChanged, which rebuilds the network and clears the plots; a head it
+        # picks to fit the task belongs to the change of dataset, not an edit of its own
+        self.undo_recorder.muted += 1
+        try:
+            self.network_editor.set_io(ds.n_inputs, ds.n_outputs, ds.task)
+        finally:
+            self.undo_recorder.muted -= 1
+        self.undo_recorder.resync("network")
+        if self._net is None or list(self._net.sizes) != self.network_editor.sizes():
+            self._on_spec_changed()
+        # the rows the net sees (after dropped ones), as in the dataset panel's summary
+        n_used = len(ds.X_train) + len(ds.X_val) + len(ds.X_test)
+        self.statusBar().showMessage(
+            f"{ds.name}: {n_used} rows, {ds.n_inputs} inputs → {ds.n_outputs} outputs", 5000
+        )
+
+    def _on_spec_changed(self) -> None:
+        if self._dataset is None or self.book.showing:
+            return
+        try:
+            self._net = self.network_editor.build_network(NET_DTYPE)
+        except ValueError as exc:  # EngineError: an impossible combination
+            self.statusBar().showMessage(f"Network not valid: {exc}", 8000)
+            return
+        held = self.book.weights_of
+        back = self.book.left_behind
+        if back is not None and held is None and self.book.fits_network(back, self._net):
+            # back to the network a trained run was left with (undo, or the same edit by
+            # hand): its weights and curves come back instead of fresh weights
+            self.book.left_behind = None
+            self.book.show_run(back)
+            self.statusBar().showMessage(f"{back.name}'s trained weights are back", 5000)
+            return
+        trained = held if held is not None and held.steps else None
+        self.book.left_behind = trained or back
+        self._fresh_weights()
+        if trained is not None:
+            self.statusBar().showMessage(
+                f"Network changed: it starts from fresh weights; {trained.name} "
+                f"({trained.steps:,} steps) stays in the Runs panel (Ctrl+Z undoes the change)",
+                8000,
+            )
+        else:
+            self.statusBar().clearMessage()  # no stale "Finished…" under a new network
+
+    def _fresh_weights(self) -> None:
+        """The network has new weights of its own: the next training is a new run. The plots
+        are empty until then; the earlier runs stay in the Runs panel."""
+        self.book.weights_of = None
+        self.book.attach_plots(None)
+        if self.session.current_run_id is not None:
+            self.session.select_run(None)
+        self.runs_panel.table.clearSelection()
+        self._reset_readouts()
+        self._params_changed(now=True)
+
+    def _reset_readouts(self) -> None:
+        self.runs.reset_counts()
+        self.last_step_seen = 0
+        self.training_panel.set_current_lr(None)
+        self.epoch_label.setText("epoch –")
+        self.step_label.setText("step –")
+        self.rate_label.setText("– steps/s")
+        self.elapsed_label.setText("0.0 s")
+        self.progress_bar.hide()
+        self.notice.hide()
 
     # ------------------------------------------------------------------ run control
     def toggle_training(self) -> None:
         """Train when idle, pause when running, resume when paused."""
-        if self._state == "idle":
+        state = self.runs.state
+        if state == RunState.IDLE:
             self._start_run("run")
-        elif self._state == "running":
-            self._worker.worker.submit("pause")
-            self._set_state("paused")
-        elif self._state == "paused":
-            self._worker.worker.submit("resume")
-            self._set_state("running")
+        elif state == RunState.RUNNING:
+            self.runs.pause()
+            self.statusBar().showMessage("Pausing…")
+        elif state == RunState.PAUSED:
+            self.runs.resume()
+            self.statusBar().showMessage("Training…")
 
     def step(self) -> None:
         """One mini-batch (starting a paused run if none exists)."""
-        if self._state == "idle":
+        if self.runs.state == RunState.IDLE:
             self._start_run("step")
-        elif self._state == "paused":
-            self._worker.worker.submit("step", 1)
+        else:
+            self.runs.step()
 
     def step_epoch(self) -> None:
         """Train to the end of the epoch, then pause."""
-        if self._state == "idle":
+        if self.runs.state == RunState.IDLE:
             self._start_run("step_epoch")
-        elif self._state == "paused":
-            self._worker.worker.submit("step_epoch")
+        else:
+            self.runs.step_epoch()
 
     def stop(self) -> None:
-        if self._state in ("running", "paused"):
-            self._worker.worker.submit("stop")
-            self._set_state("stopping")
+        self.runs.stop()
 
     def reset_weights(self) -> None:
-        if self._state != "idle" or self._net is None:
+        if self.runs.busy() or self._net is None:
             return
         self._net.reinitialize()
-        self._clear_history()
-        self._params_changed(now=True)
-        self.statusBar().showMessage("Weights re-initialised", 3000)
+        self._fresh_weights()
+        self.statusBar().showMessage("Weights re-initialised: the next training is a new run", 4000)
 
     def _start_run(self, mode: str) -> None:
         ds, net = self._dataset, self._net
@@ -698,65 +709,33 @@ class MainWindow(QMainWindow):
         if len(ds.X_train) == 0:
             dialogs.show_error(self, "Cannot train", "The training set has no rows.")
             return
-        cfg = self.training_panel.fit_config()
-        has_val = ds.X_val is not None and len(ds.X_val) > 0
-        # the weight-driven views are tabs: snapshots are wanted whichever one is open now
-        n_params = sum(int(v.size) for v in net.params.values())
-        interval = PARAMS_INTERVAL if n_params <= BIG_NET_PARAMS else 1.0
-        req = RunRequest(
-            net_config=net.config(),
-            params=net.get_params(),
-            fit=cfg,
-            data_key=f"data-{id(self)}-{self._data_gen}",
-            X=ds.X_train,
-            Y=ds.Y_train,
-            X_val=ds.X_val if has_val else None,
-            Y_val=ds.Y_val if has_val else None,
-            step_budget=1 if mode == "step" else None,
-            until_epoch=mode == "step_epoch",
-            params_interval=interval,
-            step_offset=self._steps_done,
-            pace=self.training_panel.pace(),
-        )
-        self._run_epochs = cfg["epochs"]
-        self._run_step0 = self._steps_done
-        self._rate = None
-        self._steps_per_s = 0.0
-        self._run_id = None
-        self.paused_step = None
+        cfg = FitConfig.from_dict(self.training_panel.fit_config())
+        run = self.book.begin(cfg)  # the run this extends, or a new one
         self.notice.hide()
-        self._worker.worker.run(req)
-        self._set_state("running" if mode == "run" else "paused")
-        if self._run_epochs:
+        data_key = f"data-{id(self)}-{self._data_gen}"
+        self.runs.start(mode, ds, net, cfg, data_key, pace=self.training_panel.pace())
+        run.set_status(RunStatus.RUNNING if mode == "run" else RunStatus.PAUSED)
+        if self.runs.run_epochs:
             self.progress_bar.setRange(0, 0)  # busy until the batch count is known
             self.progress_bar.show()
         else:
             self.progress_bar.hide()
-        self._refresh_timer.start()
+        self.refresher.kick()
         self.statusBar().showMessage("Training…" if mode == "run" else "Stepping…")
 
-    def _on_pace_changed(self, pace: float | None) -> None:
-        if self._state in ("running", "paused"):
-            self._worker.worker.submit("set_pace", pace)
-
-    def _on_lr_changed(self, lr: float) -> None:
-        if self._state in ("running", "paused"):
-            self._worker.worker.submit("set_lr", float(lr))
-
-    def _set_state(self, state: str) -> None:
-        self._state = state
+    def _on_state_changed(self, state: str) -> None:
         busy = state != "idle"
-        self.training_panel.set_state("running" if state == "stopping" else state)
-        if state == "stopping":
-            self.training_panel.train_button.setEnabled(False)
-            self.training_panel.step_button.setEnabled(False)
-            self.training_panel.step_epoch_button.setEnabled(False)
-            self.training_panel.stop_button.setEnabled(False)
-        else:
-            self.training_panel.train_button.setEnabled(True)
+        tp = self.training_panel
+        tp.set_state("running" if state == "stopping" else state)
+        for b in (tp.train_button, tp.step_button, tp.step_epoch_button, tp.stop_button):
+            if state == "stopping":
+                b.setEnabled(False)
+        if state != "stopping":
+            tp.train_button.setEnabled(True)
         self.dataset_panel.set_locked(busy)
         self.network_editor.set_locked(busy)
-        self.action_open.setEnabled(not busy)
+        for act in (self.action_open, self.action_open_any, self.action_open_project):
+            act.setEnabled(not busy)
         self.recent_menu.setEnabled(not busy)
         self.action_train.setText({"running": "&Pause", "paused": "Res&ume"}.get(state, "&Train"))
         self.action_train.setEnabled(state != "stopping")
@@ -764,239 +743,140 @@ class MainWindow(QMainWindow):
         self.action_step_epoch.setEnabled(state in ("idle", "paused"))
         self.action_stop.setEnabled(state in ("running", "paused"))
         self.action_reset.setEnabled(not busy)
+        self._update_undo_actions()
         self.runStateChanged.emit(state)
 
-    # ------------------------------------------------------------------ worker messages
-    def _on_run_started(self, run_id: int) -> None:
-        self._run_id = run_id
-
+    # ------------------------------------------------------------------ run messages
     def _on_progress(self, p: Progress) -> None:
-        if self._closing or (self._run_id is not None and p.run_id != self._run_id):
-            return
-        if len(p.steps):
-            self.loss_plot.append_steps(p.steps, p.losses)
-            self._plots_dirty = True
-        if len(p.grad_steps):
-            self.grad_plot.append(p.grad_steps, p.grad_norms)
-            self._plots_dirty = True
-        ep = p.epochs
-        n_ep = len(ep["epoch"])
-        if n_ep:
-            classification = self._dataset is not None and self._dataset.task == "classification"
-            for i in range(n_ep):
-                val = float(ep["val_loss"][i])
-                self.loss_plot.append_epoch(
-                    int(ep["step"][i]),
-                    int(ep["epoch"][i]) + self._epoch_offset,
-                    float(ep["train_loss"][i]),
-                    None if np.isnan(val) else val,
-                )
-                if classification:
-                    ta, va = float(ep["train_acc"][i]), float(ep["val_acc"][i])
-                    if not np.isnan(ta) or not np.isnan(va):
-                        self.accuracy_plot.append_epoch(
-                            int(ep["epoch"][i]) + self._epoch_offset,
-                            None if np.isnan(ta) else ta,
-                            None if np.isnan(va) else va,
-                        )
-            self._plots_dirty = True
+        self.book.record(p)
+        if p.step != self.last_step_seen:
+            self.last_step_seen = int(p.step)
+            self.lessons.refresh()
         if p.params is not None and self._net is not None:
             self._net.set_params(p.params)
             self._params_changed()
-        self._last_lr = p.lr
-        self._update_status(p.epoch, p.step, p.batch, p.n_batches, p.elapsed)
-        if p.paused and self._state == "paused":
-            self.paused_step = p.step
+        self.training_panel.set_current_lr(p.lr)
+        if p.paused and self.runs.state == RunState.PAUSED:
             self.statusBar().showMessage(f"Paused at step {p.step}")
-        elif not p.paused:
-            self.paused_step = None
-        if not self._refresh_timer.isActive():
-            self._refresh_timer.start()
+        self.refresher.kick()
 
-    def _update_status(
-        self, epoch: int, step: int, batch: int, n_batches: int, elapsed: float
-    ) -> None:
-        if self._rate is not None:
-            e0, s0 = self._rate
-            if elapsed > e0 + 1e-6 and step >= s0:
-                inst = (step - s0) / (elapsed - e0)
-                self._steps_per_s = (
-                    inst if self._steps_per_s == 0 else (0.7 * self._steps_per_s + 0.3 * inst)
-                )
-        self._rate = (elapsed, step)
-        total_epoch = epoch + self._epoch_offset
+    def _show_status(self, s: StatusReadout) -> None:
         self.epoch_label.setText(
-            f"epoch {total_epoch}" + (f", batch {batch}/{n_batches}" if n_batches else "")
+            f"epoch {s.epoch}" + (f", batch {s.batch}/{s.n_batches}" if s.n_batches else "")
         )
-        self.step_label.setText(f"step {step}")
-        self.rate_label.setText(
-            f"{self._steps_per_s:,.0f} steps/s" if self._steps_per_s else "– steps/s"
-        )
-        self.elapsed_label.setText(_fmt_seconds(elapsed))
-        if self._run_epochs and n_batches:
-            total = self._run_epochs * n_batches
-            self.progress_bar.setRange(0, total)
-            self.progress_bar.setValue(min(total, step - self._run_step0))
-
-    def _refresh_plots(self, everything: bool = False) -> None:
-        """Repaint what has new data: one view per tick while training, so that no event-loop
-        iteration pays for several plot paints (each costs several ms in software rendering)."""
-        views: list[tuple[Any, Any]] = [
-            (self.loss_plot, self.loss_plot.has_pending),
-            (self.grad_plot, self.grad_plot.has_pending),
-            (self.accuracy_plot, self.accuracy_plot.has_pending),
-            (None, self._param_view_pending),
-        ]
-        n = len(views)
-        for i in range(n):
-            view, pending = views[(self._refresh_next + i) % n]
-            if not pending():
-                continue
-            t0 = time.perf_counter()
-            if view is None:
-                view = self._update_param_views(limit=None if everything else 1)
-                if view is None:
-                    continue
-            elif view.isVisible() or everything:
-                view.refresh()
-            else:
-                continue
-            if not everything:
-                # paint now, so the cost is measured, then space the ticks so that repainting
-                # takes at most ~1/4 of the GUI thread (the rest stays free for input and timers)
-                (view.viewport() if hasattr(view, "viewport") else view).repaint()
-                cost = time.perf_counter() - t0
-                self._paint_cost = 0.8 * self._paint_cost + 0.2 * cost
-                interval = int(1000 * min(0.25, max(REFRESH_MS / 1000, 4 * self._paint_cost)))
-                if abs(interval - self._refresh_timer.interval()) > 5:
-                    self._refresh_timer.setInterval(interval)
-                self._refresh_next = (self._refresh_next + i + 1) % n
-                break
-        self._plots_dirty = any(p() for _, p in views)
-        if self._state == "idle" and not self._plots_dirty:
-            self._refresh_timer.stop()
+        self.step_label.setText(f"step {s.step}")
+        self.rate_label.setText(f"{s.steps_per_s:,.0f} steps/s" if s.steps_per_s else "– steps/s")
+        self.elapsed_label.setText(fmt_seconds(s.elapsed))
+        if s.progress is not None:
+            self.progress_bar.setRange(0, s.progress[1])
+            self.progress_bar.setValue(s.progress[0])
 
     def _on_finished(self, f: Finished) -> None:
-        if self._closing or (self._run_id is not None and f.run_id != self._run_id):
-            return
+        run = self.book.finish(f)
         if self._net is not None:
             self._net.set_params(f.params)
             self._params_changed()
-        self._plots_dirty = True
-        self._steps_done = self._run_step0 + f.steps
-        self._epoch_offset += f.epochs
-        self._run_id = None
-        self._set_state("idle")
-        self._refresh_plots(everything=True)
+        self.refresher.tick(everything=True)
         self.progress_bar.hide()
-        head = _REASONS.get(f.stop_reason, f.stop_reason)
-        detail = (f.message or "").strip()
-        summary = f"{f.epochs} epoch(s), {f.steps} step(s) in {_fmt_seconds(f.seconds)}"
-        # the engine's message already says what happened ("Finished 30 epoch(s)…"); the head
-        # only adds a word for the reasons whose message does not name them
-        text = detail if detail else f"{head} after {summary}."
+        rose = None
+        if f.stop_reason != "diverged" and run is not None:
+            ps, steps = self.book.series_of(run), run.history.loss
+            rose = loss_rose(
+                ps.train_loss.x, ps.train_loss.y, steps.x_first, steps.y, self.runs.run_step0
+            )
+        text, notice, kind = outcome_text(f, rose, self.training_panel.learning_rate())
         # the status bar shares its line with epoch/step/rate: a long message (the divergence
         # advice) would run under them, so it keeps the first clause and the notice has the rest
-        self.statusBar().showMessage(_first_clause(text))
-        rose = self._loss_rose() if f.stop_reason != "diverged" else None
-        if f.stop_reason == "diverged":
-            self.notice.show_message(f"<b>{head}.</b> {detail}", "error")
-        elif rose is not None:
-            lr = self.training_panel.learning_rate()
-            self.notice.show_message(
-                f"<b>The loss rose during this run</b> (from {rose[0]:.4g} to {rose[1]:.4g}): "
-                f"the learning rate α = {lr:g} is probably too large. Lower it, then press "
-                "Reset weights and train again.",
-                "warning",
-            )
-        elif f.stop_reason == "early_stopped":
-            self.notice.show_message(f"<b>{head}.</b> {detail or summary}", "info")
+        self.statusBar().showMessage(first_clause(text))
+        if notice:
+            self.notice.show_message(notice, kind)
+        self.lessons.on_run_finished(f.stop_reason, run, rose is not None)
         self.runEnded.emit(f.stop_reason)
 
-    def _loss_rose(self) -> tuple[float, float] | None:
-        """(start, end) training loss of the run that just ended if it ended clearly worse
-        than it started (the loss stayed finite, so the engine does not call it diverged), else
-        None. Start: the last per-epoch training loss before the run, or for a fresh network the
-        first mini-batch's loss (computed before any update); end: the last per-epoch loss."""
-        bufs = self.loss_plot.buffers
-        ex, ey = bufs["epoch"].x, bufs["epoch"].y
-        sx, sy = bufs["step"].x, bufs["step"].y
-        s0 = self._run_step0
-        after = ex > s0
-        if not after.any():
-            return None
-        end = float(ey[after][-1])
-        before = ex <= s0
-        if before.any():
-            start = float(ey[before][-1])
-        else:
-            first = sx > s0
-            if not first.any():
-                return None
-            start = float(sy[first][0])
-        if not (math.isfinite(start) and math.isfinite(end)):
-            return None
-        if end > 2.0 * start and end - start > 0.05:
-            return start, end
-        return None
-
-    def _on_failed(self, title: str, message: str, user_error: bool) -> None:
+    def _on_failed(self, title: str, message: str) -> None:
         if self._closing:
             return
+        self.book.fail(message.splitlines()[0] if message else title)
         self.last_error = (title, message)
-        was_running = self._state != "idle"
-        self._run_id = None
-        if was_running:
-            self._set_state("idle")
-            self.progress_bar.hide()
+        self.progress_bar.hide()
         self.statusBar().showMessage(f"{title}: {message.splitlines()[0] if message else ''}")
-        if not self._closing:
-            dialogs.show_error(self, title, message)
+        dialogs.show_error(self, title, message)
         self.runEnded.emit("error")
 
     # ------------------------------------------------------------------ weight-driven views
     def _params_changed(self, now: bool = False) -> None:
         """The network's weights changed: every weight view is stale; the visible one is
         redrawn by the refresh timer (or at once with ``now``), the others when shown."""
-        self._stale_views = list(self._param_views)
-        self._plots_dirty = True
+        self.traced.invalidate()
+        self.param_views.mark_stale()
         if now:
-            self._update_param_views(limit=None)
-        elif not self._refresh_timer.isActive() and not self._closing:
-            self._refresh_timer.start()
-
-    def _param_view_pending(self) -> bool:
-        return any(v.isVisible() for v in self._stale_views)
-
-    def _update_param_views(self, limit: int | None = 1) -> Any:
-        """Give the current network to (at most ``limit``) stale views on screen; returns the
-        last one updated, or None."""
-        done = None
-        for view in list(self._stale_views):
-            if not view.isVisible():
-                continue
-            self._stale_views.remove(view)
-            if self._net is not None:
-                view.set_network(self._net)
-            done = view
-            if limit is not None:
-                limit -= 1
-                if limit <= 0:
-                    break
-        return done
+            self.param_views.update(limit=None)
+        elif not self._closing:
+            self.refresher.kick()
 
     def _on_tab_changed(self, _index: int) -> None:
-        if self._param_view_pending():
-            self._update_param_views(limit=None)
+        if self.param_views.pending():
+            self.param_views.update(limit=None)
 
     def _trace_sample(self) -> tuple[Any, Any, int | None]:
-        s = self.trace_view.sample()
+        s = self.inspector.sample()
         if s is None:
             return None, None, None
-        return s[0], s[1], self.trace_view.sample_index
+        return s[0], s[1], self.inspector.sample_index
 
     def _on_trace_sample(self, _index: int) -> None:
-        self.network_view.set_sample(*self._trace_sample())
+        """The inspected sample changed: the diagram, the gradient check and the mini-batch
+        the inspector shows follow it."""
+        x, y, i = self._trace_sample()
+        self.network_view.set_sample(x, y, i)
+        self.stage_diagram.set_sample(x, y, i)
+        if x is not None:
+            self.gradient_check.set_sample(x, y)
+        self._update_batch()
+
+    def _on_stage_changed(self, _index: int, _title: str) -> None:
+        """The inspector's diagram fills the neurons with what the stage is about: a in the
+        forward pass, δ from the loss backwards."""
+        st = self.inspector.current
+        if st is not None:
+            self.stage_diagram.set_fill_mode("activation" if st.kind == FORWARD else "delta")
+
+    def current_batch(self) -> tuple[Any, Any, Any] | None:
+        """The mini-batch training takes the inspected training sample from (its block of
+        ``batch_size`` rows, in the order of the data), or None without data."""
+        ds = self._dataset
+        if ds is None or not len(ds.X_train):
+            return None
+        B = max(1, int(self.training_panel.fit_config()["batch_size"]))
+        i = self.inspector.sample_index if self.inspector.split() == "train" else 0
+        start = (min(i, len(ds.X_train) - 1) // B) * B
+        rows = np.arange(start, min(len(ds.X_train), start + B))
+        return ds.X_train[rows], ds.Y_train[rows], rows
+
+    def _update_batch(self) -> None:
+        batch = self.current_batch()
+        if batch is not None:
+            X, Y, rows = batch
+            self.inspector.set_batch(X, Y, rows)
+            self.gradient_check.set_batch(X, Y)
+
+    def _on_fit_settings_changed(self, *_: Any) -> None:
+        """Optimiser, α, L2, batch size: the inspector's update stage and mini-batch use them."""
+        try:
+            cfg = FitConfig.from_dict(self.training_panel.fit_config())
+        except ValueError:  # a combination the engine refuses: the run will say so
+            return
+        self.inspector.set_fit_config(cfg)
+        self._update_batch()
+
+    def lesson_facts(self) -> dict[str, Any]:
+        """Every fact a lesson's condition may ask about (``lessons.FACTS``), as things are."""
+        return self.lessons.facts()
+
+    def show_weight_origin(self, layer: int, j: int, k: int) -> None:
+        """A click on w^l_jk (diagram, heatmap, tiles): the inspector explains ∂J/∂w^l_jk."""
+        self.set_current_tab("trace")
+        self.inspector.click_weight(int(layer), int(j), int(k))
 
     def _on_surface_clicked(self, event: Any) -> None:
         """A click on the decision surface picks the nearest training sample for the trace."""
@@ -1010,14 +890,50 @@ class MainWindow(QMainWindow):
         P = self.surface_panel.project(ds.X_train)  # the plane's coordinates
         d = np.hypot(P[:, 0] - p.x(), P[:, 1] - p.y())
         i = int(np.argmin(d))
-        self.trace_view.set_sample_index(i)
+        self.inspector.set_sample_index(i, "train")
         self.statusBar().showMessage(
-            f"Training sample {i + 1} selected: see the Backprop trace and Network tabs", 5000
+            f"Training sample {i + 1} selected: see the Backprop inspector and Network tabs", 5000
         )
+
+    # ------------------------------------------------------------------ runs, projects, models
+    def rename_run(self, run: Run, name: str) -> None:
+        self.book.rename_run(run, name)
+
+    def delete_selected_runs(self) -> None:
+        """Delete the runs selected in the Runs panel (undoable)."""
+        self.book.delete_selected()
+
+    def set_session(self, session: Session) -> None:
+        self.project.set_session(session)
+
+    def open_file(self, path: str | None = None) -> None:
+        self.project.open_file(path)
+
+    def open_project(self, path: str | None = None) -> bool:
+        """Open a ``.bpstudio`` project (asks for one without ``path``)."""
+        return self.project.open_project(path)
+
+    def save_project(self) -> bool:
+        return self.project.save()
+
+    def save_project_as(self) -> bool:
+        return self.project.save_as()
+
+    def open_model(self, path: str) -> Run | None:
+        """A model file (.npz, .json, .safetensors) becomes a run shown in every view."""
+        return self.project.open_model(path)
+
+    def predict_csv(self, path: str | None = None, out: str | None = None) -> str | None:
+        """The selected run's predictions on a CSV table, as ``bpstudio predict`` writes them."""
+        return self.project.predict_csv(path, out)
+
+    def export_history(self, path: str | None = None) -> str | None:
+        """The selected runs' per-epoch history as CSV (as ``bpstudio runs --csv``)."""
+        return self.project.export_history(path)
 
     # ------------------------------------------------------------------ files
     def open_csv(self, path: str | None = None) -> None:
-        if self._state != "idle":
+        if self.runs.busy():
             return
         self.dataset_panel.open_csv(path)
 
@@ -1036,64 +952,26 @@ class MainWindow(QMainWindow):
 
     def export_weights(self) -> None:
         """Save the network (as trained so far) with the dataset's preprocessing."""
-        if self._net is None:
-            return
-        from bpstudio.io import EXPORT_FORMATS, MISSING_EXPORT_FORMATS, save_model
-
-        ds = self._dataset
-        name = (getattr(ds, "name", "model") or "model").replace(" ", "_").replace(":", "_")
-        formats = {**EXPORT_FORMATS, **MISSING_EXPORT_FORMATS}  # missing ones name their package
-        path = dialogs.get_save_model_path(self, f"{name}.npz", formats)
-        if not path:
-            return
-        extra = {
-            "dataset": getattr(ds, "name", None),
-            "steps": self._steps_done,
-            "epochs": self._epoch_offset,
-            "training": self.training_panel.fit_config(),
-            "snapshot_while_training": self._state != "idle",
-        }
-        try:
-            save_model(path, self._net, preprocessor=getattr(ds, "preprocessor", None), extra=extra)
-        except Exception as exc:  # noqa: BLE001 - any failure is shown, nothing is lost
-            dialogs.show_error(self, "Export failed", str(exc))
-            return
-        self.statusBar().showMessage(f"Exported the network to {path}", 6000)
+        self.project.export_weights()
 
     def export_pytorch(self) -> None:
         """Write the network as PyTorch code (``name.py``), its weights in ``name.safetensors``."""
-        if self._net is None:
-            return
-        from bpstudio.io.model_file import export_pytorch
-
-        ds = self._dataset
-        name = "".join(c if c.isalnum() else "_" for c in getattr(ds, "name", "") or "network")
-        name = name if name[:1].isalpha() else f"net_{name}"  # a module name Python can import
-        formats = {".py": "PyTorch code, weights in a .safetensors file beside it (*.py)"}
-        path = dialogs.get_save_model_path(self, f"{name}_model.py", formats)
-        if not path:
-            return
-        try:
-            written = export_pytorch(path, self._net, getattr(ds, "preprocessor", None))
-        except Exception as exc:  # noqa: BLE001 - any failure is shown, nothing is lost
-            dialogs.show_error(self, "Export failed", str(exc))
-            return
-        self.statusBar().showMessage(f"Wrote {written[0]} and {written[1].name}", 6000)
+        self.project.export_pytorch()
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt override
         path = self._dropped_path(event)
-        if path is not None and self._state == "idle":
+        if path is not None and not self.runs.busy():
             event.acceptProposedAction()
         else:
             event.ignore()
 
     def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 - Qt override
         path = self._dropped_path(event)
-        if path is None or self._state != "idle":
+        if path is None or self.runs.busy():
             event.ignore()
             return
         event.acceptProposedAction()
-        QTimer.singleShot(0, lambda: self.dataset_panel.open_csv(path))
+        QTimer.singleShot(0, lambda: self.open_file(path))  # a project, a model or a table
 
     def _dropped_path(self, event: Any) -> str | None:
         mime = event.mimeData()
@@ -1102,8 +980,9 @@ class MainWindow(QMainWindow):
         for url in mime.urls():
             if url.isLocalFile():
                 path = url.toLocalFile()
-                accepts = getattr(self.dataset_panel, "accepts_path", None)
-                if accepts is None or accepts(path):
+                if path.lower().endswith((".bpstudio", *MODEL_SUFFIXES)):
+                    return path
+                if self.dataset_panel.accepts_path(path):
                     return path
         return None
 
@@ -1121,18 +1000,7 @@ class MainWindow(QMainWindow):
         self.surface_view.getPlotItem().vb.autoRange()
 
     def shortcut_text(self) -> str:
-        rows = [
-            ("Space, F5, Ctrl+Return", "Train / pause / resume"),
-            ("Ctrl+→", "Step one mini-batch"),
-            ("Ctrl+Shift+→", "Step one epoch"),
-            ("Ctrl+.", "Stop"),
-            ("Ctrl+R", "Reset weights"),
-            ("Ctrl+O", "Open CSV…"),
-            ("Ctrl+E", "Export weights…"),
-            ("Ctrl+0", "Reset plot views"),
-            ("Ctrl+Q", "Quit"),
-            ("Mouse on a plot", "Drag to pan, wheel to zoom, right-click for log-y / reset"),
-        ]
+        rows = actions.shortcut_rows(self)
         body = "".join(f"<tr><td><b>{k}</b>&nbsp;&nbsp;</td><td>{v}</td></tr>" for k, v in rows)
         return f"<table>{body}</table>"
 
@@ -1150,95 +1018,56 @@ class MainWindow(QMainWindow):
         )
 
     # ------------------------------------------------------------------ settings & closing
-    def _restore_settings(self) -> None:
-        s = self._settings
-        geo = s.value("window/geometry")
-        if isinstance(geo, QByteArray | bytes) and geo:
-            self.restoreGeometry(geo)
-        state = s.value("window/state")
-        if isinstance(state, QByteArray | bytes) and state:
-            self.restoreState(state)
-        for key, sp in (
-            ("main", self.main_splitter),
-            ("plots", self.plot_splitter),
-            ("top", self.top_splitter),
-        ):
-            val = s.value(f"splitters/{key}")
-            if isinstance(val, QByteArray | bytes) and val:
-                sp.restoreState(val)
-        self._saved_spec = self._json(s.value("network/spec"))
-        training = self._json(s.value("training/settings"))
-        if isinstance(training, dict):
-            self.training_panel.apply_settings(training)
-        self.loss_plot.set_log_y(str(s.value("view/logLoss", "false")).lower() == "true")
-        self.grad_plot.set_log_y(str(s.value("view/logGrad", "true")).lower() == "true")
-        tab = s.value("view/tab")
-        if isinstance(tab, str) and tab in self._tab_keys:
-            self.view_tabs.setCurrentIndex(self._tab_keys.index(tab))
-
-    @staticmethod
-    def _json(value: Any) -> Any:
-        if not isinstance(value, str) or not value:
-            return None
-        try:
-            return json.loads(value)
-        except ValueError:
-            return None
-
-    _saved_spec: Any = None
-
-    def _apply_saved_spec(self) -> None:
-        if isinstance(self._saved_spec, dict):
-            with contextlib.suppress(Exception):  # an old or broken setting is dropped
-                self.network_editor.set_spec(NetworkSpec.from_dict(self._saved_spec))
-        self._saved_spec = None
-
     def save_settings(self) -> None:
-        s = self._settings
-        s.setValue("window/geometry", self.saveGeometry())
-        s.setValue("window/state", self.saveState())
-        for key, sp in (
-            ("main", self.main_splitter),
-            ("plots", self.plot_splitter),
-            ("top", self.top_splitter),
-        ):
-            s.setValue(f"splitters/{key}", sp.saveState())
-        s.setValue("view/tab", self._tab_keys[self.view_tabs.currentIndex()])
-        source = self.dataset_panel.current_source()
-        if source.startswith("builtin:"):
-            s.setValue("dataset/last", source)
-            s.setValue("dataset/params", json.dumps(self.dataset_panel.current_params()))
-        elif source and self.dataset_panel.current_options() is not None:
-            s.setValue("dataset/last", source)
-            options = dataclasses.asdict(self.dataset_panel.current_options())
-            s.setValue("dataset/options", json.dumps(options))
-        s.setValue("network/spec", json.dumps(self.network_editor.spec().to_dict()))
-        s.setValue("training/settings", json.dumps(self.training_panel.settings()))
-        s.setValue("view/logLoss", "true" if self.loss_plot.log_y() else "false")
-        s.setValue("view/logGrad", "true" if self.grad_plot.log_y() else "false")
-        s.setValue("view/theme", theme.current_mode())
-        s.sync()
+        window_settings.save(self, self._settings)
 
     def shutdown(self) -> None:
-        """Stop the run and the child process, wait for the worker thread. Idempotent."""
+        """Stop the run and the child process, wait for the worker thread. Idempotent. Quitting
+        without a decision about unsaved runs (the session ends) keeps them for recovery."""
+        if not self._closing and not self._close_decided:
+            self.project.autosave()
         self._closing = True
-        self._refresh_timer.stop()
+        self.project.timer.stop()
+        app = QApplication.instance()
+        if app is not None:
+            app.removeEventFilter(self.undo_key_filter)
+        self.refresher.stop()
+        for t in self.throttled:
+            t.stop()
+        self.inspector.stop()
+        self.diagnostics.stop()
         self.statusBar().clearMessage()  # stops the status bar's own message timer
         self.dataset_panel.shutdown()
-        self._worker.close()
+        self.runs.close()
 
     def showEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
         """Views built before the window was on screen (the untrained network's surface, the
         diagram, the trace) are stale; draw them once the window shows, as any tab does."""
         super().showEvent(event)
-        if self._param_view_pending():
+        if self.param_views.pending():
             QTimer.singleShot(0, self._update_visible_param_views)
 
     def _update_visible_param_views(self) -> None:
         if not self._closing:
-            self._update_param_views(limit=None)
+            self.param_views.update(limit=None)
+
+    _close_decided = False
+    _quit_unasked = False
+
+    def quit_keeping_work(self) -> None:
+        """Close without asking (Ctrl-C or SIGTERM in the terminal): nobody may be at the window
+        to answer, so unsaved runs go to the recovery file, offered back at the next start."""
+        self._quit_unasked = True
+        self.close()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+        if self._quit_unasked:
+            pass  # shutdown() below writes the recovery file
+        elif not self._closing and not self.project.confirm_close():
+            event.ignore()
+            return
+        else:
+            self._close_decided = True
         with contextlib.suppress(Exception):  # never keep a window open because settings failed
             self.save_settings()
         self.shutdown()

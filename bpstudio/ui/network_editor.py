@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QStandardItemModel
+from PySide6.QtGui import QFontMetrics, QStandardItemModel
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -99,6 +99,8 @@ class NetworkEditor(QWidget):
         font = self.schematic.font()
         font.setPointSizeF(font.pointSizeF() * 1.35)
         self.schematic.setFont(font)
+        # room for two lines from the start: a long net that wraps does not move what is below
+        self.schematic.setMinimumHeight(2 * QFontMetrics(font).lineSpacing() + 4)
         self.shapes = QLabel()
         self.shapes.setObjectName("networkShapes")
         self.shapes.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -188,15 +190,17 @@ class NetworkEditor(QWidget):
         form.addRow("Initialiser:", self.init_combo)
         form.addRow("Seed:", self.seed_spin)
 
+        # The buttons sit above the table, and the shapes (one line per layer) below the box:
+        # nothing above the buttons grows when a layer is added, so they stay under the mouse.
         hidden_box = QGroupBox("Hidden layers")
         hl = QVBoxLayout(hidden_box)
-        hl.addWidget(self.table)
         hl.addLayout(buttons)
+        hl.addWidget(self.table)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.schematic)
-        lay.addWidget(self.shapes)
         lay.addWidget(hidden_box, 1)
+        lay.addWidget(self.shapes)
         lay.addLayout(form)
 
         self.set_spec(NetworkSpec())

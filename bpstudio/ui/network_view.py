@@ -21,6 +21,9 @@ legend says so), so a 784-input or 512-unit layer paints as fast as a small one 
 the tests: well under 50 ms). Painting is a single ``paintEvent`` over arrays prepared in
 :meth:`set_network` (no scene items per update).
 
+A click on a link emits ``weightClicked(l, j, k)`` (0-based units: what
+``BackpropInspector.click_weight`` takes).
+
 Leaves out: editing weights by dragging, animating values along the links.
 """
 
@@ -31,7 +34,7 @@ import time
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, QSize, Qt
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import (
     QBrush,
     QColor,
@@ -100,9 +103,19 @@ class _Canvas(QWidget):
             QToolTip.hideText()
         super().mouseMoveEvent(event)
 
+    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt override
+        hit = self.view.edge_at(event.position())
+        if hit is not None and event.button() == Qt.MouseButton.LeftButton:
+            self.view.weightClicked.emit(*hit)
+            event.accept()
+            return
+        super().mousePressEvent(event)
+
 
 class NetworkDiagramView(QWidget):
     """Layers as columns of neurons, weights as coloured lines; see the module docstring."""
+
+    weightClicked = Signal(int, int, int)  # layer l, unit j of l, unit k of l − 1 (0-based)
 
     def __init__(self, parent: QWidget | None = None, *, max_nodes: int = MAX_NODES) -> None:
         super().__init__(parent)
@@ -124,9 +137,13 @@ class NetworkDiagramView(QWidget):
         self.highlight: dict | None = None
         self._net: Any = None
         self._sample: tuple[np.ndarray, np.ndarray] | None = None
+        self.tracer: Any = None  # a shared TracedSample: the trace is computed once for all views
         self._shown: list[tuple[list[int], int]] = []  # per layer: (unit indices, hidden)
         self._pos: list[dict[int, QPointF]] = []  # per layer: unit -> centre
         self._radius = 8.0
+        self._side = 84.0
+        self.input_names: list[str] = []  # layer 1's units: the dataset's features
+        self.output_names: list[str] = []  # layer L's units: its classes (or targets)
         self.last_paint_ms = 0.0
 
         self.fill_combo = QComboBox()
@@ -134,7 +151,8 @@ class NetworkDiagramView(QWidget):
         for key, label in FILL_MODES:
             self.fill_combo.addItem(label, key)
         self.fill_combo.setToolTip(
-            "What the colour inside each neuron shows; pick the sample in the Backprop trace tab"
+            "What the colour inside each neuron shows; pick the sample in the Backprop "
+            "inspector tab"
         )
         self.fill_combo.currentIndexChanged.connect(self._on_fill_changed)
         self.edge_combo = QComboBox()
@@ -222,6 +240,26 @@ class NetworkDiagramView(QWidget):
         self._update_legend()
         self.canvas.update()
 
+    def set_names(self, inputs: list[str] | None, outputs: list[str] | None) -> None:
+        """Name the input units (features) and output units (classes or regression targets);
+        names are drawn beside the outer columns and given in the tooltips."""
+        self.input_names = [str(n) for n in inputs or []]
+        self.output_names = [str(n) for n in outputs or []]
+        self.canvas.update()
+
+    def unit_name(self, layer: int, unit: int) -> str | None:
+        """The feature or class a unit of the input or output layer stands for, if known."""
+        if not self.sizes:
+            return None
+        names = (
+            self.input_names
+            if layer == 1
+            else self.output_names
+            if layer == len(self.sizes)
+            else []
+        )
+        return names[unit] if len(names) == self.sizes[layer - 1] and unit < len(names) else None
+
     def set_gradients(self, grads: dict[str, np.ndarray] | None) -> None:
         """∂J/∂W^l of the last mini-batch ({"W2": …}), for the "gradient" links; None: use the
         traced sample's."""
@@ -282,8 +320,13 @@ class NetworkDiagramView(QWidget):
         x, y = s
         if len(x) != self.sizes[0] or len(y) != self.sizes[-1]:
             return
-        with np.errstate(all="ignore"):
-            tr = net.trace(x, y)
+        if self.tracer is not None:
+            tr = self.tracer.trace(
+                net, np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+            )
+        else:
+            with np.errstate(all="ignore"):
+                tr = net.trace(x, y)
         self.sample_acts = {1: np.asarray(x, dtype=np.float64)}
         self.sample_acts.update({ell: t.a for ell, t in tr.items()})
         self.sample_z = {ell: t.z for ell, t in tr.items()}
@@ -411,7 +454,9 @@ class NetworkDiagramView(QWidget):
     # ------------------------------------------------------------------ geometry & painting
     def _layout(self, w: float, h: float) -> None:
         L = len(self.sizes)
-        top, bottom, side = 36.0, 44.0, 84.0
+        top, bottom = 36.0, 44.0
+        side = 104.0 if (self.input_names or self.output_names) else 84.0  # room for names
+        self._side = side
         max_rows = max(len(idx) + (1 if hidden else 0) for idx, hidden in self._shown)
         step_y = (h - top - bottom) / max(1, max_rows)
         self._radius = max(4.0, min(16.0, step_y * 0.36, (w - 2 * side) / max(1, L) * 0.12))
@@ -472,10 +517,17 @@ class NetworkDiagramView(QWidget):
             x0 = self._pos[ell - 2][next(iter(prev))].x()
             x1 = self._pos[ell - 1][next(iter(cur))].x()
             p.setPen(fg)
+            gap = min(140.0, abs(x1 - x0) - 4)  # many layers: labels elide, never overlap
             p.drawText(
-                QRectF((x0 + x1) / 2 - 70, 0, 140, 32),
+                QRectF((x0 + x1) / 2 - gap / 2, 0, gap, 32),
                 Qt.AlignmentFlag.AlignCenter,
-                self.weight_label(ell) if M is not None else f"W{ell}\n(no {self.edge_mode} yet)",
+                _elide_lines(
+                    p,
+                    self._short_weight_label(p, ell, gap)
+                    if M is not None
+                    else f"W{ell}\n(no {self.edge_mode} yet)",
+                    gap,
+                ),
             )
         if focus_links:
             pen = QPen(QColor(WRITE_RING), 3.0)
@@ -522,13 +574,17 @@ class NetworkDiagramView(QWidget):
                 if v is not None and r >= 10:
                     self._node_text(p, c, r, v, text_color_on(fill))
                     p.setFont(canvas.font())
+                name = self.unit_name(ell, unit) if li in (0, L - 1) and L > 1 else None
+                if name and r >= 5:  # beside the column, outside: features left, classes right
+                    self._unit_name_text(p, c, r, name, fg, left=li == 0, side=self._side)
             # layer label under the column
             x = next(iter(pos.values())).x()
             p.setPen(fg)
+            col = 168.0 if L < 2 else min(168.0, (w - 2 * self._side) / (L - 1) - 4)
             p.drawText(
-                QRectF(x - 84, h - 38, 168, 36),
+                QRectF(x - col / 2, h - 38, col, 36),
                 Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop,
-                self.layer_label(ell),
+                _elide_lines(p, self.layer_label(ell), col),
             )
         direction = hl.get("direction", "") if hl else ""
         if direction:
@@ -540,6 +596,29 @@ class NetworkDiagramView(QWidget):
             p.drawText(QRectF(6, 2, 220, 20), Qt.AlignmentFlag.AlignLeft, text)
         p.end()
         self.last_paint_ms = 1000 * (time.perf_counter() - t0)
+
+    def _short_weight_label(self, p: QPainter, ell: int, width: float) -> str:
+        """The weight label, its "max |w| 0.83" line as "|w| ≤ 0.83" when the gap is narrow."""
+        text = self.weight_label(ell)
+        metrics = QFontMetricsF(p.font())
+        if max(metrics.horizontalAdvance(line) for line in text.split("\n")) <= width:
+            return text
+        return text.replace("max |w| ", "|w| ≤ ")
+
+    @staticmethod
+    def _unit_name_text(
+        p: QPainter, c: QPointF, r: float, name: str, color: QColor, *, left: bool, side: float
+    ) -> None:
+        width = max(30.0, side - r - 8)
+        text = QFontMetricsF(p.font()).elidedText(name, Qt.TextElideMode.ElideRight, width)
+        p.setPen(color)
+        if left:
+            rect = QRectF(c.x() - r - 4 - width, c.y() - 9, width, 18)
+            align = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+        else:
+            rect = QRectF(c.x() + r + 4, c.y() - 9, width, 18)
+            align = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
+        p.drawText(rect, align, text)
 
     @staticmethod
     def _node_text(p: QPainter, c: QPointF, r: float, v: float, color: QColor) -> None:
@@ -567,6 +646,10 @@ class NetworkDiagramView(QWidget):
             for unit, c in layer_pos.items():
                 if unit >= 0 and (c.x() - pos.x()) ** 2 + (c.y() - pos.y()) ** 2 <= (r + 2) ** 2:
                     parts = [f"unit {unit + 1} of layer {ell}"]
+                    name = self.unit_name(ell, unit)
+                    if name is not None:
+                        what = "feature" if ell == 1 else "output"
+                        parts[0] += f" ({what} “{name}”)"
                     if ell > 1 and ell in self.biases:
                         parts.append(f"{seed_name('b', ell, unit)} = {self.biases[ell][unit]:.5g}")
                     if self.sample_z is not None and ell in self.sample_z:
@@ -582,8 +665,15 @@ class NetworkDiagramView(QWidget):
                             f"{seed_name('δ', ell, unit)} = {self.sample_delta[ell][unit]:.5g}"
                         )
                     return ", ".join(parts)
-        # nearest edge within 3 px
-        best: tuple[float, str] | None = None
+        hit = self.edge_at(pos)
+        return self._edge_text(*hit) if hit is not None else ""
+
+    def edge_at(self, pos: QPointF) -> tuple[int, int, int] | None:
+        """The link (l, j, k) within 3 px of ``pos`` (the nearest), or None."""
+        if not self._pos:
+            return None
+        r = self._radius
+        best: tuple[float, tuple[int, int, int]] | None = None
         for ell in range(2, len(self._pos) + 1):
             prev, cur = self._pos[ell - 2], self._pos[ell - 1]
             x0 = next(iter(prev.values())).x()
@@ -598,8 +688,8 @@ class NetworkDiagramView(QWidget):
                     y = pk.y() + f * (pj.y() - pk.y())
                     d = abs(y - pos.y())
                     if d <= 3 and (best is None or d < best[0]):
-                        best = (d, self._edge_text(ell, j, k))
-        return best[1] if best else ""
+                        best = (d, (ell, j, k))
+        return best[1] if best else None
 
     def _edge_text(self, ell: int, j: int, k: int) -> str:
         name = seed_name("w", ell, j, k)
@@ -612,6 +702,16 @@ class NetworkDiagramView(QWidget):
         return (
             ", ".join(parts) + f"  (unit {j + 1} of layer {ell} ← unit {k + 1} of layer {ell - 1})"
         )
+
+
+def _elide_lines(p: QPainter, text: str, width: float) -> str:
+    """Each line of ``text`` cut with "…" to ``width`` pixels (labels of neighbouring layers
+    must not run into each other when there are many layers)."""
+    metrics = QFontMetricsF(p.font())
+    return "\n".join(
+        metrics.elidedText(line, Qt.TextElideMode.ElideRight, max(8.0, width))
+        for line in text.split("\n")
+    )
 
 
 __all__ = ["EDGE_MODES", "FILL_MODES", "MAX_NODES", "NetworkDiagramView", "seed_name"]

@@ -26,7 +26,16 @@ from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QPoint, QRect, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QMouseEvent, QPainter, QPaintEvent, QPalette, QPen
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QFontMetrics,
+    QMouseEvent,
+    QPainter,
+    QPaintEvent,
+    QPalette,
+    QPen,
+)
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -108,6 +117,15 @@ def value_color(v: float, scale: float) -> QColor:
     )
 
 
+def more_label(hidden: int, metrics: QFontMetrics, width: int) -> str:
+    """The "⋮ n more" cell's text, shortened until it fits ``width`` pixels (never cut off
+    mid-word as "⋮ 773 mor"): "⋮ 773 more", "⋮ +773", "⋮"."""
+    for text in (f"⋮ {hidden} more", f"⋮ +{hidden}", "⋮"):
+        if metrics.horizontalAdvance(text) <= width:
+            return text
+    return "⋮"
+
+
 def text_color_on(fill: QColor) -> QColor:
     return QColor("#000000") if fill.lightnessF() > 0.55 else QColor("#FFFFFF")
 
@@ -187,7 +205,8 @@ class VectorStrip(QWidget):
         if hidden:
             r = QRect(1, 1 + len(idx) * self.cell_h, self.cell_w, self.cell_h)
             p.setPen(self.palette().color(QPalette.ColorRole.WindowText))
-            p.drawText(r, Qt.AlignmentFlag.AlignCenter, f"⋮ {hidden} more")
+            text = more_label(hidden, QFontMetrics(self._cell_font), self.cell_w - 4)
+            p.drawText(r, Qt.AlignmentFlag.AlignCenter, text)
         p.end()
 
     def index_at(self, pos: QPoint) -> int | None:
@@ -455,6 +474,7 @@ class BackpropTraceView(QWidget):
         self.lr = 0.1
         self._structure: tuple | None = None
         self.columns: dict[int, LayerColumn] = {}
+        self.tracer: Any = None  # a shared TracedSample: the trace is computed once for all views
         self._rng = np.random.default_rng()
 
         self.sample_spin = QSpinBox()
@@ -603,7 +623,7 @@ class BackpropTraceView(QWidget):
         from bpstudio.engine.losses import LOSS_TABLE
 
         with np.errstate(all="ignore"):
-            tr = net.trace(x, y)
+            tr = self.tracer.trace(net, x, y) if self.tracer is not None else net.trace(x, y)
             L = net.n_layers
             aL = tr[L].a
             loss = LOSS_TABLE[net.loss_name]

@@ -187,7 +187,16 @@ class TrainingPanel(QGroupBox):
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         form.addRow("Optimizer", self.optimizer_combo)
-        form.addRow("Learning rate α", self.lr_spin)
+        # under a schedule α moves during the run: "now α = …" beside the value that was set
+        self.current_lr_label = QLabel("")
+        self.current_lr_label.setObjectName("currentLearningRateLabel")
+        self.current_lr_label.setToolTip(
+            "The learning rate in use now: the set value times the schedule's factor so far"
+        )
+        lr_row = QHBoxLayout()
+        lr_row.addWidget(self.lr_spin, 1)
+        lr_row.addWidget(self.current_lr_label)
+        form.addRow("Learning rate α", lr_row)
         mom = QHBoxLayout()
         mom.addWidget(self.momentum_spin, 1)
         mom.addWidget(self.nesterov_check)
@@ -364,6 +373,13 @@ class TrainingPanel(QGroupBox):
 
     def _set_row_visible(self, field: QWidget, visible: bool) -> None:
         self._form.setRowVisible(field, visible)
+
+    def set_current_lr(self, lr: float | None) -> None:
+        """Show α as it is now in the run (None, or a constant schedule: nothing to add)."""
+        if lr is None or self.schedule_combo.currentData() == "constant":
+            self.current_lr_label.setText("")
+            return
+        self.current_lr_label.setText(f"now {lr:.4g}")
 
     # ----------------------------------------------------------------- values
     def pace(self) -> float | None:

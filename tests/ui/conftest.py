@@ -16,10 +16,26 @@ from bpstudio.ui import worker as worker_mod
 
 
 @pytest.fixture(autouse=True)
+def _quiet_project_dialogs(monkeypatch):
+    """Closing a window with unsaved runs asks Save / Discard / Cancel, and a start after a
+    crash offers the recovery file: by default a test discards and declines (never a real modal
+    dialog); a test that cares patches these again."""
+    from bpstudio.ui import dialogs
+
+    monkeypatch.setattr(dialogs, "ask_save_discard_cancel", lambda *a: "discard")
+    monkeypatch.setattr(dialogs, "ask_restore_recovery", lambda *a: False)
+
+
+@pytest.fixture(autouse=True)
 def _no_leaks(qapp, tmp_path):
     QSettings.setDefaultFormat(QSettings.Format.IniFormat)
     QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path / "qs"))
     yield
+    qapp.processEvents()
+    # A closed window is held only by reference cycles (its views and helpers point back at
+    # it); collect them here, at a safe point, not inside a later test's Qt calls, where
+    # deleting a top-level widget mid-iteration crashed the interpreter.
+    gc.collect()
     qapp.processEvents()
     handles = [h for h in list(worker_mod._live_handles) if h.thread.isRunning()]
     main = qapp.thread()

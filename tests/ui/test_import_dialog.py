@@ -42,9 +42,10 @@ def test_preview_headers_and_notes(dialog: ImportDialog) -> None:
 
 def test_default_options_and_summary(dialog: ImportDialog) -> None:
     opts = dialog.options()
-    assert opts.target == ["size"] and opts.task == "auto" and opts.val_fraction == 0.2
+    # "species" (two text values, named like a label), not the integer "size" after it
+    assert opts.target == ["species"] and opts.task == "auto" and opts.val_fraction == 0.2
     assert dialog.prepared is not None and dialog.ok_button().isEnabled()
-    assert "regression" in dialog.summary_label.text()
+    assert "classification" in dialog.summary_label.text()
 
 
 def test_roles_task_and_split_change_the_options(dialog: ImportDialog) -> None:
@@ -64,7 +65,8 @@ def test_roles_task_and_split_change_the_options(dialog: ImportDialog) -> None:
     assert "2 classes" in dialog.summary_label.text()
     assert "size" not in ds.feature_names and ds.n_rows == 80  # imputed, nothing dropped
 
-    dialog.set_targets(["species", "soil"])  # several targets are allowed (in column order)
+    dialog.multi_target_check.setChecked(True)  # several targets, on purpose (column order)
+    dialog.set_targets(["species", "soil"])
     assert dialog.options().target == ["soil", "species"]
 
 
@@ -164,7 +166,7 @@ def test_preparation_notes_are_all_readable(qtbot, tmp_path) -> None:
     assert len(notes) >= 10
     text = d.summary_label.text()
     for n in notes:  # every note, without the file name the dialog already shows
-        assert imp._esc(n.split(": ", 1)[1]) in text
+        assert imp._esc(imp.in_dialog_words(n.split(": ", 1)[1])) in text
     label, scroll = d.summary_label, d.summary_scroll
     assert label.height() >= label.heightForWidth(label.width())  # nothing cut off …
     assert scroll.verticalScrollBar().maximum() > 0  # … the rest is a scroll away
@@ -178,7 +180,11 @@ def test_sample_file_notes_fit(qtbot) -> None:
     d.resize(980, 680)
     d.show()
     qtbot.waitExposed(d)
-    assert "choose missing='impute' to keep them" in d.summary_label.text()
+    # in the dialog's own words, not the API's missing='impute'
+    assert "choose “impute (mean / most frequent)” under Missing values to keep them" in (
+        d.summary_label.text()
+    )
+    assert "missing=" not in d.summary_label.text()
     label = d.summary_label
     assert label.height() >= label.heightForWidth(label.width())
     assert d.columns_table.cellWidget(_row(d, "remark"), 3).currentText().startswith("Drop (auto")

@@ -47,7 +47,7 @@ def window(qtbot, settings, errors):
 
 
 def _steps(w: MainWindow) -> int:
-    return len(w.loss_plot.buffers["step"])
+    return w.loss_plot.buffers["step"].n_points  # steps recorded (the series keeps bins of them)
 
 
 def _curve_len(w: MainWindow) -> int:
@@ -331,8 +331,15 @@ def _tab(w: MainWindow, key: str) -> None:
 def test_views_are_tabs_below_the_always_visible_plots(window):
     w = window
     titles = [w.view_tabs.tabText(i) for i in range(w.view_tabs.count())]
-    assert titles == ["Decision surface", "Network", "Backprop trace", "Weights", "Accuracy"]
-    for name in ("decisionSurface", "networkDiagram", "traceView", "weightsView", "accuracyPlot"):
+    assert titles == ["Decision surface", "Network", "Backprop inspector", "Weights", "Accuracy"]
+    names = (
+        "decisionSurface",
+        "networkDiagram",
+        "backpropInspector",
+        "weightsView",
+        "accuracyPlot",
+    )
+    for name in names:
         assert w.findChild(QWidget, name) is not None, name
     for key in ("network", "trace", "weights", "accuracy", "surface"):
         _tab(w, key)
@@ -354,27 +361,30 @@ def test_run_controls_visible_at_the_default_size(window):
 
 
 def _trace_matches(w: MainWindow) -> None:
-    tv = w.trace_view
-    x, y = tv.sample()
+    """The inspector's numbers are the engine's trace of the inspected sample."""
+    insp = w.inspector
+    x, y = insp.sample()
     for ell, t in w.network.trace(x, y).items():
-        np.testing.assert_allclose(tv.columns[ell].delta.values, t.delta, rtol=0, atol=0)
-        np.testing.assert_allclose(tv.columns[ell].dW.matrix, t.dW, rtol=0, atol=0)
+        np.testing.assert_allclose(insp.walk.delta[ell], t.delta, rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(insp.walk.dW[ell], t.dW, rtol=1e-12, atol=1e-15)
 
 
-def test_trace_follows_training_and_reset(qtbot, window):
+def test_inspector_follows_training_and_reset(qtbot, window):
     w = window
     _tab(w, "trace")
-    w.trace_view.set_sample_index(3)
+    w.inspector.set_sample_index(3)
+    qtbot.waitUntil(lambda: w.inspector.walk is not None, timeout=TIMEOUT)
     _trace_matches(w)
-    before = w.trace_view.columns[2].delta.values.copy()
+    before = w.inspector.walk.delta[2].copy()
     _small_run(w, epochs=3)
     with qtbot.waitSignal(w.runEnded, timeout=TIMEOUT):
         w.toggle_training()
-    _trace_matches(w)  # the final weights reached the visible trace
-    assert not np.allclose(w.trace_view.columns[2].delta.values, before)
-    qtbot.mouseClick(_button(w, "resetButton"), Qt.MouseButton.LeftButton)
+    # the final weights reach the visible inspector (at most TEACH_INTERVAL later)
+    qtbot.waitUntil(lambda: not np.allclose(w.inspector.walk.delta[2], before), timeout=TIMEOUT)
     _trace_matches(w)
-    np.testing.assert_allclose(w.trace_view.columns[2].delta.values, before)
+    qtbot.mouseClick(_button(w, "resetButton"), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: np.allclose(w.inspector.walk.delta[2], before), timeout=TIMEOUT)
+    _trace_matches(w)
 
 
 def test_hidden_views_catch_up_when_shown_and_diagram_shows_signs(qtbot, window):
@@ -489,7 +499,7 @@ def test_loss_that_rose_is_reported(window, qtbot):
 
 
 def test_first_clause_keeps_the_status_line_short():
-    from bpstudio.ui.main_window import _first_clause
+    from bpstudio.ui.notice import first_clause as _first_clause
 
     assert _first_clause("Finished 3 epoch(s).") == "Finished 3 epoch(s)."
     long = "Training diverged at epoch 1, step 7: the loss " + "x" * 200

@@ -295,7 +295,7 @@ def test_window_tabs_hold_the_new_views_and_a_click_picks_on_the_plane(qtbot, tm
     vb = w.surface_view.getPlotItem().vb
     event = type("Click", (), {"scenePos": lambda self: vb.mapViewToScene(QPointF(u, v))})()
     w._on_surface_clicked(event)
-    assert w.trace_view.sample_index == k
+    assert w.inspector.sample_index == k and w.inspector.split() == "train"
     w.view_tabs.setCurrentIndex(w._tab_keys.index("accuracy"))
     qtbot.waitUntil(lambda: w.metrics_view.confusion.confusion is not None, timeout=30_000)
     assert w.metrics_view.confusion.confusion.matrix.sum() == len(w.dataset.X_train)
