@@ -68,6 +68,7 @@ format: $(VENV)/.installed
 bench: $(VENV)/.installed
 	$(BIN)/python -m pip install --quiet -e ".[bench]"
 	$(BIN)/python benchmarks/epoch.py
+	$(BIN)/python benchmarks/sweep.py
 	$(BIN)/python benchmarks/csv_load.py
 	$(BIN)/python benchmarks/gui_latency.py
 

@@ -1,5 +1,5 @@
-"""Headless command line: ``bpstudio [gui|train|predict|datasets|gradcheck|export|runs|info|
-install-desktop]``.
+"""Headless command line: ``bpstudio [gui|train|sweep|predict|datasets|gradcheck|export|runs|
+info|install-desktop]``.
 
 ``bpstudio`` alone opens the window (imported lazily, so the headless commands never load Qt);
 ``bpstudio EXP.bpstudio`` opens a project in it. ``train --project EXP.bpstudio`` appends the run
@@ -8,9 +8,12 @@ per-epoch history), ``export EXP.bpstudio MODEL --run N`` writes one run's model
 ``train`` fits a network on a CSV file or a ``builtin:NAME`` dataset with defaults that work
 without tuning (standardised inputs; two relu layers of 32; softmax + cross-entropy for classes,
 linear + MSE for values; adam, α = 0.01, batch 32, 100 epochs, float32), shows a progress bar
-on a terminal, prints a summary and can export the model and a metrics JSON. ``predict``
-applies an exported model to a raw CSV; ``export`` converts it (``.py``: PyTorch code);
-``install-desktop`` adds the launcher entry (see ``bpstudio.desktop_entry``).
+on a terminal, prints a summary and can export the model and a metrics JSON. ``sweep`` takes
+the same options plus ``--param NAME=VALUES`` and trains 2–12 variants that differ only in that
+setting (same data split, same initial weights where the shapes allow) through `fit_many`, then
+prints them sorted by the validation metric. ``predict`` applies an exported model to a raw CSV;
+``export`` converts it (``.py``: PyTorch code); ``install-desktop`` adds the launcher entry (see
+``bpstudio.desktop_entry``).
 
 Exit codes: 0 success; 1 a check failed (gradcheck above tolerance, training diverged);
 2 bad arguments or bad data, with ONE line on stderr and no traceback; 130 interrupted.
@@ -21,12 +24,14 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import math
 import os
 import signal
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
@@ -146,6 +151,92 @@ def _choice_list(allowed: Sequence[str], what: str) -> Callable[[str], list[str]
                 f"unknown {what} '{bad[0] if bad else text}'; choose from {', '.join(allowed)}"
             )
         return parts[0] if len(parts) == 1 else parts
+
+    return parse
+
+
+# Settings `sweep --param` can vary: name → (train option, what it is, value parser, log range ok).
+# "width" sets every hidden layer; "widthN" layer N only (checked against --hidden later).
+SWEEP_PARAMS: dict[str, tuple[str, str, str, bool]] = {
+    "lr": ("lr", "learning rate α", "positive_float", True),
+    "batch": ("batch_size", "batch size", "positive_int", False),
+    "width": ("hidden", "units of every hidden layer", "positive_int", False),
+    "activation": ("activation", "hidden activation", "activation", False),
+    "init": ("init", "weight initialiser", "init", False),
+    "optimizer": ("optimizer", "optimiser", "optimizer", False),
+    "l2": ("weight_decay", "L2 strength", "non_negative_float", True),
+    "seed": ("seed", "weights and shuffling; the split keeps --seed", "non_negative_int", False),
+}
+SWEEP_ALIASES = {"alpha": "lr", "batch-size": "batch", "batch_size": "batch", "hidden": "width",
+                 "weight-decay": "l2", "weight_decay": "l2", "optimiser": "optimizer"}  # fmt: skip
+SWEEP_MIN, SWEEP_MAX = 2, 12
+
+
+def _sweep_param(activations: Sequence[str], inits: Sequence[str], optimizers: Sequence[str]):
+    """'lr=0.001,0.01' or 'lr=log:1e-4:1e-1:6' → (name, [values]); 'width3=8,16' → ('width3', …)."""
+
+    def choice(allowed: Sequence[str], what: str) -> Callable[[str], str]:
+        def parse(text: str) -> str:
+            if text not in allowed:
+                raise argparse.ArgumentTypeError(
+                    f"unknown {what} '{text}'; choose from {', '.join(allowed)}"
+                )
+            return text
+
+        return parse
+
+    parsers: dict[str, Callable[[str], Any]] = {
+        "positive_float": _positive_float,
+        "non_negative_float": _non_negative_float,
+        "positive_int": _positive_int,
+        "non_negative_int": _non_negative_int,
+        "activation": choice(activations, "activation"),
+        "init": choice(inits, "initialiser"),
+        "optimizer": choice(optimizers, "optimizer"),
+    }
+
+    def parse(text: str) -> tuple[str, list[Any]]:
+        name, sep, values = text.partition("=")
+        name = SWEEP_ALIASES.get(name.strip().lower(), name.strip().lower())
+        layer = name[5:] if name.startswith("width") and name[5:].isdigit() else None
+        key = "width" if layer is not None else name
+        if not sep or key not in SWEEP_PARAMS:
+            raise argparse.ArgumentTypeError(
+                f"expected NAME=VALUES with NAME one of {', '.join(SWEEP_PARAMS)} "
+                f"(or widthN for layer N), got '{text}'"
+            )
+        _, _, kind, log_ok = SWEEP_PARAMS[key]
+        values = values.strip()
+        if values.lower().startswith("log:"):
+            parts = values.split(":")
+            if not log_ok:
+                raise argparse.ArgumentTypeError(f"a log range only applies to lr and l2: '{text}'")
+            try:
+                low, high, count = float(parts[1]), float(parts[2]), int(parts[3])
+                if len(parts) != 4:
+                    raise ValueError
+            except (ValueError, IndexError):
+                raise argparse.ArgumentTypeError(
+                    f"expected log:LOW:HIGH:COUNT such as log:1e-4:1e-1:6, got '{values}'"
+                ) from None
+            if not (0 < low < high and math.isfinite(high)):
+                raise argparse.ArgumentTypeError(
+                    f"a log range needs 0 < LOW < HIGH, got '{values}'"
+                )
+            if not SWEEP_MIN <= count <= SWEEP_MAX:
+                raise argparse.ArgumentTypeError(
+                    f"a sweep takes {SWEEP_MIN}-{SWEEP_MAX} values, got {count}"
+                )
+            parsed = [float(f"{v:.6g}") for v in np.geomspace(low, high, count)]
+        else:
+            parsed = [parsers[kind](v.strip()) for v in values.split(",") if v.strip()]
+        if not SWEEP_MIN <= len(parsed) <= SWEEP_MAX:
+            raise argparse.ArgumentTypeError(
+                f"a sweep takes {SWEEP_MIN}-{SWEEP_MAX} values, got {len(parsed)} in '{text}'"
+            )
+        if len(set(parsed)) != len(parsed):
+            raise argparse.ArgumentTypeError(f"a value is listed twice in '{text}'")
+        return name, parsed
 
     return parse
 
@@ -332,6 +423,36 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--run-name", metavar="NAME", help="the run's name in --project (default Run N)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_train)
+    train = p
+
+    # sweep: every train option (same parsing, same defaults), plus the setting to vary
+    p = sub.add_parser(
+        "sweep",
+        parents=[train],
+        conflict_handler="resolve",
+        help="train variants that differ in one setting and compare them",
+        description="Train 2-12 variants of a network that differ only in one setting, on the "
+        "same data split and from the same initial weights where the shapes allow, and print "
+        "them sorted by the validation metric. Takes every option of 'bpstudio train'.",
+    )
+    p.add_argument(
+        "--param",
+        required=True,
+        type=_sweep_param(hidden_acts, inits, _names(OPTIMIZERS)),
+        metavar="NAME=VALUES",
+        help="the setting and its 2-12 values: "
+        + ", ".join(f"{name} ({what})" for name, (_, what, _, _) in SWEEP_PARAMS.items())
+        + "; VALUES is a comma list (lr=0.001,0.01,0.1) or, for lr and l2, a log range "
+        "log:LOW:HIGH:COUNT (lr=log:1e-4:1e-1:6); width2=8,16 sets layer 2 only "
+        "(layers numbered from 1, the input)",
+    )
+    p.add_argument(
+        "--export", metavar="MODEL", help="save the best variant's model (as train --export)"
+    )
+    p.add_argument(
+        "--metrics", metavar="JSON", help="write every variant's settings, scores and history"
+    )
+    p.set_defaults(func=cmd_sweep)
 
     p = sub.add_parser(
         "predict",
@@ -572,10 +693,10 @@ def _describe_net(sizes: list[int], activation: Any, output: str, loss: str) -> 
     return f"network {'-'.join(map(str, sizes))} ({act} hidden, {output} output, {loss} loss)"
 
 
-def cmd_train(args: argparse.Namespace) -> int:
+def _prepare_dataset(args: argparse.Namespace) -> Any:
+    """Check the options of `train` (and `sweep`) against each other and the data; load DATA and
+    split, encode and scale it as `prepare` does."""
     from bpstudio.data import DatasetOptions, load_table, prepare
-    from bpstudio.engine import FitControl, Network, fit
-    from bpstudio.io import atomic_write_json, save_model
 
     if args.patience is not None and args.val_split == 0:
         raise CLIError("--patience watches the validation loss; give --val-split > 0")
@@ -584,7 +705,6 @@ def cmd_train(args: argparse.Namespace) -> int:
         raise CLIError(
             f"--activation lists {len(activation)} names for {len(args.hidden)} hidden layers"
         )
-    out = sys.stdout
     table = load_table(args.data, **_builtin_params(args))
     options = DatasetOptions(
         target=list(args.target) if args.target else None,
@@ -599,26 +719,34 @@ def cmd_train(args: argparse.Namespace) -> int:
     ds = prepare(table, options)
     if ds.X_train.shape[0] == 0:
         raise CLIError(f"{args.data}: no rows left to train on")
-    classification = ds.task == "classification"
-    output, loss = _default_head(ds.task, ds.n_outputs, args.output, args.loss)
+    if args.patience is not None and ds.X_val.shape[0] == 0:
+        raise CLIError("--patience needs validation rows, but the split left none")
+    return ds
+
+
+def _default_init(activation: Any) -> str:
     first = activation[0] if isinstance(activation, list) else activation
-    init = args.init or ("he" if first in RELU_FAMILY else "xavier")
-    sizes = [ds.n_inputs, *args.hidden, ds.n_outputs]
-    net = Network(
-        sizes,
-        activation=activation,
+    return "he" if first in RELU_FAMILY else "xavier"
+
+
+def _make_network(args: argparse.Namespace, ds: Any, init: str | None = None) -> Any:
+    """The network `train` builds for these options and data (`init` overrides the default)."""
+    from bpstudio.engine import Network
+
+    output, loss = _default_head(ds.task, ds.n_outputs, args.output, args.loss)
+    return Network(
+        [ds.n_inputs, *args.hidden, ds.n_outputs],
+        activation=args.activation,
         output=output,
         loss=loss,
-        init=init,
+        init=init or args.init or _default_init(args.activation),
         seed=args.seed,
         dtype=args.dtype,
     )
-    has_val = ds.X_val.shape[0] > 0
-    X_val = ds.X_val if has_val else None
-    Y_val = ds.Y_val if has_val else None
-    if args.patience is not None and not has_val:
-        raise CLIError("--patience needs validation rows, but the split left none")
 
+
+def _print_dataset(args: argparse.Namespace, ds: Any, out: IO[str]) -> None:
+    classification = ds.task == "classification"
     what = f"{len(ds.classes)} classes" if classification and ds.classes else ds.task
     print(
         f"{args.data}: {what}, {ds.n_inputs} inputs, "
@@ -628,23 +756,11 @@ def cmd_train(args: argparse.Namespace) -> int:
     )
     for note in ds.notes:  # dropped columns / rows, latin-1 fallback, …: say what happened
         print(f"note: {note}", file=out)
-    print(
-        f"{_describe_net(sizes, activation, output, loss)}, {args.optimizer} lr {args.lr:g}, "
-        f"batch {args.batch_size}",
-        file=out,
-        flush=True,
-    )
 
-    control = FitControl()
-    show_bar = not args.quiet and sys.stderr.isatty()
-    progress = _Progress(sys.stderr, args.epochs, show_bar) if show_bar else None
-    callback: Any = progress
-    project = _ProjectRun.start(args, ds, net) if args.project else None
-    extra_fit: dict[str, Any] = {}
-    if project is not None:
-        callback = project.recorder(then=progress)
-        extra_fit["grad_norm_every"] = project.grad_norm_every(ds.X_train.shape[0], args.batch_size)
-    overrides: dict[str, Any] = {
+
+def _fit_overrides(args: argparse.Namespace) -> dict[str, Any]:
+    """The `fit` options the train options ask for."""
+    return {
         "epochs": args.epochs,
         "batch_size": args.batch_size,
         "optimizer": args.optimizer,
@@ -655,6 +771,64 @@ def cmd_train(args: argparse.Namespace) -> int:
         "patience": args.patience,
         "seed": args.seed,
     }
+
+
+def _final_scores(ds: Any, net: Any) -> dict[str, Any]:
+    """Loss, accuracy (classes) and RMSE in the target's units (values) of the final weights."""
+    classification = ds.task == "classification"
+    has_val = ds.X_val.shape[0] > 0
+    X_val, Y_val = ds.X_val, ds.Y_val
+    with _one_blas_thread():
+        return {
+            "train_loss": float(net.loss(ds.X_train, ds.Y_train)),
+            "val_loss": float(net.loss(X_val, Y_val)) if has_val else None,
+            "train_accuracy": (
+                _accuracy(net.forward(ds.X_train), ds.Y_train) if classification else None
+            ),
+            "val_accuracy": (
+                _accuracy(net.forward(X_val), Y_val) if classification and has_val else None
+            ),
+            # The loss is on standardised targets; RMSE in the target's units is what users read.
+            "train_rmse": (
+                None if classification else _rmse(ds.preprocessor, net, ds.X_train, ds.Y_train)
+            ),
+            "val_rmse": (
+                _rmse(ds.preprocessor, net, X_val, Y_val)
+                if has_val and not classification
+                else None
+            ),
+        }
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from bpstudio.engine import FitControl, fit
+    from bpstudio.io import atomic_write_json, save_model
+
+    out = sys.stdout
+    ds = _prepare_dataset(args)
+    net = _make_network(args, ds)
+    sizes, activation, output, loss = net.sizes, args.activation, net.output, net.loss_name
+    has_val = ds.X_val.shape[0] > 0
+    X_val = ds.X_val if has_val else None
+    Y_val = ds.Y_val if has_val else None
+    _print_dataset(args, ds, out)
+    print(
+        f"{_describe_net(sizes, activation, output, loss)}, {args.optimizer} lr {args.lr:g}, "
+        f"batch {args.batch_size}",
+        file=out,
+        flush=True,
+    )
+
+    control = FitControl()
+    show_bar = not args.quiet and sys.stderr.isatty()
+    progress = _Progress(sys.stderr, args.epochs, show_bar) if show_bar else None
+    overrides = _fit_overrides(args)
+    callback: Any = progress
+    project = _ProjectRun.open(args) if args.project else None
+    extra_fit: dict[str, Any] = {}
+    if project is not None:
+        callback = project.add(args, ds, net, args.run_name, then=progress)
+        extra_fit["grad_norm_every"] = project.grad_norm_every(ds.X_train.shape[0], args.batch_size)
     try:
         with _one_blas_thread(), _stop_on_ctrl_c(control):
             history = fit(
@@ -673,16 +847,10 @@ def cmd_train(args: argparse.Namespace) -> int:
             progress.close()
 
     # Final figures from the final (or best, after early stopping) weights, not the last epoch.
-    with _one_blas_thread():
-        train_loss = float(net.loss(ds.X_train, ds.Y_train))
-        val_loss = float(net.loss(X_val, Y_val)) if has_val else None
-        train_acc = _accuracy(net.forward(ds.X_train), ds.Y_train) if classification else None
-        val_acc = _accuracy(net.forward(X_val), Y_val) if classification and has_val else None
-        # The loss is on standardised targets; RMSE in the target's own units is what users read.
-        train_rmse = None if classification else _rmse(ds.preprocessor, net, ds.X_train, ds.Y_train)
-        val_rmse = (
-            _rmse(ds.preprocessor, net, X_val, Y_val) if has_val and not classification else None
-        )
+    scores = _final_scores(ds, net)
+    train_loss, val_loss = scores["train_loss"], scores["val_loss"]
+    train_acc, val_acc = scores["train_accuracy"], scores["val_accuracy"]
+    train_rmse, val_rmse = scores["train_rmse"], scores["val_rmse"]
 
     reason = history.stop_reason
     line = {
@@ -749,30 +917,38 @@ def cmd_train(args: argparse.Namespace) -> int:
         atomic_write_json(args.metrics, metrics)
         print(f"wrote metrics to {args.metrics}", file=out)
     if project is not None:
-        project.finish(history, summary, out)
+        project.finish([history], [summary], out)
     return 1 if reason == "diverged" else 0
 
 
 class _ProjectRun:
-    """``train --project``: the run recorded into a project (opened before training, so a bad
-    project file stops the command at once), appended and saved after it."""
+    """``train --project`` and ``sweep --project``: runs recorded into a project (opened before
+    training, so a bad project file stops the command at once), appended and saved after it."""
 
-    def __init__(self, path: Path, session: Any, run: Any, net: Any) -> None:
-        self.path, self.session, self.run, self.net = path, session, run, net
-        self._recorder: Any = None
+    def __init__(self, path: Path, session: Any) -> None:
+        self.path, self.session = path, session
+        self._recording: list[tuple[Any, Any]] = []  # (run, recorder) in the order added
 
     @classmethod
-    def start(cls, args: argparse.Namespace, ds: Any, net: Any) -> _ProjectRun:
-        from bpstudio.data import DatasetOptions
-        from bpstudio.engine import FitConfig, NetworkSpec
-        from bpstudio.session import DatasetRef, Session
+    def open(cls, args: argparse.Namespace) -> _ProjectRun:
+        from bpstudio.session import Session
 
         path = Path(args.project)
         if path.suffix.lower() != ".bpstudio":
             raise CLIError(f"{path}: a project file ends in .bpstudio")
         if not path.parent.is_dir():
             raise CLIError(f"{path}: the folder {path.parent} does not exist")
-        session = Session.open(path) if path.exists() else Session()
+        return cls(path, Session.open(path) if path.exists() else Session())
+
+    def add(
+        self, args: argparse.Namespace, ds: Any, net: Any, name: str | None, then: Any = None
+    ) -> Any:
+        """A new run of ``net`` trained with ``args``' settings; returns the ``fit`` callback that
+        records it (calling ``then`` with every event too)."""
+        from bpstudio.data import DatasetOptions
+        from bpstudio.engine import FitConfig, NetworkSpec
+        from bpstudio.session import DatasetRef, FitRecorder
+
         options = DatasetOptions(
             target=list(args.target) if args.target else None,
             task=args.task,
@@ -783,38 +959,24 @@ class _ProjectRun:
             drop_columns=list(args.drop),
             categorical=list(args.categorical),
         )
-        dataset = DatasetRef.from_source(args.data, _builtin_params(args), options)
-        fit_config = FitConfig(
-            epochs=args.epochs,
-            batch_size=args.batch_size,
-            optimizer=args.optimizer,
-            lr=args.lr,
-            momentum=args.momentum,
-            schedule=args.schedule,
-            weight_decay=args.weight_decay,
-            patience=args.patience,
-            seed=args.seed,
-        )
+        fit_config = FitConfig(**_fit_overrides(args))
+        session = self.session
         # The project's current settings follow its latest run, as the window's would.
-        session.dataset = dataset
+        session.dataset = DatasetRef.from_source(args.data, _builtin_params(args), options)
         session.network = NetworkSpec.from_config(net.config())
         session.fit = fit_config
         pre = ds.preprocessor
         run = session.new_run(
             net.config(),
             fit_config,
-            name=args.run_name,
+            name=name,
             task=ds.task,
             preprocessor=pre.to_dict(),
             target_scale=None if ds.task == "classification" else list(pre.target_scale),
         )
-        return cls(path, session, run, net)
-
-    def recorder(self, then: Any = None) -> Any:
-        from bpstudio.session import FitRecorder
-
-        self._recorder = FitRecorder(self.run, self.net, then=then)
-        return self._recorder
+        recorder = FitRecorder(run, net, then=then)
+        self._recording.append((run, recorder))
+        return recorder
 
     @staticmethod
     def grad_norm_every(n_rows: int, batch_size: int) -> int:
@@ -822,12 +984,292 @@ class _ProjectRun:
         n_batches = -(-int(n_rows) // max(1, int(batch_size)))
         return max(1, n_batches // 16)
 
-    def finish(self, history: Any, summary: dict[str, Any], out: IO[str]) -> None:
-        self._recorder.finish(history)
-        self.run.summary = dict(summary)
+    def finish(self, histories: list[Any], summaries: list[dict[str, Any]], out: IO[str]) -> None:
+        """Close every run added (in the order added) and save the project."""
+        for (run, recorder), history, summary in zip(
+            self._recording, histories, summaries, strict=True
+        ):
+            recorder.finish(history)
+            run.summary = dict(summary)
         self.session.save(self.path)
-        number = len(self.session.runs)
-        print(f"added run {number} ({self.run.name}) to {self.path}", file=out)
+        first = len(self.session.runs) - len(self._recording) + 1
+        for i, (run, _) in enumerate(self._recording):
+            print(f"added run {first + i} ({run.name}) to {self.path}", file=out)
+
+
+# ---------------------------------------------------------------------------------------- sweep
+
+
+def _variant(args: argparse.Namespace, name: str, value: Any) -> argparse.Namespace:
+    """A copy of the train options with the swept setting set to `value`."""
+    variant = argparse.Namespace(**vars(args))
+    if name.startswith("width"):
+        hidden = list(args.hidden)
+        if not hidden:
+            raise CLIError("--param width needs hidden layers; give --hidden, e.g. --hidden 16,16")
+        if name == "width":
+            hidden = [value] * len(hidden)
+        else:
+            layer = int(name[5:])
+            if not 2 <= layer <= len(hidden) + 1:
+                raise CLIError(
+                    f"--param {name}: layer {layer} is not a hidden layer; the hidden layers are "
+                    f"2 to {len(hidden) + 1} (layer 1 is the input)"
+                )
+            hidden[layer - 2] = value
+        variant.hidden = hidden
+    else:
+        setattr(variant, SWEEP_PARAMS[name][0], value)
+    return variant
+
+
+class _SweepProgress:
+    """`_Progress`'s bar over every variant's epochs (fit_many calls back once per run)."""
+
+    def __init__(self, bar: _Progress, n_runs: int) -> None:
+        self.bar = bar
+        self.n_runs = n_runs
+        self.total = n_runs * bar.epochs
+        self.done = 0
+
+    def __call__(self, event: Any) -> None:
+        if not hasattr(event, "train_loss"):  # StepEvent
+            return
+        self.done += 1
+        bar = self.bar
+        bar.epoch = event.epoch
+        bar.fraction = min(self.done / self.total, 1.0)
+        bar.text = f"{self.n_runs} variants"
+        now = time.perf_counter()
+        if now - bar.start >= PROGRESS_AFTER_S and now - bar.last_draw >= 0.1:
+            bar.last_draw = now
+            bar._draw(now)
+
+
+def _fmt_value(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+@dataclass
+class _SweepRow:
+    """One variant after training: its value of the swept setting, net, history, fit options and
+    final scores (as `_final_scores`)."""
+
+    value: Any
+    net: Any
+    history: Any
+    fit: dict[str, Any]
+    scores: dict[str, Any]
+
+    def summary(self) -> dict[str, Any]:
+        h = self.history
+        return {
+            "value": self.value, **self.scores, "epochs": int(h.epochs), "steps": int(h.steps),
+            "stop_reason": h.stop_reason, "best_epoch": h.best_epoch, "message": h.message,
+            "fit": self.fit, "network": self.net.config(),
+        }  # fmt: skip
+
+
+@dataclass
+class _Sweep:
+    """A trained sweep, best variant first: what `sweep` prints, exports and (later) stores."""
+
+    name: str
+    values: list[Any]
+    ds: Any
+    rows: list[_SweepRow]
+    metric: str
+    seconds: float
+    kernels: int  # how many groups fit_many trained (1: all variants through one kernel)
+    project: _ProjectRun | None = None  # --project: the variants' runs, recorded while training
+    in_order: list[_SweepRow] = field(default_factory=list)  # rows in the order of the values
+
+
+def _sweep_header(args: argparse.Namespace, ds: Any, name: str, values: list, net: Any) -> str:
+    fixed = [
+        part
+        for key, part in (
+            ("optimizer", args.optimizer),
+            ("lr", f"lr {args.lr:g}"),
+            ("batch", f"batch {args.batch_size}"),
+            ("l2", f"L2 {args.weight_decay:g}" if args.weight_decay else ""),
+        )
+        if key != name and part
+    ]
+    sizes = [ds.n_inputs, *args.hidden, ds.n_outputs]
+    same = "same data split" + {
+        "seed": "",
+        "init": "",
+        "width": ", same initial weights where the shapes allow",
+    }.get("width" if name.startswith("width") else name, ", same initial weights")
+    return (
+        f"sweep {name} over {len(values)} values; base "
+        f"{_describe_net(sizes, args.activation, net.output, net.loss_name)}, "
+        f"{', '.join([*fixed, f'{args.epochs} epochs'])}\n({same}; only {name} differs)"
+    )
+
+
+def _train_sweep(args: argparse.Namespace, out: IO[str]) -> _Sweep:
+    """Load the data once, build one network per value, train them with `fit_many`, rank them."""
+    from bpstudio.engine import FitControl, fit_many, stack_groups
+
+    name, values = args.param
+    ds = _prepare_dataset(args)
+    # Only the swept setting differs: every variant keeps the base run's initialiser (so an
+    # activation sweep starts relu and tanh from the same weights) unless init is swept.
+    init = None if name == "init" else (args.init or _default_init(args.activation))
+    variants = [_variant(args, name, value) for value in values]
+    nets = [_make_network(v, ds, init=init) for v in variants]
+    if name.startswith("width"):  # the layers whose shape did not change start as the base's
+        base = _make_network(args, ds, init=init).params
+        for net in nets:
+            net.set_params(
+                {k: (base[k] if base[k].shape == v.shape else v) for k, v in net.params.items()}
+            )
+    configs = [_fit_overrides(v) for v in variants]
+    _print_dataset(args, ds, out)
+    print(_sweep_header(args, ds, name, values, nets[0]), file=out, flush=True)
+
+    classification = ds.task == "classification"
+    has_val = ds.X_val.shape[0] > 0
+    control = FitControl()
+    show_bar = not args.quiet and sys.stderr.isatty()
+    bar = _Progress(sys.stderr, args.epochs, show_bar) if show_bar else None
+    progress = _SweepProgress(bar, len(nets)) if bar is not None else None
+    project = _ProjectRun.open(args) if args.project else None
+    if project is not None:  # each variant's run records its own events, then the bar sees them
+        every = _ProjectRun.grad_norm_every(ds.X_train.shape[0], args.batch_size)
+        for variant, value, net, conf in zip(variants, values, nets, configs, strict=True):
+            label = f"{name} {_fmt_value(value)}"
+            run_name = f"{args.run_name} ({label})" if args.run_name else label
+            conf["callback"] = project.add(variant, ds, net, run_name, then=progress)
+            conf["grad_norm_every"] = every
+    t0 = time.perf_counter()
+    try:
+        with _one_blas_thread(), _stop_on_ctrl_c(control):
+            histories = fit_many(
+                nets,
+                ds.X_train,
+                ds.Y_train,
+                configs,
+                X_val=ds.X_val if has_val else None,
+                Y_val=ds.Y_val if has_val else None,
+                control=control,
+                callback=progress,
+            )
+    finally:
+        if bar is not None:
+            bar.close()
+    seconds = time.perf_counter() - t0
+    groups = stack_groups(nets, ds.X_train.shape[0], configs)
+    rows = [
+        _SweepRow(value, net, hist, _fit_overrides(v), _final_scores(ds, net))
+        for value, net, hist, v in zip(values, nets, histories, variants, strict=True)
+    ]
+    in_order = list(rows)  # the runs go into a project in the order the values were given
+
+    def rank(row: _SweepRow) -> tuple:
+        diverged = row.history.stop_reason == "diverged"
+        s = row.scores
+        if has_val and classification:
+            return (diverged, -s["val_accuracy"], s["val_loss"])
+        return (diverged, s["val_loss"] if has_val else s["train_loss"])
+
+    rows.sort(key=rank)
+    if not has_val:
+        metric = "train loss"
+    elif classification:
+        metric = "val accuracy"
+    else:
+        units = f"{ds.target_names[0]} units" if len(ds.target_names) == 1 else "mean"
+        metric = f"val RMSE ({units})"
+    return _Sweep(name, list(values), ds, rows, metric, seconds, len(groups), project, in_order)
+
+
+def _print_sweep(sweep: _Sweep, out: IO[str]) -> None:
+    """The results table, best first; diverged variants say why on stderr."""
+    has_val = sweep.ds.X_val.shape[0] > 0
+    classification = sweep.ds.task == "classification"
+    n = len(sweep.rows)
+    how = (
+        "together" if sweep.kernels == 1
+        else "one by one" if sweep.kernels == n
+        else f"in {sweep.kernels} groups"
+    )  # fmt: skip
+    print(
+        f"trained {n} variants {how} in {sweep.seconds:.2f} s; sorted by {sweep.metric}", file=out
+    )
+    head = f"{'rank':<5}{sweep.name:<12}"
+    if has_val:
+        head += f"{'val acc' if classification else 'val RMSE':>10}{'val loss':>11}"
+    print(head + f"{'train loss':>12}{'epochs':>8}  result", file=out)
+    for i, row in enumerate(sweep.rows, start=1):
+        s, h = row.scores, row.history
+        line = f"{i:<5}{_fmt_value(row.value):<12}"
+        if has_val and classification:
+            line += f"{s['val_accuracy']:>10.1%}{s['val_loss']:>11.4g}"
+        elif has_val:
+            line += f"{float(np.mean(s['val_rmse'])):>10.4g}{s['val_loss']:>11.4g}"
+        result = h.stop_reason.replace("_", " ")
+        if h.stop_reason == "early_stopped" or (
+            h.stop_reason == "finished" and h.best_epoch not in (None, h.epochs)
+        ):
+            result += f" (best epoch {h.best_epoch})"
+        print(line + f"{s['train_loss']:>12.4g}{h.epochs:>8}  {result}", file=out)
+    for row in sweep.rows:
+        if row.history.stop_reason == "diverged":
+            print(
+                f"{PROG}: {sweep.name} {_fmt_value(row.value)}: {row.history.message}",
+                file=sys.stderr,
+            )
+
+
+def _save_sweep(args: argparse.Namespace, sweep: _Sweep, out: IO[str]) -> None:
+    """--export (the best variant's model), --metrics (every variant) and --project (every
+    variant as a run)."""
+    from bpstudio.io import atomic_write_json, save_model
+
+    if sweep.project is not None:
+        rows = sweep.in_order
+        summaries = [{k: v for k, v in row.summary().items() if k != "value"} for row in rows]
+        sweep.project.finish([row.history for row in rows], summaries, out)
+
+    ds, best = sweep.ds, sweep.rows[0]
+    if args.export and best.history.stop_reason == "diverged":
+        print(f"{PROG}: not saving {args.export}: every variant diverged", file=sys.stderr)
+    elif args.export:
+        extra = {
+            "dataset": str(args.data), "task": ds.task,
+            "sweep": {"param": sweep.name, "values": sweep.values},
+            "feature_names": list(ds.feature_names), "target_names": list(ds.target_names),
+            **{k: v for k, v in best.summary().items() if k != "value"},
+        }  # fmt: skip
+        path = save_model(args.export, best.net, ds.preprocessor, extra=extra)
+        print(f"saved the best variant ({sweep.name} {_fmt_value(best.value)}) to {path}", file=out)
+    if args.metrics:
+        variants = []
+        for row in sweep.rows:
+            h = row.history
+            variants.append({**row.summary(), "history": {
+                "train_loss": list(h.epoch_train_loss), "val_loss": list(h.epoch_val_loss),
+                "train_accuracy": list(h.epoch_train_accuracy),
+                "val_accuracy": list(h.epoch_val_accuracy),
+            }})  # fmt: skip
+        atomic_write_json(args.metrics, {
+            "dataset": str(args.data), "task": ds.task, "param": sweep.name,
+            "values": sweep.values, "sorted_by": sweep.metric,
+            "n_train": int(ds.X_train.shape[0]), "n_val": int(ds.X_val.shape[0]),
+            "seconds": sweep.seconds, "variants": variants,
+        })  # fmt: skip
+        print(f"wrote metrics to {args.metrics}", file=out)
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    out = sys.stdout
+    sweep = _train_sweep(args, out)
+    _print_sweep(sweep, out)
+    _save_sweep(args, sweep, out)
+    return 1 if all(row.history.stop_reason == "diverged" for row in sweep.rows) else 0
 
 
 # -------------------------------------------------------------------------------------- predict
