@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
@@ -221,3 +222,13 @@ def get_image_size(parent: QWidget | None, default: tuple[int, int]) -> tuple[in
     if dlg.exec() != QDialog.DialogCode.Accepted:
         return None
     return spins[0].value(), spins[1].value()
+
+
+def ask_sweep(parent: QWidget | None, net_config: dict, epochs: int = 20) -> Any:
+    """Compare…: a ``SweepSpec`` (one setting, its values), or None when cancelled."""
+    from bpstudio.ui.sweep_dialog import SweepDialog
+
+    dlg = SweepDialog(parent, net_config, epochs)
+    if dlg.exec() != SweepDialog.DialogCode.Accepted:
+        return None
+    return dlg.spec()
