@@ -167,7 +167,10 @@ class _RunCurves:
             ok = np.isfinite(y)
             item.setData(ex[: y.size][ok], y[ok])
         for i, (name, series) in enumerate(
-            sorted(h.grad_norms.items(), key=lambda kv: int(kv[0][1:]))
+            sorted(
+                ((k, v) for k, v in h.grad_norms.items() if k.startswith("W")),
+                key=lambda kv: int(kv[0][1:]),
+            )
         ):
             item = self.grad.get(name)
             if item is None:
