@@ -79,7 +79,7 @@ def test_overlay_shows_one_curve_per_selected_run_with_the_diff(qtbot, window):
     view.set_run_visible(first, True)
     view.set_x_mode("time")
     x, _ = view.curves[first.id].loss.getOriginalDataset()
-    assert 0 <= x.min() and x.max() <= first.seconds + 1e-9
+    assert x.min() >= 0 and x.max() <= first.seconds + 1e-9
     view.set_x_mode("epoch")
     x, _ = view.curves[first.id].loss.getOriginalDataset()
     assert x.max() <= first.epochs + 1e-9
