@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
 from bpstudio.engine import HIDDEN_ACTIVATIONS, OPTIMIZERS, FitConfig, Network
 from bpstudio.engine.initializers import INITIALIZERS
@@ -28,6 +28,7 @@ from bpstudio.engine.remote import Variant
 from bpstudio.session import Run, RunStatus
 
 SWEEP_MIN, SWEEP_MAX = 2, 12
+NOTIFY_MS = 1000  # ≤ 1 Runs-table update a second per run during a sweep
 #: setting → (label, kind); kind: float | int | a tuple of allowed names
 SETTINGS: dict[str, tuple[str, Any]] = {
     "lr": ("α (learning rate)", float),
@@ -180,6 +181,12 @@ class SweepRunner(QObject):
         self.w = window
         self.sweep: Sweep | None = None  # the sweep training now
         self.last: Sweep | None = None
+        # 12 runs × 5 messages a second: the session hears of a run's progress once a
+        # second (the Runs table and the title follow it), not once per message
+        self._dirty: set[int] = set()
+        self._notify = QTimer(self)
+        self._notify.setInterval(NOTIFY_MS)
+        self._notify.timeout.connect(self._flush_notify)
         rc = window.runs
         rc.variantProgressed.connect(self._on_progress)
         rc.variantFinished.connect(self._on_finished)
@@ -226,18 +233,39 @@ class SweepRunner(QObject):
 
     def _on_progress(self, p: Any) -> None:
         run = self._run(p.variant)
-        if run is not None:
+        if run is None:
+            return
+        listener, run._listener = run._listener, None
+        try:
             run.record_progress(p)
-            self.progressed.emit()
+        finally:
+            run._listener = listener
+        self._dirty.add(p.variant)
+        if not self._notify.isActive():
+            self._notify.start()
+        self.progressed.emit()
+
+    def _flush_notify(self) -> None:
+        sweep, dirty = self.sweep, sorted(self._dirty)
+        self._dirty.clear()
+        if sweep is None or not dirty:
+            self._notify.stop()
+            return
+        for k in dirty:
+            sweep.runs[k]._changed("progress")
 
     def _on_finished(self, f: Any) -> None:
         run = self._run(f.variant)
         if run is not None:
+            if f.variant in self._dirty:
+                self._dirty.discard(f.variant)
+                run._changed("progress")
             run.finish_from(f)
             self.sweep.done += 1  # type: ignore[union-attr]
 
     def _on_ended(self) -> None:
         sweep = self.sweep
+        self._notify.stop()
         if sweep is None:
             return
         best = min(sweep.runs, key=lambda r: validation_metric(r)[0])
@@ -250,6 +278,8 @@ class SweepRunner(QObject):
         self.ended.emit(sweep)
 
     def _on_failed(self, _title: str, message: str) -> None:
+        self._notify.stop()
+        self._dirty.clear()
         sweep = self.sweep
         if sweep is None:
             return
