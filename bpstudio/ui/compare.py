@@ -39,6 +39,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QListWidget,
     QListWidgetItem,
+    QPushButton,
     QSplitter,
     QTableWidget,
     QTableWidgetItem,
@@ -239,6 +240,12 @@ class CompareView(QWidget):
         top.addWidget(QLabel("x axis:"))
         top.addWidget(self.x_combo)
         top.addWidget(self.hint, 1)
+        self.side_button = QPushButton("Side by side")
+        self.side_button.setObjectName("sideBySideButton")
+        self.side_button.setToolTip(
+            "The decision surface and the diagram of the first two runs next to each other"
+        )
+        top.addWidget(self.side_button)
         plots = QSplitter(Qt.Orientation.Horizontal)
         for p in (self.loss_plot, self.metric_plot, self.grad_plot):
             plots.addWidget(p)
@@ -547,6 +554,23 @@ class Comparison:
             toolbar.addAction(self.action_sweep)
 
         self.rewind = RewindBar(window)
+        self.side: Any = None
+        self.view.side_button.clicked.connect(lambda: self.show_side_by_side())
+
+    def show_side_by_side(self, runs: list[Run] | None = None) -> Any:
+        """The first two compared runs (or ``runs``) side by side, in a window of their own."""
+        from bpstudio.ui.side_by_side import SideBySide
+
+        runs = list(runs if runs is not None else self.view.visible_runs())
+        if len(runs) < 2:
+            self.w.statusBar().showMessage("Select two runs to see them side by side", 5000)
+            return None
+        if self.side is None:
+            self.side = SideBySide(self.w)
+        self.side.set_runs(runs[0], runs[1])
+        self.side.show()
+        self.side.raise_()
+        return self.side
 
     # ------------------------------------------------------------------ selection and diff
     def on_runs_selected(self, runs: list[Run]) -> None:

@@ -153,3 +153,28 @@ def test_a_sweep_in_the_window_trains_the_variants_as_runs(qtbot, window, monkey
     keys = [validation_metric(r)[0] for r in results.ranked]
     assert keys == sorted(keys)
     assert w.state == "idle"
+
+
+def test_side_by_side_shows_each_runs_weights(qtbot, window):
+    w = window
+    _train(qtbot, w, 2)
+    w.training_panel.batch_spin.setValue(w.training_panel.batch_spin.value() * 2)
+    _train(qtbot, w, 3)
+    first, second = w.session.runs
+    _select_rows(w, [0, 1])
+    side = w.comparison.show_side_by_side()
+    try:
+        assert side is not None and side.isVisible()
+        for col, run in zip(side.columns, (first, second), strict=True):
+            got = col.diagram._net.get_params()
+            for k, v in run.params.items():
+                np.testing.assert_array_equal(got[k], v)
+            # the surface is this run's prediction over the plane
+            pts = col.surface._grid_points
+            expected = run.network().forward(pts.astype(run.network().dtype))
+            np.testing.assert_allclose(
+                col.surface.prediction.reshape(len(pts), -1), expected, rtol=1e-5, atol=1e-6
+            )
+        assert "batch" in side.columns[1].title.text()
+    finally:
+        side.close()
