@@ -250,6 +250,8 @@ class CompareView(QWidget):
         for p in (self.loss_plot, self.metric_plot, self.grad_plot):
             plots.addWidget(p)
         plots.addWidget(self.runs_list)
+        self.runs_list.setMinimumWidth(170)
+        plots.setSizes([300, 300, 300, 220])
         lay = QVBoxLayout(self)
         lay.setContentsMargins(2, 2, 2, 2)
         lay.addLayout(top)
@@ -423,7 +425,7 @@ class CompareView(QWidget):
 class ResultsTable(QTableWidget):
     """The compared runs sorted by the validation metric (best first)."""
 
-    HEADERS = ("Rank", "Run", "Val acc / RMSE", "Val loss", "Train loss", "Epochs", "Status")
+    HEADERS = ("#", "Run", "Val acc / RMSE", "Val loss", "Train loss", "Epochs", "Status")
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(0, len(self.HEADERS), parent)
@@ -432,7 +434,7 @@ class ResultsTable(QTableWidget):
         self.verticalHeader().hide()
         self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        self.horizontalHeader().setStretchLastSection(True)
         self.ranked: list[Run] = []
 
     def set_runs(self, runs: list[Run]) -> None:
@@ -471,7 +473,7 @@ class ComparePanel(QWidget):
         split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(self.view)
         split.addWidget(self.results)
-        split.setSizes([900, 380])
+        split.setSizes([860, 460])
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(split)
@@ -576,7 +578,7 @@ class Comparison:
     def on_runs_selected(self, runs: list[Run]) -> None:
         if len(runs) >= 2:
             self.panel.set_runs(runs, self.w.session.current_run)
-            self.dock.show()
+            self.show_dock()
         if len(runs) == 2:
             self.diff_label.setText(f"{runs[0].name} → {runs[1].name}: {diff_text(*runs)}")
             self.diff_label.show()
@@ -607,8 +609,21 @@ class Comparison:
 
     def _on_sweep_started(self, sweep: Any) -> None:
         self.panel.set_runs(sweep.runs, None)
+        self.show_dock()
+
+    def show_dock(self) -> None:
+        """Show the Compare dock at a size its three plots can be read at."""
+        w, was = self.w, self.dock.isVisible()
         self.dock.show()
         self.dock.raise_()
+        if not was and not self.dock.isFloating():
+            w.resizeDocks([self.dock], [max(260, int(0.42 * w.height()))], Qt.Orientation.Vertical)
+            if w.runs_dock.isVisible():
+                w.resizeDocks(
+                    [w.runs_dock, self.dock],
+                    [int(0.28 * w.width()), int(0.72 * w.width())],
+                    Qt.Orientation.Horizontal,
+                )
 
     def _on_sweep_ended(self, sweep: Any) -> None:
         self.view.refresh(force=True)

@@ -85,7 +85,7 @@ class RewindBar(QWidget):
 
     # ------------------------------------------------------------------ state
     def shown_run(self) -> Run | None:
-        run = self.w.book.attached[0]
+        run = self.w.session.current_run
         return run if run is not None and run in self.w.session.runs else None
 
     def sync(self) -> None:

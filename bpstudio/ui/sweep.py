@@ -149,17 +149,20 @@ def build_variants(
     return out
 
 
-def validation_metric(run: Run) -> tuple[float, str]:
-    """(sort key, text) of a run's validation metric: accuracy (higher first) or RMSE / loss."""
+def validation_metric(run: Run) -> tuple[tuple[float, float], str]:
+    """(sort key, text) of a run's validation metric: accuracy (higher first, ties by the lower
+    validation loss), else RMSE (or the loss) lower first."""
+    loss = run.final("val_loss") or run.final("train_loss")
+    tie = loss if loss is not None and math.isfinite(loss) else math.inf
     if run.is_classification:
         acc = run.final("val_accuracy")
         if acc is None:
             acc = run.final("train_accuracy")
-        return (-acc if acc is not None else math.inf), (
-            "–" if acc is None else f"{100 * acc:.1f} %"
-        )
+        text = "–" if acc is None else f"{100 * acc:.1f} %"
+        return ((-acc if acc is not None else math.inf), tie), text
     rmse = run.final("val_rmse") or run.final("val_loss") or run.final("train_loss")
-    return (rmse if rmse is not None else math.inf), ("–" if rmse is None else f"{rmse:.4g}")
+    key = rmse if rmse is not None and math.isfinite(rmse) else math.inf
+    return (key, tie), ("–" if rmse is None else f"{rmse:.4g}")
 
 
 @dataclass
