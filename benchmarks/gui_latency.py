@@ -22,6 +22,10 @@ reports the 10 ms timer lateness over the whole run and per minute (p95 ≤ 30 m
 the longest plot paint, how long the File menu takes to open every 15 s, and how long Stop takes:
 a mouse click on the Stop button until the window's ``runEnded`` signal (≤ 0.5 s).
 
+``--teach`` runs the same cases with the teaching views on screen: the Backprop inspector tab
+below and the Saturation (activation diagnostics) tab beside the loss plot, both fed the weights
+as they stream in (the W1 case is the 784-input data).
+
 ``--paint`` measures instead one ``refresh()`` + repaint of each live plot (560×400) holding
 realistic data: 10 k points per step curve, 7 gradient-norm layers (log-y), 300 epochs; and one
 decision-surface update (100×100 grid, spirals, 2 → 16 → 16 → 2), alone and with the tab's 32
@@ -38,7 +42,7 @@ Prints a table and ``RESULT …`` lines.
 
 Leaves out: real-display compositor effects.
 
-Usage: ``python benchmarks/gui_latency.py [--seconds 8] [--skip-w1] [--paint]
+Usage: ``python benchmarks/gui_latency.py [--seconds 8] [--skip-w1] [--teach] [--paint]
 [--long [--minutes 10]]``
 """
 
@@ -519,6 +523,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--skip-w1", action="store_true", help="only the playground net")
     ap.add_argument("--paint", action="store_true", help="paint cost per plot, then exit")
     ap.add_argument("--long", action="store_true", help="the long 'until stopped' run only")
+    ap.add_argument(
+        "--teach",
+        action="store_true",
+        help="with the Backprop inspector and the Saturation tab on screen",
+    )
     ap.add_argument("--minutes", type=float, default=1.0, help="length of the --long run")
     ap.add_argument("--sweep", action="store_true", help="a 12-variant sweep in the window only")
     ap.add_argument(
@@ -547,6 +556,12 @@ def main(argv: list[str] | None = None) -> int:
     from bpstudio.ui.main_window import MainWindow
 
     import_s = time.perf_counter() - t_imp
+    from bpstudio.ui import dialogs
+
+    # closing with unsaved runs asks Save / Discard / Cancel: a benchmark discards them (a real
+    # modal dialog would wait forever offscreen)
+    dialogs.ask_save_discard_cancel = lambda *a: "discard"
+    dialogs.ask_restore_recovery = lambda *a: False
     theme.apply_theme(app, "light")
     tmp = tempfile.mkdtemp(prefix="bpstudio-bench-")
     settings = QSettings(os.path.join(tmp, "s.ini"), QSettings.Format.IniFormat)
@@ -632,7 +647,16 @@ def main(argv: list[str] | None = None) -> int:
                 fit_kw = {**w.training_panel.fit_config(), "epochs": 1}
             ds = w.dataset
             sizes = "→".join(map(str, w.network.sizes))
+            if args.teach:
+                w.set_current_tab("trace")
+                w.grad_tabs.setCurrentWidget(w.diagnostics)
+                name = f"{name}+teach"
             gui = measure_window(app, w, seconds)
+            if args.teach:
+                print(
+                    f"  teaching views fed: inspector {w.throttled[0].delivered}, "
+                    f"diagnostics {w.throttled[1].delivered} times so far"
+                )
             head = headless_steps_per_s(w.network, ds, fit_kw, min_seconds=min(seconds, 4.0))
             ratio = gui["steps_per_s"] / head
             results.append((name, sizes, gui, head, ratio, target))

@@ -123,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
         tabs = w.view_tabs
         tabs.setCurrentIndex(1)  # Network: its weights stream in while training
         _train_for(app, w, epochs=150)
-        w.trace_view.set_sample_index(7)
+        w.inspector.set_sample_index(7)
         _pump(app, 0.3)
         shot(w, "06-network-diagram")
         tabs.setCurrentIndex(2)

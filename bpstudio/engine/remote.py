@@ -576,6 +576,7 @@ class _Run:
             self.net = engine.Network.from_config(req.net_config, req.params)
             every = 1 if req.grad_norms else 0
             self.control.grad_norm_every = every
+            self.control.keep_steps = False  # they stream to the parent; the child keeps none
             if req.paused:  # wait for the first command before training at all
                 self._wait_while_paused()
             self.stretch = time.perf_counter()

@@ -136,6 +136,10 @@ class FitControl:
         # Per-layer gradient norms every k-th step (0 = never). None: `fit` sets it from
         # FitConfig.grad_norm_every when it starts; afterwards it is an int the caller may change.
         self.grad_norm_every: int | None = grad_norm_every
+        # False: the History keeps no per-step losses or gradient norms (a caller that streams
+        # them from the callback, as the training child does: an until-stopped run otherwise
+        # grew by ~100 MB a minute, a dict of norms per step).
+        self.keep_steps: bool = True
         self._pending_lr: float | None = None
 
     def request_stop(self) -> None:
@@ -243,7 +247,8 @@ def fit(
             ep = trainer.epoch + 1
             perm = trainer.start_epoch(ep)
             reason, message, batch_losses = trainer.run_batches(ep, hist, control, callback)
-            hist.step_loss.extend(batch_losses)
+            if control.keep_steps:
+                hist.step_loss.extend(batch_losses)
             if reason != StopReason.FINISHED or len(batch_losses) < data.n_batches:
                 if reason == StopReason.FINISHED:
                     reason = StopReason.STOPPED
@@ -564,7 +569,8 @@ class _Trainer:
             norms = None
             if ge and step % ge == 0:
                 norms = self.grad_norms(fold)
-                hist.grad_norms.append((step, norms))
+                if control.keep_steps:
+                    hist.grad_norms.append((step, norms))
             if not fold:
                 g[...] = 0.0
             elif wd:

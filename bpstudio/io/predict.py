@@ -41,7 +41,8 @@ def predict_frame(
     """Predict every row of ``frame`` (a pandas DataFrame) with ``model`` (``load_model``'s
     result, or anything with ``.net`` and ``.preprocessor``)."""
     import pandas as pd
-    from threadpoolctl import threadpool_limits
+
+    from bpstudio.engine.threads import one_blas_thread
 
     pre = model.preprocessor
     if pre is None:
@@ -61,8 +62,7 @@ def predict_frame(
             f"{source}: only {X.shape[0]} of {n_rows} rows could be used "
             "(missing or unreadable feature values); clean the file"
         )
-    # small GEMMs on 2-core machines run faster (and steadier) on one BLAS thread
-    with threadpool_limits(limits=1, user_api="blas"):
+    with one_blas_thread():
         A = model.net.forward(X)
     labels, probabilities = pre.decode(A)
     labels = np.asarray(labels)

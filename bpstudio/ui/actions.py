@@ -38,8 +38,10 @@ ACTIONS: tuple[ActionSpec, ...] = (
         "actionOpen",
         "&Open…",
         "open_file",
-        (),
-        "Open a project (.bpstudio), a model file (.npz, .json, .safetensors) or a CSV table",
+        (K.Open,),
+        "Open a project (.bpstudio), a model file (.npz, .json, .safetensors) or a CSV table "
+        "(Ctrl+O)",
+        "Open a project, a model or a CSV…",
     ),
     ActionSpec(
         "action_open_project",
@@ -72,9 +74,8 @@ ACTIONS: tuple[ActionSpec, ...] = (
         "actionOpenCsv",
         "Open &CSV…",
         "open_csv",
-        (K.Open,),
-        "Open a CSV table (Ctrl+O)",
-        "Open CSV…",
+        (),
+        "Open a CSV table through the import dialog",
     ),
     ActionSpec(
         "action_export",
@@ -172,8 +173,9 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("action_about", "actionAbout", "&About Backprop Studio", "show_about"),
 )
 
-# menu title → action attributes (None: a separator; "recent_menu" etc.: a submenu attribute)
-MENUS: tuple[tuple[str, tuple[str | None, ...]], ...] = (
+# menu title → action attributes (None: a separator; "recent_menu" etc.: a submenu attribute);
+# a plain string is the attribute of a menu built elsewhere (the lessons' menu)
+MENUS: tuple[tuple[str, tuple[str | None, ...]] | str, ...] = (
     (
         "&File",
         (
@@ -185,6 +187,7 @@ MENUS: tuple[tuple[str, tuple[str | None, ...]], ...] = (
             None,
             "action_save_project",
             "action_save_project_as",
+            "action_embed_csv",
             None,
             "action_export",
             "action_export_pytorch",
@@ -212,6 +215,7 @@ MENUS: tuple[tuple[str, tuple[str | None, ...]], ...] = (
             "runs_dock_action",
         ),
     ),
+    "lessons_menu",
     ("&Help", ("action_shortcuts", "action_about")),
 )
 
@@ -251,7 +255,13 @@ def build_actions(window: Any) -> None:
 def build_menus(window: Any) -> None:
     """The menu bar and the toolbar from :data:`MENUS` and :data:`TOOLBAR`."""
     mb = window.menuBar()
-    for title, items in MENUS:
+    for entry in MENUS:
+        if isinstance(entry, str):
+            ready = getattr(window, entry, None)
+            if ready is not None:
+                mb.addMenu(ready)
+            continue
+        title, items = entry
         menu = mb.addMenu(title)
         menu.setObjectName(title.replace("&", "").lower() + "Menu")
         for attr in items:

@@ -145,6 +145,18 @@ def get_open_project_path(parent: QWidget | None) -> str | None:
     return path
 
 
+LESSON_FILTER = "Lessons (*.md);;All files (*)"
+
+
+def get_open_lesson_path(parent: QWidget | None) -> str | None:
+    """Ask for a lesson file (Markdown with a TOML preset); None when the user cancels."""
+    path, _ = QFileDialog.getOpenFileName(parent, "Open lesson", _last_dir(), LESSON_FILTER)
+    if not path:
+        return None
+    remember_dir(path)
+    return path
+
+
 def get_save_path(
     parent: QWidget | None, title: str, default_name: str, file_filter: str, suffix: str
 ) -> str | None:
@@ -222,6 +234,22 @@ def get_image_size(parent: QWidget | None, default: tuple[int, int]) -> tuple[in
     if dlg.exec() != QDialog.DialogCode.Accepted:
         return None
     return spins[0].value(), spins[1].value()
+
+
+def get_embed_limit_mb(parent: QWidget | None, current: float) -> float | None:
+    """Up to which size (MB) a project carries its CSV inside; None when cancelled."""
+    from PySide6.QtWidgets import QInputDialog
+
+    value, ok = QInputDialog.getDouble(
+        parent,
+        "Embed the data",
+        "Carry the CSV inside the project file when it is at most (MB):",
+        current,
+        0.1,
+        500.0,
+        1,
+    )
+    return float(value) if ok else None
 
 
 def ask_sweep(parent: QWidget | None, net_config: dict, epochs: int = 20) -> Any:

@@ -1,6 +1,15 @@
 """The main window: layout and wiring. Dataset, network and training controls on the left, the
-loss and gradient-norm plots top right, the other views in tabs below them, the Runs panel in a
-dock at the bottom.
+loss plot top right beside the gradient norms (with the Saturation and Gradient check tabs), the
+other views in tabs below them (decision surface, network, Backprop inspector with its own small
+diagram, weights, accuracy), the Runs panel in a dock at the bottom, a lesson in a dock right.
+
+Teaching wiring: the inspector's ``highlightChanged`` lights both diagrams; a click on a weight in
+a diagram, the heatmap or an image tile shows the inspector explaining it
+(:meth:`MainWindow.show_weight_origin`); the inspector, the gradient check and the diagrams follow
+the inspected sample (picked in the inspector, with Random, or by a click on the surface) and its
+mini-batch (:meth:`MainWindow.current_batch`); the training settings reach the inspector's update
+stage. The inspector, the diagnostics and the gradient check get new weights only while visible
+and at most every ``TEACH_INTERVAL`` (``refresh.Throttled``).
 
 The record is a :class:`~bpstudio.session.Session` (``window.session``): the dataset reference,
 the network, the settings and every run with its history and weights. The views read the run on
@@ -18,7 +27,9 @@ for what it does:
 - :mod:`bpstudio.ui.undo`: undo / redo of the network, the settings, the dataset and deletions.
 - :mod:`bpstudio.ui.refresh`: the repaint scheduler (one view per ≤ 30 Hz tick, interval following
   the measured paint cost) and the weight-driven views that catch up when shown.
-- :mod:`bpstudio.ui.traced_sample`: the traced sample, computed once for the trace and the diagram.
+- :mod:`bpstudio.ui.traced_sample`: the traced sample, computed once for both diagrams.
+- :mod:`bpstudio.ui.lesson_runner`: the Lessons menu, the lesson dock, presets, hidden controls
+  and the facts lessons wait for (:meth:`MainWindow.lesson_facts`).
 - :mod:`bpstudio.ui.image_export`: Save image / Copy image on every view.
 - :mod:`bpstudio.ui.window_settings`: ``QSettings`` persistence.
 - :mod:`bpstudio.ui.actions`: the action table, the menus and the toolbar.
@@ -63,6 +74,7 @@ from PySide6.QtWidgets import (
 
 from bpstudio.engine import FitConfig
 from bpstudio.engine.remote import Finished, Progress
+from bpstudio.engine.stages import FORWARD
 from bpstudio.session import Run, RunStatus, Session
 from bpstudio.ui import actions, compare, dialogs, theme, window_settings
 from bpstudio.ui.activation_diagnostics import ActivationDiagnostics
@@ -71,6 +83,7 @@ from bpstudio.ui.dataset_panel import DatasetPanel
 from bpstudio.ui.gradient_check_panel import GradientCheckPanel
 from bpstudio.ui.image_export import install_image_actions
 from bpstudio.ui.key_guard import SpaceGuard
+from bpstudio.ui.lesson_runner import LessonRunner
 from bpstudio.ui.metrics_view import MetricsView
 from bpstudio.ui.network_editor import NetworkEditor, NetworkSpec
 from bpstudio.ui.network_view import NetworkDiagramView
@@ -143,6 +156,7 @@ class MainWindow(QMainWindow):
         self._data_gen = 0
         self._net: Any = None
         self._closing = False
+        self.last_step_seen = 0  # the step of the latest progress message
         self.last_error: tuple[str, str] | None = None
         # the record: dataset reference, network, settings and every run (the views read it)
         self.session = Session()
@@ -167,6 +181,8 @@ class MainWindow(QMainWindow):
         self.project = ProjectFiles(self)
         self._build_actions()
         self._build_undo()
+        self.lessons = LessonRunner(self)  # the Lessons menu and the lesson dock
+        self.lessons_menu = self.lessons.menu
         actions.build_menus(self)
         # Delete in the Runs table deletes the selected runs (not a window-wide key)
         self.action_delete_run.setShortcut(QKeySequence(QKeySequence.StandardKey.Delete))
@@ -177,6 +193,7 @@ class MainWindow(QMainWindow):
 
         self.resize(1400, 860)
         saved_spec = window_settings.restore(self, self._settings) if restore else None
+        self.lessons.dock.hide()  # a lesson is never restored: its dock was saved with the layout
         self.dataset_panel.datasetChanged.connect(self._on_dataset_changed)
         self.dataset_panel.recentFilesChanged.connect(self._rebuild_recent_menu)
         self.network_editor.specChanged.connect(self._on_spec_changed)
@@ -186,6 +203,8 @@ class MainWindow(QMainWindow):
         # Space presses a focused button instead of toggling training
         self.space_guard = SpaceGuard(self)
         self.space_guard.protect(self)
+        # the focused inspector plays its stages on Space (its own key), as its buttons do
+        self.inspector.installEventFilter(self.space_guard)
         self.network_editor.specChanged.connect(
             lambda *_: self.space_guard.protect(self.network_editor)
         )
@@ -193,6 +212,16 @@ class MainWindow(QMainWindow):
         self.network_editor.specChanged.connect(lambda: self.undo_recorder.changed("network"))
         self.dataset_panel.datasetChanged.connect(lambda _ds: self.undo_recorder.changed("dataset"))
         self.dataset_panel.datasetChanged.connect(lambda _ds: self.project.on_dataset_loaded())
+        # what a lesson's step may wait for
+        for sig in (
+            self.network_editor.specChanged,
+            self.training_panel.settingsChanged,
+            self.training_panel.learningRateChanged,
+            self.view_tabs.currentChanged,
+            self.runEnded,
+            self.dataset_panel.datasetChanged,
+        ):
+            sig.connect(self.lessons.refresh)
         self._rebuild_recent_menu()
         self.project.rebuild_recent_menu()
         window_settings.apply_initial_dataset(
@@ -260,6 +289,23 @@ class MainWindow(QMainWindow):
         self.metrics_view = MetricsView(self.accuracy_plot)  # + confusion matrix
         self.network_view = NetworkDiagramView()
         self.inspector = BackpropInspector()  # one sample's BP1–BP4, stage by stage
+        # the inspector's own small diagram, lit where the stage reads and writes
+        self.stage_diagram = NetworkDiagramView()
+        self.stage_diagram.setObjectName("stageDiagram")  # networkDiagram is the Network tab's
+        for part, name in (
+            (self.stage_diagram.edge_combo, "stageEdgeCombo"),
+            (self.stage_diagram.fill_combo, "stageFillCombo"),
+            (self.stage_diagram.legend, "stageLegend"),
+        ):
+            part.setObjectName(name)  # the automation names stay unique
+        self.stage_diagram.set_fill_mode("activation")
+        self.stage_diagram.canvas.setMinimumSize(240, 110)  # the inspector keeps the room
+        self.inspector_split = QSplitter(Qt.Orientation.Vertical)
+        self.inspector_split.setObjectName("inspectorSplitter")
+        self.inspector_split.addWidget(self.stage_diagram)
+        self.inspector_split.addWidget(self.inspector)
+        self.inspector_split.setStretchFactor(1, 1)
+        self.inspector_split.setSizes([240, 360])
         self.weights_view = WeightsView()
         self.inspector.set_fit_config(FitConfig.from_dict(self.training_panel.fit_config()))
         # beside the gradient norms: why they are what they are, and whether backprop is right
@@ -304,7 +350,7 @@ class MainWindow(QMainWindow):
         pages = {
             "surface": self.surface_panel,
             "network": self.network_view,
-            "trace": self.inspector,
+            "trace": self.inspector_split,
             "weights": self.weights_view,
             "accuracy": self.metrics_view,
         }
@@ -332,12 +378,13 @@ class MainWindow(QMainWindow):
                 self.surface_panel,
                 self.metrics_view,
                 self.network_view,
+                self.stage_diagram,
                 self.weights_view,
                 *self.throttled,
             ],
             lambda: self._net,
         )
-        self.network_view.tracer = self.traced
+        self.network_view.tracer = self.stage_diagram.tracer = self.traced
         image_views = (self.surface_view, self.network_view, self.inspector, self.weights_view)
         for view in (self.loss_plot, self.grad_plot, self.accuracy_plot, *image_views):
             install_image_actions(view)  # right-click: Save image… (PNG/SVG, a size), Copy
@@ -347,8 +394,10 @@ class MainWindow(QMainWindow):
         self.view_tabs.currentChanged.connect(self._on_tab_changed)
         self.grad_tabs.currentChanged.connect(self._on_tab_changed)
         self.inspector.sampleChanged.connect(self._on_trace_sample)
-        self.inspector.highlightChanged.connect(self.network_view.set_highlight)
-        self.network_view.weightClicked.connect(self.show_weight_origin)
+        self.inspector.stageChanged.connect(self._on_stage_changed)
+        for diagram in (self.network_view, self.stage_diagram):
+            self.inspector.highlightChanged.connect(diagram.set_highlight)
+            diagram.weightClicked.connect(self.show_weight_origin)
         self.weights_view.weightClicked.connect(self.show_weight_origin)
         self.surface_view.scene().sigMouseClicked.connect(self._on_surface_clicked)
 
@@ -428,6 +477,16 @@ class MainWindow(QMainWindow):
         self.theme_actions.get(theme.current_mode(), self.theme_actions["auto"]).setChecked(True)
         self.recent_menu = QMenu("Open rece&nt CSV", self)
         self.recent_menu.setObjectName("recentMenu")
+        limit = float(self._settings.value("project/embedLimitMB", 2))
+        self.action_embed_csv = QAction(
+            f"Embed the CSV in the project (up to {limit:g} MB)", self, checkable=True
+        )
+        self.action_embed_csv.setObjectName("actionEmbedCsv")
+        self.action_embed_csv.setToolTip("The project then opens where the CSV is not")
+        self.action_embed_csv.setChecked(
+            str(self._settings.value("project/embed", "false")).lower() == "true"
+        )
+        self.action_embed_csv.toggled.connect(self.project.set_embed)
         self.recent_projects_menu = QMenu("Open &recent project", self)
         self.recent_projects_menu.setObjectName("recentProjectsMenu")
 
@@ -539,7 +598,8 @@ class MainWindow(QMainWindow):
         self.diagnostics.set_dataset(ds)
         self.gradient_check.set_dataset(ds)
         outputs = ds.classes if ds.task == "classification" else ds.target_names
-        self.network_view.set_names(list(ds.feature_names), list(outputs or []))
+        for diagram in (self.network_view, self.stage_diagram):
+            diagram.set_names(list(ds.feature_names), list(outputs or []))
         self._on_trace_sample(self.inspector.sample_index)
         # set_io emits specChanged, which rebuilds the network and clears the plots; a head it
         # picks to fit the task belongs to the change of dataset, not an edit of its own
@@ -599,6 +659,7 @@ class MainWindow(QMainWindow):
 
     def _reset_readouts(self) -> None:
         self.runs.reset_counts()
+        self.last_step_seen = 0
         self.training_panel.set_current_lr(None)
         self.epoch_label.setText("epoch –")
         self.step_label.setText("step –")
@@ -692,6 +753,9 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------ run messages
     def _on_progress(self, p: Progress) -> None:
         self.book.record(p)
+        if p.step != self.last_step_seen:
+            self.last_step_seen = int(p.step)
+            self.lessons.refresh()
         if p.params is not None and self._net is not None:
             self._net.set_params(p.params)
             self._params_changed()
@@ -730,6 +794,7 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(first_clause(text))
         if notice:
             self.notice.show_message(notice, kind)
+        self.lessons.on_run_finished(f.stop_reason, run, rose is not None)
         self.runEnded.emit(f.stop_reason)
 
     def _on_failed(self, title: str, message: str) -> None:
@@ -768,9 +833,17 @@ class MainWindow(QMainWindow):
         the inspector shows follow it."""
         x, y, i = self._trace_sample()
         self.network_view.set_sample(x, y, i)
+        self.stage_diagram.set_sample(x, y, i)
         if x is not None:
             self.gradient_check.set_sample(x, y)
         self._update_batch()
+
+    def _on_stage_changed(self, _index: int, _title: str) -> None:
+        """The inspector's diagram fills the neurons with what the stage is about: a in the
+        forward pass, δ from the loss backwards."""
+        st = self.inspector.current
+        if st is not None:
+            self.stage_diagram.set_fill_mode("activation" if st.kind == FORWARD else "delta")
 
     def current_batch(self) -> tuple[Any, Any, Any] | None:
         """The mini-batch training takes the inspected training sample from (its block of
@@ -799,6 +872,10 @@ class MainWindow(QMainWindow):
             return
         self.inspector.set_fit_config(cfg)
         self._update_batch()
+
+    def lesson_facts(self) -> dict[str, Any]:
+        """Every fact a lesson's condition may ask about (``lessons.FACTS``), as things are."""
+        return self.lessons.facts()
 
     def show_weight_origin(self, layer: int, j: int, k: int) -> None:
         """A click on w^l_jk (diagram, heatmap, tiles): the inspector explains ∂J/∂w^l_jk."""

@@ -151,7 +151,8 @@ class NetworkDiagramView(QWidget):
         for key, label in FILL_MODES:
             self.fill_combo.addItem(label, key)
         self.fill_combo.setToolTip(
-            "What the colour inside each neuron shows; pick the sample in the Backprop trace tab"
+            "What the colour inside each neuron shows; pick the sample in the Backprop "
+            "inspector tab"
         )
         self.fill_combo.currentIndexChanged.connect(self._on_fill_changed)
         self.edge_combo = QComboBox()

@@ -69,6 +69,7 @@ class ProjectFiles(QObject):
         self.timer.setInterval(int(os.environ.get("BPSTUDIO_AUTOSAVE_MS", AUTOSAVE_MS)))
         self.timer.timeout.connect(self.autosave)
         self.last_autosave: float | None = None
+        self._autosaved: tuple | None = None  # what the recovery file holds
 
     # ------------------------------------------------------------------ recovery
     def recovery_folder(self) -> Path:
@@ -79,6 +80,9 @@ class ProjectFiles(QObject):
         s = self.w.session
         if not (s.dirty and s.runs):
             return None
+        mark = (id(s), tuple((r.id, r.name, r.steps, r.status) for r in s.runs))
+        if mark == self._autosaved:
+            return None  # nothing new since the last autosave
         self.capture()
         try:
             path = write_recovery(s, self.recovery_folder())
@@ -86,9 +90,11 @@ class ProjectFiles(QObject):
             self.w.statusBar().showMessage(f"Autosave failed: {exc}", 8000)
             return None
         self.last_autosave = time.time()
+        self._autosaved = mark
         return path
 
     def discard_recovery(self) -> None:
+        self._autosaved = None
         with contextlib.suppress(OSError):
             discard_recovery(folder=str(self.recovery_folder()))
 
@@ -151,7 +157,7 @@ class ProjectFiles(QObject):
             return self.save_as()
         self.capture()
         try:
-            s.save(target)
+            s.save(target, embed_limit=self.embed_limit())
         except (BPStudioError, OSError) as exc:
             dialogs.show_error(self.w, "Could not save the project", str(exc))
             return False
@@ -160,6 +166,26 @@ class ProjectFiles(QObject):
         self.w.statusBar().showMessage(f"Saved {s.path}", 5000)
         self.w.book.update_title()
         return True
+
+    def embed_limit(self) -> int:
+        """Bytes up to which the dataset's CSV travels inside the project (0: never)."""
+        if not self.w.action_embed_csv.isChecked():
+            return 0
+        return int(float(self.w._settings.value("project/embedLimitMB", 2)) * 2**20)
+
+    def set_embed(self, on: bool) -> None:
+        """File → Embed the CSV in the project: asks up to which size."""
+        if not on:
+            self.w._settings.setValue("project/embed", "false")
+            return
+        current = float(self.w._settings.value("project/embedLimitMB", 2))
+        mb = dialogs.get_embed_limit_mb(self.w, current)
+        if mb is None:
+            self.w.action_embed_csv.setChecked(False)
+            return
+        self.w._settings.setValue("project/embedLimitMB", float(mb))
+        self.w._settings.setValue("project/embed", "true")
+        self.w.action_embed_csv.setText(f"Embed the CSV in the project (up to {mb:g} MB)")
 
     def save_as(self) -> bool:
         s = self.w.session

@@ -1,12 +1,12 @@
 """The traced sample: one training sample's forward and backward pass, computed once for all views.
 
-The backprop trace and the network diagram (activation fill) both show the same sample passing
+The Network tab's diagram and the inspector's small diagram both show the same sample passing
 through the same weights. :class:`TracedSample` holds which sample it is and computes
 ``net.trace(x, y)`` once per change of weights or sample; each view asks it instead of tracing
 again. The window calls :meth:`invalidate` whenever the weights change.
 
-Leaves out: drawing (the views), and choosing the sample (the trace view's spin box, a click on
-the decision surface).
+Leaves out: drawing (the views), and choosing the sample (the inspector's sample row, a click on the
+decision surface).
 """
 
 from __future__ import annotations

@@ -207,6 +207,9 @@ def test_open_a_model_file_and_predict(qtbot, window, errors, tmp_path, monkeypa
     assert list(mine.columns) == list(theirs.columns) and "prediction" in mine.columns
     pd.testing.assert_frame_equal(mine, theirs)
     assert not errors
+    _train(qtbot, w, epochs=1)  # the current data has its features: training continues it
+    assert len(w.session.runs) == 2 and run.epochs == 1 and run.status == "ended"
+    assert not np.array_equal(run.params["W2"], w.session.runs[0].params["W2"])
 
 
 def test_export_history_is_the_cli_long_format(qtbot, window, tmp_path):
@@ -315,3 +318,37 @@ def test_selecting_a_run_of_another_builtin_dataset_opens_that_data(qtbot, windo
     assert w.dataset_panel.current_source() == "builtin:xor"
     np.testing.assert_array_equal(w.network.params["W2"], xor_run.params["W2"])
     assert w.undo_stack.count() == edits  # selecting a run is not an edit
+
+
+def test_embedded_csv_opens_when_the_file_is_gone(qtbot, settings, errors, tmp_path, monkeypatch):
+    from bpstudio.data import DatasetOptions
+
+    src = tmp_path / "small.csv"
+    rows = ["x1,x2,label"] + [f"{i % 7},{(i * 3) % 5},{'a' if i % 2 else 'b'}" for i in range(80)]
+    src.write_text("\n".join(rows) + "\n")
+    w = _window(qtbot, settings)
+    try:
+        w.dataset_panel.open_csv(str(src), options=DatasetOptions(target="label"))
+        qtbot.waitUntil(lambda: w.dataset_panel.current_source() == str(src), timeout=TIMEOUT)
+        _train(qtbot, w, epochs=2)
+        monkeypatch.setattr(dialogs, "get_embed_limit_mb", lambda parent, current: 1.0)
+        w.action_embed_csv.setChecked(True)
+        path = tmp_path / "carry.bpstudio"
+        monkeypatch.setattr(dialogs, "get_save_project_path", lambda *a: str(path))
+        assert w.save_project()
+    finally:
+        w.close()
+    src.unlink()  # the data file is gone; the project carries a copy
+    monkeypatch.setattr(dialogs, "ask_locate_file", lambda *a: pytest.fail("asked to locate"))
+    w2 = _window(qtbot, settings)
+    try:
+        assert w2.open_project(str(path))
+        qtbot.waitUntil(
+            lambda: w2.dataset is not None and len(w2.dataset.X_train) > 0, timeout=TIMEOUT
+        )
+        qtbot.waitUntil(lambda: w2.session.path == path, timeout=TIMEOUT)
+        run = w2.session.runs[0]
+        assert w2.dataset.n_inputs == 2 and run.epochs == 2
+        np.testing.assert_array_equal(w2.network.params["W2"], run.params["W2"])
+    finally:
+        w2.close()
