@@ -451,6 +451,7 @@ class _ManyRun:
     def __init__(self, conn: Any, engine: Any, run_id: int, req: RunRequest, data: dict) -> None:
         self.conn, self.engine, self.run_id, self.req, self.data = conn, engine, run_id, req, data
         self.control = engine.FitControl()
+        self.control.keep_steps = False  # the steps stream to the parent; the child keeps none
         self.subs: list[_Run] = []
         for k, v in enumerate(req.variants or []):
             sub_req = RunRequest(

@@ -46,3 +46,28 @@ def test_several_nets_in_one_request_train_as_fit_would():
                 np.testing.assert_allclose(done[k].params[name], value, rtol=0, atol=1e-12)
     finally:
         t.close()
+
+
+def test_fit_many_keeps_no_steps_for_a_streaming_caller():
+    from bpstudio.engine import FitControl, fit_many
+
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(60, 2))
+    Y = (X[:, :1] > 0).astype(float)
+    base = Network([2, 4, 1], activation="tanh", seed=2)
+    out = {}
+    for keep in (True, False):
+        nets = [base.copy(), base.copy()]
+        control = FitControl()
+        control.keep_steps = keep
+        hists = fit_many(
+            nets, X, Y, [{"lr": 0.1}, {"lr": 0.5}], epochs=2, batch_size=10,
+            grad_norm_every=1, control=control,
+        )  # fmt: skip
+        out[keep] = (hists, [n.get_params() for n in nets])
+    kept, streamed = out[True][0], out[False][0]
+    assert all(len(h.step_loss) == 12 and len(h.grad_norms) == 12 for h in kept)
+    assert all(h.step_loss == [] and h.grad_norms == [] for h in streamed)
+    for a, b in zip(out[True][1], out[False][1], strict=True):
+        for k in a:
+            np.testing.assert_array_equal(a[k], b[k])
