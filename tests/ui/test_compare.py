@@ -178,3 +178,40 @@ def test_side_by_side_shows_each_runs_weights(qtbot, window):
         assert "batch" in side.columns[1].title.text()
     finally:
         side.close()
+
+
+def test_the_sweep_dialog_reads_a_setting_and_its_values(qtbot):
+    from bpstudio.ui.sweep import parse_values
+    from bpstudio.ui.sweep_dialog import SweepDialog
+
+    dlg = SweepDialog(None, {"sizes": [2, 8, 8, 1]}, epochs=7)
+    qtbot.addWidget(dlg)
+    dlg.setting.setCurrentIndex(dlg.setting.findData("width"))
+    dlg.layer.setValue(3)
+    dlg.values.setText("4, 16")
+    spec = dlg.spec()
+    assert (spec.setting, spec.values, spec.layer, spec.epochs) == ("width", [4, 16], 3, 7)
+    dlg.values.setText("4")  # one value is not a sweep: OK is disabled and the reason shown
+    ok = dlg.buttons.button(dlg.buttons.StandardButton.Ok)
+    assert not ok.isEnabled() and "2–12" in dlg.error.text()
+    assert parse_values("lr", "log:0.001:1:4") == [0.001, 0.01, 0.1, 1.0]
+    for setting, text in (
+        ("lr", "0.1, 0.1"),
+        ("batch_size", "log:1:8:3"),
+        ("activation", "tanh, cos"),
+    ):
+        with pytest.raises(ValueError):
+            parse_values(setting, text)
+
+
+def test_a_width_sweep_keeps_the_weights_of_the_layers_that_keep_their_shape():
+    from bpstudio.engine import FitConfig, Network
+
+    base = Network([2, 8, 8, 1], activation="tanh", seed=4)
+    spec = SweepSpec("width", [4, 8, 16], layer=3)
+    vs = build_variants(base.config(), base.get_params(), FitConfig(), spec)
+    assert [v.net_config["sizes"] for v in vs] == [[2, 8, 4, 1], [2, 8, 8, 1], [2, 8, 16, 1]]
+    for v in vs:  # W2 (8×2) keeps its shape in every variant
+        np.testing.assert_array_equal(v.params["W2"], base.params["W2"])
+    for k in base.params:  # the variant of the base's own width starts exactly as the base
+        np.testing.assert_array_equal(vs[1].params[k], base.params[k])
