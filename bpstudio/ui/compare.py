@@ -114,6 +114,7 @@ class _RunCurves:
         self.val_metric = mk(view.metric_plot, Qt.PenStyle.DashLine, symbol="t")
         self.view = view
         self.width = 1.5
+        self.tooltip = run.name
 
     def _item(self, plot: pg.PlotWidget, style: Any, symbol: str | None = None) -> Any:
         item = pg.PlotDataItem()
@@ -132,6 +133,12 @@ class _RunCurves:
             item.setPen(pg.mkPen(self.color, width=width, style=item.style, cosmetic=True))
             item.setSymbolBrush(self.color)
             item.setSymbolPen(self.color)
+
+    def set_tooltip(self, text: str) -> None:
+        """Hovering a curve of this run names it and what differs from the reference."""
+        self.tooltip = text
+        for item in self.items:
+            item.curve.setToolTip(text)
 
     def set_visible(self, on: bool) -> None:
         for item in self.items:
@@ -197,6 +204,7 @@ class _RunCurves:
             if item is None:
                 item = self._item(self.view.grad_plot, LAYER_STYLES[i % len(LAYER_STYLES)])
                 self.grad[name] = item
+                item.curve.setToolTip(f"{self.tooltip} · {name}")
                 item.setPen(pg.mkPen(self.color, width=self.width, style=item.style, cosmetic=True))
                 item.setVisible(self.items[0].isVisible())
             env = series.view(columns=columns)
@@ -293,6 +301,8 @@ class CompareView(QWidget):
         any_class = any(r.is_classification for r in runs)
         self.metric_plot.setTitle("Accuracy (%)" if any_class or not runs else "RMSE", size="9pt")
         self.hint.setVisible(len(runs) < 2)
+        for run in runs:
+            self.curves[run.id].set_tooltip(self.label(run))
         self._rebuild_list()
         self.set_current(current if current in runs else self.current)
         self.refresh(force=True)

@@ -69,6 +69,7 @@ def test_overlay_shows_one_curve_per_selected_run_with_the_diff(qtbot, window):
     # the diff names the batch size only, in the legend and in the runs panel
     assert view.label(second) == f"{second.name}: batch {b} → {2 * b}"
     assert cmp.diff_label.text() == f"{first.name} → {second.name}: batch {b} → {2 * b}"
+    assert view.curves[second.id].loss.curve.toolTip() == view.label(second)
     # the drawn per-step curve is the run's own series (bounded view of it)
     x, y = view.curves[second.id].loss.getOriginalDataset()
     env = second.history.loss.view()
