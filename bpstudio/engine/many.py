@@ -811,7 +811,8 @@ class _Group:
                 for name, gw, gb in zip(self.names, self.kernel.gWT, self.kernel.gb, strict=True):
                     norms[f"W{name}"] = math.sqrt(float(np.vdot(gw[k], gw[k]))) * inv
                     norms[f"b{name}"] = math.sqrt(float(np.vdot(gb[k], gb[k]))) * inv
-                r.hist.grad_norms.append((step, norms))
+                if r.control.keep_steps:  # as fit: a streaming caller keeps none
+                    r.hist.grad_norms.append((step, norms))
                 out[k] = norms
         return out
 
@@ -832,7 +833,8 @@ class _Group:
         val_A = self.kernel.forward(self.Xv, self.acts) if self.has_val else None
         leaving = []
         for k, r in enumerate(self.runs):
-            r.hist.step_loss.extend(losses[k].tolist())
+            if r.control.keep_steps:
+                r.hist.step_loss.extend(losses[k].tolist())
             if not finite_theta[k]:  # the epoch's last update overflowed
                 r.reason = "diverged"
                 last = self.batches[-1][0]
@@ -929,7 +931,7 @@ class _Group:
                 ep_count = r.epochs
             else:
                 ep_count = epoch
-                if r.reason in ("stopped", "diverged") and r.batch_losses:
+                if r.reason in ("stopped", "diverged") and r.batch_losses and r.control.keep_steps:
                     h.step_loss.extend(r.batch_losses)  # the partial epoch, as fit keeps it
             h.steps = step
             h.epochs = ep_count

@@ -25,7 +25,13 @@ Child side: imports only NumPy, threadpoolctl and ``bpstudio.engine`` (never Qt;
 ``__main__`` is not re-imported), limits BLAS to one thread, and calls the same
 ``bpstudio.engine.fit`` the CLI calls, with a callback and a ``FitControl``.
 
-Leaves out: several runs at once, shared memory (large arrays go through the pipe once per
+Several nets in one request (a sweep): ``RunRequest.variants`` lists :class:`Variant` (network
+config, params, fit settings); the child trains them together with ``fit_many`` on the request's
+data, one callback per variant, and tags each variant's ``Progress`` and ``Finished`` with its
+index (``variant``); the last ``Finished`` has ``last=True`` and ends the request. Commands act on
+all variants (one ``FitControl``); ``set_lr`` is refused by the parent for a sweep.
+
+Leaves out: shared memory (large arrays go through the pipe once per
 dataset, straight into preallocated buffers), and restarting a child that crashes mid-run (the
 next ``run`` starts a fresh one).
 """
@@ -87,6 +93,21 @@ class RunRequest:
     grad_norms: bool = True  # compute per-layer gradient norms (adaptive rate)
     step_offset: int = 0  # added to step numbers (continue a curve across runs)
     pace: float | None = None  # steps per second; None: full speed
+    # several nets trained together by fit_many (net_config / params / fit then unused)
+    variants: list[Variant] | None = None
+
+    def __post_init__(self) -> None:
+        if isinstance(self.fit, dict):
+            self.fit = FitConfig.from_dict(self.fit)
+
+
+@dataclass
+class Variant:
+    """One net of a request for several: its config, starting params and fit settings."""
+
+    net_config: dict
+    params: dict[str, np.ndarray]
+    fit: FitConfig
 
     def __post_init__(self) -> None:
         if isinstance(self.fit, dict):
@@ -120,6 +141,7 @@ class Progress:
     elapsed: float  # s of training (pauses excluded)
     paused: bool
     params: dict[str, np.ndarray] | None = None
+    variant: int | None = None  # which net of a request for several
 
 
 @dataclass
@@ -132,6 +154,8 @@ class Finished:
     seconds: float
     best_epoch: int | None
     params: dict[str, np.ndarray]
+    variant: int | None = None  # which net of a request for several
+    last: bool = True  # the request's last message (False for all but a sweep's last variant)
 
 
 @dataclass
@@ -287,6 +311,8 @@ class RemoteTrainer:
         if send_data and arrays["X"] is None:
             raise ValueError("the child does not hold this dataset yet; pass X and Y")
         light = RunRequest(**{**request.__dict__, **dict.fromkeys(_DATA_FIELDS)})
+        if request.variants is not None and not len(request.variants) >= 1:
+            raise ValueError("a request for several nets needs at least one")
         if send_data:
             for name, a in arrays.items():
                 if a is None:
@@ -364,12 +390,19 @@ class RemoteTrainer:
             ) from exc
         if isinstance(msg, Ready):
             self.ready = msg
-        elif isinstance(msg, Finished | Failed) and msg.run_id == self.run_id:
+        elif (
+            isinstance(msg, Finished | Failed)
+            and msg.run_id == self.run_id
+            and getattr(msg, "last", True)  # a sweep's request ends with its last variant
+        ):
             self.run_id = None
         return msg
 
 
 # --------------------------------------------------------------------------- child side
+
+MANY_SEND_INTERVAL = 0.2  # s between one variant's Progress messages (12 variants: 60 a second)
+MANY_PARAMS_INTERVAL = 0.5  # s between one variant's parameter snapshots
 
 
 def _child_main(conn: Any, engine_module: str) -> None:
@@ -403,11 +436,98 @@ def _child_main(conn: Any, engine_module: str) -> None:
                     buf = np.empty(shape, dtype=np.dtype(dtype))
                     conn.recv_bytes_into(memoryview(buf).cast("B"))
                     data[name] = buf
-            quit_after = _Run(conn, engine, run_id, req, data).execute()
+            runner = _ManyRun if req.variants else _Run
+            quit_after = runner(conn, engine, run_id, req, data).execute()
         except (EOFError, OSError):
             return
         if quit_after:
             return
+
+
+class _ManyRun:
+    """One call of ``fit_many`` over the request's variants: a ``_Run`` per variant batches its
+    events (tagged with its index); every variant shares one ``FitControl``."""
+
+    def __init__(self, conn: Any, engine: Any, run_id: int, req: RunRequest, data: dict) -> None:
+        self.conn, self.engine, self.run_id, self.req, self.data = conn, engine, run_id, req, data
+        self.control = engine.FitControl()
+        self.control.keep_steps = False  # the steps stream to the parent; the child keeps none
+        self.subs: list[_Run] = []
+        for k, v in enumerate(req.variants or []):
+            sub_req = RunRequest(
+                net_config=v.net_config,
+                params=v.params,
+                fit=v.fit,
+                data_key=req.data_key,
+                paused=False,
+                params_interval=max(req.params_interval, MANY_PARAMS_INTERVAL),
+                grad_norms=req.grad_norms,
+            )
+            sub = _Run(conn, engine, run_id, sub_req, data)
+            sub.control = self.control
+            sub.variant = k
+            sub.send_interval = MANY_SEND_INTERVAL
+            sub.next_send = time.perf_counter() + MANY_SEND_INTERVAL * (k + 1) / len(req.variants)
+            self.subs.append(sub)
+
+    def execute(self) -> bool:
+        engine, req = self.engine, self.req
+        try:
+            nets = [engine.Network.from_config(s.req.net_config, s.req.params) for s in self.subs]
+            every = 1 if req.grad_norms else 0
+            self.control.grad_norm_every = every
+            now = time.perf_counter()
+            for sub, net in zip(self.subs, nets, strict=True):
+                sub.net = net
+                sub.stretch = now
+            configs = [
+                {**s.req.fit.to_dict(), "grad_norm_every": every, "callback": s._callback}
+                for s in self.subs
+            ]
+            histories = engine.fit_many(
+                nets,
+                self.data["X"],
+                self.data["Y"],
+                configs,
+                X_val=self.data.get("X_val"),
+                Y_val=self.data.get("Y_val"),
+                control=self.control,
+            )
+        except _Quit:
+            return True
+        except Exception as exc:  # noqa: BLE001 - every failure goes back to the parent
+            import traceback
+
+            for sub in self.subs:
+                sub._flush(force=True)
+            user = isinstance(exc, ValueError)
+            self.conn.send(
+                Failed(self.run_id, type(exc).__name__, str(exc), traceback.format_exc(), user)
+            )
+            return self.quit
+        n = len(self.subs)
+        for k, (sub, history) in enumerate(zip(self.subs, histories, strict=True)):
+            sub.paused = False
+            sub._flush(force=True)
+            self.conn.send(
+                Finished(
+                    self.run_id,
+                    history.stop_reason,
+                    history.message,
+                    int(history.epochs),
+                    int(history.steps),
+                    float(history.seconds),
+                    history.best_epoch,
+                    sub.net.get_params(),
+                    variant=k,
+                    last=k == n - 1,
+                )
+            )
+        return self.quit
+
+    @property
+    def quit(self) -> bool:
+        return any(s.quit for s in self.subs)
 
 
 class _Quit(Exception):
@@ -426,6 +546,8 @@ class _Run:
         self.until_epoch = req.until_epoch
         self.epoch_from_step = 0  # step_epoch pauses at the first epoch end after this step
         self.quit = False
+        self.variant: int | None = None
+        self.send_interval = SEND_INTERVAL
         self.offset = req.step_offset
         self.net: Any = None
         # batches since the last send
@@ -613,7 +735,7 @@ class _Run:
     # ----------------------------------------------------------------- sending
     def _flush(self, force: bool = False) -> None:
         now = time.perf_counter()
-        self.next_send = now + SEND_INTERVAL
+        self.next_send = now + self.send_interval
         if not force and not self.steps and not self.epochs["epoch"]:
             return
         self._adapt_grad_norm_rate(now)
@@ -648,6 +770,7 @@ class _Run:
             elapsed,
             self.paused,
             params,
+            self.variant,
         )
         self.steps, self.losses, self.grad_steps = [], [], []
         self.grad_norms = {}
@@ -678,4 +801,5 @@ __all__ = [
     "RemoteError",
     "RemoteTrainer",
     "RunRequest",
+    "Variant",
 ]

@@ -363,7 +363,8 @@ class Run:
             }
             values.update(self._rmse_from_losses(values["train_loss"], val_loss))
             h.record_epoch(ep0 + int(e["epoch"][i]), **values)
-        self.epochs = len(h) or self.epochs
+        if len(e.get("epoch", ())):  # counted on from the segment's start (a branch: its parent's)
+            self.epochs = ep0 + int(e["epoch"][-1])
         self.steps = int(msg.step)
         self.seconds = s0 + float(msg.elapsed)
         if msg.params is not None:

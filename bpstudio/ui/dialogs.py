@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
@@ -299,3 +300,13 @@ def get_embed_limit_mb(parent: QWidget | None, current: float) -> float | None:
         1,
     )
     return float(value) if ok else None
+
+
+def ask_sweep(parent: QWidget | None, net_config: dict, epochs: int = 20) -> Any:
+    """Compare…: a ``SweepSpec`` (one setting, its values), or None when cancelled."""
+    from bpstudio.ui.sweep_dialog import SweepDialog
+
+    dlg = SweepDialog(parent, net_config, epochs)
+    if dlg.exec() != SweepDialog.DialogCode.Accepted:
+        return None
+    return dlg.spec()

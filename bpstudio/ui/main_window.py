@@ -33,10 +33,13 @@ for what it does:
 - :mod:`bpstudio.ui.image_export`: Save image / Copy image on every view.
 - :mod:`bpstudio.ui.window_settings`: ``QSettings`` persistence.
 - :mod:`bpstudio.ui.actions`: the action table, the menus and the toolbar.
+- :mod:`bpstudio.ui.compare`: the Compare dock (runs overlaid, sweep results), Compare… (sweeps,
+  :mod:`bpstudio.ui.sweep`), the settings diff in the Runs panel, and the rewind bar
+  (:mod:`bpstudio.ui.rewind`: checkpoints through every view, branches).
 
 Closing the window asks about unsaved runs, stops the child and waits for the worker thread.
 
-Leaves out: several windows sharing one child, comparing runs in one plot.
+Leaves out: several windows sharing one child.
 """
 
 from __future__ import annotations
@@ -73,7 +76,7 @@ from bpstudio.engine import FitConfig
 from bpstudio.engine.remote import Finished, Progress
 from bpstudio.engine.stages import FORWARD
 from bpstudio.session import Run, RunStatus, Session
-from bpstudio.ui import actions, dialogs, theme, window_settings
+from bpstudio.ui import actions, compare, dialogs, theme, window_settings
 from bpstudio.ui.activation_diagnostics import ActivationDiagnostics
 from bpstudio.ui.backprop_inspector import BackpropInspector
 from bpstudio.ui.dataset_panel import DatasetPanel
@@ -186,6 +189,7 @@ class MainWindow(QMainWindow):
         self.action_delete_run.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         self.runs_panel.table.addAction(self.action_delete_run)
         self._build_status_bar()
+        compare.install(self)  # compare runs, sweeps, rewind and branch
 
         self.resize(1400, 860)
         saved_spec = window_settings.restore(self, self._settings) if restore else None

@@ -27,7 +27,7 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from bpstudio.engine import FitConfig
-from bpstudio.engine.remote import Finished, Progress, RunRequest
+from bpstudio.engine.remote import Finished, Progress, RunRequest, Variant
 from bpstudio.ui.worker import WorkerHandle
 
 PARAMS_INTERVAL = 0.2  # s between weight snapshots while training (≤ 5 Hz)
@@ -127,6 +127,10 @@ class RunController(QObject):
     statusChanged = Signal(object)  # StatusReadout
     finished = Signal(object)  # remote.Finished
     failed = Signal(str, str)  # title, message
+    # a sweep (several nets in one request): per-variant messages, then the end of all of them
+    variantProgressed = Signal(object)  # remote.Progress with .variant
+    variantFinished = Signal(object)  # remote.Finished with .variant
+    sweepEnded = Signal()
 
     def __init__(self, engine_module: str = "bpstudio.engine", parent: QObject | None = None):
         super().__init__(parent)
@@ -142,6 +146,7 @@ class RunController(QObject):
         self._rate: tuple[float, int] | None = None  # (elapsed, step) at the previous message
         self.steps_per_s = 0.0
         self.closing = False
+        self.sweeping = False  # the request in progress trains several nets (fit_many)
         w = self.worker_handle.worker
         w.runStarted.connect(self._on_run_started)
         w.progress.connect(self._on_progress)
@@ -199,6 +204,34 @@ class RunController(QObject):
         self._set_state(RunState.RUNNING if mode == "run" else RunState.PAUSED)
         return req
 
+    def start_many(self, ds: Any, variants: list[Variant], data_key: str) -> RunRequest:
+        """Send several nets (a sweep) to the child, trained together by ``fit_many`` on ``ds``;
+        their messages come back as ``variantProgressed`` / ``variantFinished``, then
+        ``sweepEnded``."""
+        has_val = ds.X_val is not None and len(ds.X_val) > 0
+        v0 = variants[0]
+        req = RunRequest(
+            net_config=v0.net_config,
+            params=v0.params,
+            fit=v0.fit,
+            data_key=data_key,
+            X=ds.X_train,
+            Y=ds.Y_train,
+            X_val=ds.X_val if has_val else None,
+            Y_val=ds.Y_val if has_val else None,
+            variants=list(variants),
+        )
+        self.run_epochs = v0.fit.epochs
+        self.run_step0 = 0
+        self._rate = None
+        self.steps_per_s = 0.0
+        self.run_id = None
+        self.paused_step = None
+        self.sweeping = True
+        self.worker.run(req)
+        self._set_state(RunState.RUNNING)
+        return req
+
     def pause(self) -> None:
         if self.state == RunState.RUNNING:
             self.worker.submit("pause")
@@ -224,6 +257,8 @@ class RunController(QObject):
             self._set_state(RunState.STOPPING)
 
     def set_lr(self, lr: float) -> None:
+        if self.sweeping:  # one FitControl for every variant: α is what the sweep varies
+            return
         if self.state in (RunState.RUNNING, RunState.PAUSED):
             self.worker.submit("set_lr", float(lr))
 
@@ -250,6 +285,9 @@ class RunController(QObject):
 
     def _on_progress(self, p: Progress) -> None:
         if not self._current(p.run_id):
+            return
+        if p.variant is not None:
+            self.variantProgressed.emit(p)
             return
         self.last_lr = p.lr
         if p.paused and self.state == RunState.PAUSED:
@@ -285,6 +323,14 @@ class RunController(QObject):
     def _on_finished(self, f: Finished) -> None:
         if not self._current(f.run_id):
             return
+        if f.variant is not None:
+            self.variantFinished.emit(f)
+            if f.last:
+                self.sweeping = False
+                self.run_id = None
+                self._set_state(RunState.IDLE)
+                self.sweepEnded.emit()
+            return
         self.steps_done = self.run_step0 + f.steps
         self.epoch_offset += f.epochs
         self.run_id = None
@@ -295,6 +341,7 @@ class RunController(QObject):
         if self.closing:
             return
         self.run_id = None
+        self.sweeping = False
         if self.state != RunState.IDLE:
             self._set_state(RunState.IDLE)
         self.failed.emit(title, message)

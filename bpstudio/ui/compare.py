@@ -1,0 +1,649 @@
+"""Compare runs: several runs' curves overlaid, one colour per run, and the results of a sweep.
+
+:class:`CompareView` draws, for every run it holds, the loss (train per step, train and
+validation per epoch), the accuracy in per cent (classification) or the RMSE / loss (regression)
+per epoch, and the per-layer gradient norms, on three plots sharing an x axis switchable between
+step, epoch and wall time (training seconds). Each run has a colour and a row in the legend
+(checkable: hide / show), named with what differs from the reference run (the first one, or the
+run on screen) — the settings diff of :func:`bpstudio.session.diff.diff_text`. The run on screen
+(``set_current``) is drawn with a wider pen.
+
+Cheap: per-step series are read through ``BinnedSeries.view(columns=…)`` (at most ~one point per
+pixel column whatever the run's length, the plots' bounded envelopes, drawn as their mean line),
+and a run is redrawn only when its step count or epoch count moved; :meth:`refresh` runs from a
+timer at ≤ 5 Hz while the view is visible.
+
+:class:`ResultsTable` lists the runs sorted by the validation metric (accuracy, else RMSE / loss).
+
+:func:`install` puts both into a "Compare" dock of the main window, with Compare… (``actionSweep``)
+and the rewind bar (:mod:`bpstudio.ui.rewind`); the window calls it once.
+
+Leaves out: the min–max bands under the mean lines (one run's plots show them), per-run hover
+read-outs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QAction, QColor
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QDockWidget,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from bpstudio.session import Run
+from bpstudio.session.diff import diff_text
+
+X_MODES = ("step", "epoch", "time")
+X_LABELS = {"step": "step", "epoch": "epoch", "time": "training time (s)"}
+REFRESH_MS = 83  # one plot per tick: each of the three ≤ 4 times a second
+SYMBOL_LIMIT = 40  # per-epoch curves with more epochs than this are drawn without markers
+COLUMNS = 600  # points per per-step curve at most
+PARTS = ("loss", "metric", "grad")  # the plots; the timer redraws one per tick
+LAYER_STYLES = (
+    Qt.PenStyle.SolidLine,
+    Qt.PenStyle.DashLine,
+    Qt.PenStyle.DotLine,
+    Qt.PenStyle.DashDotLine,
+)
+
+
+def run_color(i: int) -> QColor:
+    """A distinct colour per run (12 hues around the wheel, then again darker)."""
+    hue = (i * 7 % 12) / 12.0
+    return QColor.fromHsvF(hue, 0.75, 0.85 if i < 12 else 0.6)
+
+
+def step_map(run: Run, mode: str) -> tuple[np.ndarray, np.ndarray] | None:
+    """(steps, x) anchors to map a step to the x axis of ``mode`` (None: x is the step)."""
+    if mode == "step":
+        return None
+    h = run.history
+    steps = h.epochs["step"].y
+    xs = h.epoch_numbers if mode == "epoch" else h.epochs["seconds"].y
+    first = 0.0
+    if run.parent is not None and len(steps):  # a branch: its curves start at the parent's step
+        first = float(steps[0]) - (float(steps[1]) - float(steps[0]) if len(steps) > 1 else 1)
+    s = np.concatenate([[first], steps, [float(run.steps)]])
+    x0 = xs[0] - 1 if (mode == "epoch" and len(xs)) else 0.0
+    x = np.concatenate([[x0], xs, [float(run.epochs if mode == "epoch" else run.seconds)]])
+    ok = np.isfinite(s) & np.isfinite(x)
+    s, x = s[ok], x[ok]
+    order = np.argsort(s, kind="stable")
+    return s[order], x[order]
+
+
+def to_x(steps: np.ndarray, anchors: tuple[np.ndarray, np.ndarray] | None) -> np.ndarray:
+    if anchors is None:
+        return np.asarray(steps, dtype=np.float64)
+    s, x = anchors
+    if s.size < 2:
+        return np.asarray(steps, dtype=np.float64)
+    return np.interp(steps, s, x)
+
+
+class _RunCurves:
+    """The curves of one run on the three plots."""
+
+    def __init__(self, view: CompareView, run: Run, color: QColor) -> None:
+        self.run, self.color = run, color
+        self.items: list[pg.PlotDataItem] = []
+        self.grad: dict[str, pg.PlotDataItem] = {}
+        self.keys: dict[str, tuple] = {}  # part → what it was drawn from
+        mk = self._item
+        self.loss = mk(view.loss_plot, Qt.PenStyle.SolidLine)
+        self.train_epoch = mk(view.loss_plot, Qt.PenStyle.SolidLine, symbol="o")
+        self.val = mk(view.loss_plot, Qt.PenStyle.DashLine, symbol="t")
+        self.metric = mk(view.metric_plot, Qt.PenStyle.SolidLine, symbol="o")
+        self.val_metric = mk(view.metric_plot, Qt.PenStyle.DashLine, symbol="t")
+        self.view = view
+        self.width = 1.5
+        self.tooltip = run.name
+
+    def _item(self, plot: pg.PlotWidget, style: Any, symbol: str | None = None) -> Any:
+        item = pg.PlotDataItem()
+        item.symbol_kind = symbol  # type: ignore[attr-defined]
+        if symbol:
+            item.setSymbol(symbol)
+            item.setSymbolSize(5)
+        item.style = style  # type: ignore[attr-defined]
+        plot.addItem(item)
+        self.items.append(item)
+        return item
+
+    def set_style(self, width: float) -> None:
+        self.width = width
+        for item in self.items:
+            item.setPen(pg.mkPen(self.color, width=width, style=item.style, cosmetic=True))
+            item.setSymbolBrush(self.color)
+            item.setSymbolPen(self.color)
+
+    def set_tooltip(self, text: str) -> None:
+        """Hovering a curve of this run names it and what differs from the reference."""
+        self.tooltip = text
+        for item in self.items:
+            item.curve.setToolTip(text)
+
+    def set_visible(self, on: bool) -> None:
+        for item in self.items:
+            item.setVisible(on)
+
+    def remove(self) -> None:
+        for item in self.items:
+            vb = item.getViewBox()
+            if vb is not None:
+                vb.removeItem(item)
+        self.items.clear()
+
+    def update(self, mode: str, columns: int, parts: tuple[str, ...] = PARTS) -> bool:
+        """Redraw ``parts`` (of "loss", "metric", "grad") if the run moved since they were."""
+        run, h = self.run, self.run.history
+        key = (run.steps, len(h), len(h.loss), mode, columns)
+        todo = [p for p in parts if self.keys.get(p) != key]
+        if not todo:
+            return False
+        for p in todo:
+            self.keys[p] = key
+        anchors = step_map(run, mode)
+        if "loss" in todo:
+            env = h.loss.view(columns=columns)
+            self.loss.setData(to_x(env.x, anchors), env.y)
+        epochs, steps = h.epoch_numbers, h.epochs["step"].y
+        symbols = len(h) <= SYMBOL_LIMIT
+
+        def epoch_x(e: np.ndarray) -> np.ndarray:  # epoch numbers → the x axis
+            if mode == "epoch" or not len(epochs):
+                return e
+            return to_x(np.interp(e, epochs, steps), anchors)
+
+        if run.is_classification:
+            pairs = (
+                (self.metric, "train_accuracy", 100.0),
+                (self.val_metric, "val_accuracy", 100.0),
+            )
+        else:
+            pairs = ((self.metric, "train_rmse", 1.0), (self.val_metric, "val_rmse", 1.0))
+        items = []
+        if "loss" in todo:
+            items += [(self.train_epoch, "train_loss", 1.0), (self.val, "val_loss", 1.0)]
+        if "metric" in todo:
+            items += list(pairs)
+        for item, name, scale in items:
+            env = h.epochs[name].view(columns=columns) if name in h.epochs else None
+            if env is None or not len(env.x):
+                item.setData([], [])
+                continue
+            ok = np.isfinite(env.y)
+            item.setSymbol(item.symbol_kind if symbols else None)
+            item.setData(epoch_x(env.x[ok]), env.y[ok] * scale)
+        if "grad" not in todo:
+            return True
+        for i, (name, series) in enumerate(
+            sorted(
+                ((k, v) for k, v in h.grad_norms.items() if k.startswith("W")),
+                key=lambda kv: int(kv[0][1:]),
+            )
+        ):
+            item = self.grad.get(name)
+            if item is None:
+                item = self._item(self.view.grad_plot, LAYER_STYLES[i % len(LAYER_STYLES)])
+                self.grad[name] = item
+                item.curve.setToolTip(f"{self.tooltip} · {name}")
+                item.setPen(pg.mkPen(self.color, width=self.width, style=item.style, cosmetic=True))
+                item.setVisible(self.items[0].isVisible())
+            env = series.view(columns=columns)
+            item.setData(to_x(env.x, anchors), env.y)
+        return True
+
+
+class CompareView(QWidget):
+    """Several runs overlaid on loss, accuracy / RMSE and gradient-norm plots (see the module)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("compareView")
+        self.mode = "step"
+        self.curves: dict[int, _RunCurves] = {}
+        self.order: list[Run] = []
+        self.current: Run | None = None
+        self.reference: Run | None = None
+        self.loss_plot = self._plot("Loss", log=True)
+        self.metric_plot = self._plot("Accuracy (%)")
+        self.grad_plot = self._plot("Gradient norm ‖∂J/∂Wˡ‖", log=True)
+        self.grad_plot.setXLink(self.loss_plot)
+        self.metric_plot.setXLink(self.loss_plot)
+        self.x_combo = QComboBox()
+        self.x_combo.setObjectName("compareXMode")
+        for m in X_MODES:
+            self.x_combo.addItem(X_LABELS[m], m)
+        self.x_combo.currentIndexChanged.connect(
+            lambda i: self.set_x_mode(self.x_combo.itemData(i))
+        )
+        self.runs_list = QListWidget()
+        self.runs_list.setObjectName("compareRuns")
+        self.runs_list.setToolTip("One colour per run; untick a run to hide its curves")
+        self.runs_list.itemChanged.connect(self._on_item_changed)
+        self.runs_list.setMaximumWidth(360)
+        self.hint = QLabel("Select two or more runs in the Runs panel to compare them")
+        self.hint.setObjectName("compareHint")
+        self.hint.setWordWrap(True)
+
+        top = QHBoxLayout()
+        top.addWidget(QLabel("x axis:"))
+        top.addWidget(self.x_combo)
+        top.addWidget(self.hint, 1)
+        self.side_button = QPushButton("Side by side")
+        self.side_button.setObjectName("sideBySideButton")
+        self.side_button.setToolTip(
+            "The decision surface and the diagram of the first two runs next to each other"
+        )
+        top.addWidget(self.side_button)
+        plots = QSplitter(Qt.Orientation.Horizontal)
+        for p in (self.loss_plot, self.metric_plot, self.grad_plot):
+            plots.addWidget(p)
+        plots.addWidget(self.runs_list)
+        self.runs_list.setMinimumWidth(170)
+        plots.setSizes([300, 300, 300, 220])
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(2, 2, 2, 2)
+        lay.addLayout(top)
+        lay.addWidget(plots, 1)
+        self.timer = QTimer(self)
+        self.timer.setInterval(REFRESH_MS)
+        self.timer.timeout.connect(self._tick)
+        self._next_part = 0
+
+    def _plot(self, title: str, log: bool = False) -> pg.PlotWidget:
+        p = pg.PlotWidget()
+        p.setTitle(title, size="9pt")
+        p.showGrid(x=True, y=True, alpha=0.25)
+        p.setLogMode(y=log)
+        p.setLabel("bottom", X_LABELS["step"])
+        p.setMinimumWidth(200)
+        return p
+
+    # ------------------------------------------------------------------ runs
+    def runs(self) -> list[Run]:
+        return list(self.order)
+
+    def visible_runs(self) -> list[Run]:
+        return [r for r in self.order if self.curves[r.id].items[0].isVisible()]
+
+    def set_runs(self, runs: list[Run], current: Run | None = None) -> None:
+        """Overlay ``runs`` (in this order: the first is the diff's reference)."""
+        runs = list(dict.fromkeys(runs))
+        for rid in [rid for rid in self.curves if rid not in {r.id for r in runs}]:
+            self.curves.pop(rid).remove()
+        for i, run in enumerate(runs):
+            c = self.curves.get(run.id)
+            if c is None or c.run is not run:
+                if c is not None:
+                    c.remove()
+                self.curves[run.id] = _RunCurves(self, run, run_color(i))
+        self.order = runs
+        self.reference = runs[0] if runs else None
+        any_class = any(r.is_classification for r in runs)
+        self.metric_plot.setTitle("Accuracy (%)" if any_class or not runs else "RMSE", size="9pt")
+        self.hint.setVisible(len(runs) < 2)
+        for run in runs:
+            self.curves[run.id].set_tooltip(self.label(run))
+        self._rebuild_list()
+        self.set_current(current if current in runs else self.current)
+        self.refresh(force=True)
+
+    def label(self, run: Run) -> str:
+        """The legend's name of ``run``: its name and what differs from the reference."""
+        ref = self.reference
+        if ref is None or run is ref:
+            return run.name
+        return f"{run.name}: {diff_text(ref, run)}"
+
+    def _rebuild_list(self) -> None:
+        self.runs_list.blockSignals(True)
+        try:
+            self.runs_list.clear()
+            for run in self.order:
+                c = self.curves[run.id]
+                item = QListWidgetItem(self.label(run))
+                item.setData(Qt.ItemDataRole.UserRole, run.id)
+                item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+                item.setCheckState(
+                    Qt.CheckState.Checked if c.items[0].isVisible() else Qt.CheckState.Unchecked
+                )
+                item.setForeground(c.color)
+                ref = self.reference
+                item.setToolTip(
+                    f"{run.name} ({run.network_label})"
+                    + (
+                        ""
+                        if ref is None or run is ref
+                        else f"\nvs {ref.name}: {diff_text(ref, run)}"
+                    )
+                )
+                self.runs_list.addItem(item)
+        finally:
+            self.runs_list.blockSignals(False)
+
+    def _on_item_changed(self, item: QListWidgetItem) -> None:
+        rid = item.data(Qt.ItemDataRole.UserRole)
+        if rid in self.curves:
+            self.set_run_visible(self.curves[rid].run, item.checkState() == Qt.CheckState.Checked)
+
+    def set_run_visible(self, run: Run, on: bool) -> None:
+        c = self.curves.get(run.id)
+        if c is None:
+            return
+        c.set_visible(on)
+        for i in range(self.runs_list.count()):
+            item = self.runs_list.item(i)
+            if item.data(Qt.ItemDataRole.UserRole) == run.id:
+                self.runs_list.blockSignals(True)
+                item.setCheckState(Qt.CheckState.Checked if on else Qt.CheckState.Unchecked)
+                self.runs_list.blockSignals(False)
+
+    def set_current(self, run: Run | None) -> None:
+        """The run on screen is drawn wider (and on top)."""
+        self.current = run
+        for rid, c in self.curves.items():
+            on = run is not None and rid == run.id
+            c.set_style(3.0 if on else 1.5)
+            for item in c.items:
+                item.setZValue(10 if on else 0)
+        for i in range(self.runs_list.count()):
+            item = self.runs_list.item(i)
+            f = item.font()
+            f.setBold(run is not None and item.data(Qt.ItemDataRole.UserRole) == run.id)
+            item.setFont(f)
+
+    def set_x_mode(self, mode: str) -> None:
+        if mode not in X_MODES:
+            raise ValueError(f"x mode is one of {X_MODES}, got {mode!r}")
+        self.mode = mode
+        i = X_MODES.index(mode)
+        if self.x_combo.currentIndex() != i:
+            self.x_combo.setCurrentIndex(i)
+        for p in (self.loss_plot, self.metric_plot, self.grad_plot):
+            p.setLabel("bottom", X_LABELS[mode])
+        self.refresh(force=True)
+        self.loss_plot.enableAutoRange()
+
+    # ------------------------------------------------------------------ drawing
+    def _tick(self) -> None:
+        """One plot per tick, so that one redraw and paint stays short (12 runs: ~10 ms)."""
+        part = PARTS[self._next_part % len(PARTS)]
+        self._next_part += 1
+        self.refresh(parts=(part,))
+
+    def refresh(self, force: bool = False, parts: tuple[str, ...] = PARTS) -> int:
+        """Redraw ``parts`` of the runs whose history moved; returns how many runs were."""
+        if not force and not self.isVisible():
+            return 0
+        columns = max(50, min(COLUMNS, self.loss_plot.width() // 2))
+        n = 0
+        plots = {"loss": self.loss_plot, "metric": self.metric_plot, "grad": self.grad_plot}
+        boxes = [plots[p].getPlotItem().vb for p in parts]
+        auto = [vb.autoRangeEnabled() for vb in boxes]
+        for vb in boxes:  # one auto-range per plot after all the curves, not one per curve
+            vb.disableAutoRange()
+        try:
+            for run in self.order:
+                c = self.curves[run.id]
+                if force:
+                    c.keys.clear()
+                n += c.update(self.mode, columns, parts)
+        finally:
+            for vb, (ax, ay) in zip(boxes, auto, strict=True):
+                vb.enableAutoRange(x=ax, y=ay)
+        return n
+
+    def curve_count(self, plot: str = "loss") -> int:
+        """Curves with data on ``plot`` (loss: the per-step train loss, one per visible run)."""
+        if plot == "loss":
+            items = [c.loss for c in self.curves.values()]
+        elif plot == "metric":
+            items = [c.metric for c in self.curves.values()]
+        else:
+            items = [i for c in self.curves.values() for i in c.grad.values()]
+        return sum(1 for i in items if i.isVisible() and i.xData is not None and len(i.xData))
+
+    def showEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
+        super().showEvent(event)
+        self.timer.start()
+        self.refresh(force=True)
+
+    def hideEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
+        super().hideEvent(event)
+        self.timer.stop()
+
+
+class ResultsTable(QTableWidget):
+    """The compared runs sorted by the validation metric (best first)."""
+
+    HEADERS = ("#", "Run", "Val acc / RMSE", "Val loss", "Train loss", "Epochs", "Status")
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(0, len(self.HEADERS), parent)
+        self.setObjectName("sweepResults")
+        self.setHorizontalHeaderLabels(list(self.HEADERS))
+        self.verticalHeader().hide()
+        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.horizontalHeader().setStretchLastSection(True)
+        self.ranked: list[Run] = []
+
+    def set_runs(self, runs: list[Run]) -> None:
+        from bpstudio.ui.sweep import validation_metric
+
+        ranked = sorted(runs, key=lambda r: validation_metric(r)[0])
+        self.ranked = ranked
+        self.setRowCount(len(ranked))
+        for i, run in enumerate(ranked):
+            vl, tl = run.final("val_loss"), run.final("train_loss")
+            cells = (
+                str(i + 1),
+                run.name,
+                validation_metric(run)[1],
+                "–" if vl is None else f"{vl:.4g}",
+                "–" if tl is None else f"{tl:.4g}",
+                str(run.epochs),
+                str(run.stop_reason or run.status).replace("_", " "),
+            )
+            for j, text in enumerate(cells):
+                item = self.item(i, j)
+                if item is None:
+                    item = QTableWidgetItem()
+                    self.setItem(i, j, item)
+                if item.text() != text:
+                    item.setText(text)
+
+
+class ComparePanel(QWidget):
+    """The dock's contents: the overlay and, beside it, the results table."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.view = CompareView()
+        self.results = ResultsTable()
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.addWidget(self.view)
+        split.addWidget(self.results)
+        split.setSizes([860, 460])
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(split)
+        self.results_timer = QTimer(self)  # the ranking moves slowly: once a second
+        self.results_timer.setInterval(1000)
+        self.results_timer.timeout.connect(lambda: self.results.set_runs(self.view.runs()))
+
+    def showEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
+        super().showEvent(event)
+        self.results_timer.start()
+
+    def hideEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
+        super().hideEvent(event)
+        self.results_timer.stop()
+
+    def set_runs(self, runs: list[Run], current: Run | None = None) -> None:
+        self.view.set_runs(runs, current)
+        self.results.set_runs(runs)
+
+
+class Comparison:
+    """The window's comparison: the Compare dock, Compare… (sweep), the diff in the runs panel,
+    the rewind bar. Built by :func:`install`."""
+
+    def __init__(self, window: Any) -> None:
+        from bpstudio.ui.rewind import RewindBar
+        from bpstudio.ui.sweep import SweepRunner
+
+        self.w = window
+        self.panel = ComparePanel()
+        self.view = self.panel.view
+        self.dock = QDockWidget("Compare", window)
+        self.dock.setObjectName("compareDock")
+        self.dock.setWidget(self.panel)
+        self.dock.setFeatures(
+            QDockWidget.DockWidgetFeature.DockWidgetMovable
+            | QDockWidget.DockWidgetFeature.DockWidgetClosable
+        )
+        window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.dock)
+        window.splitDockWidget(window.runs_dock, self.dock, Qt.Orientation.Horizontal)
+        self.dock.hide()
+        self.dock_action = self.dock.toggleViewAction()
+        self.dock_action.setText("&Compare panel")
+        self.dock_action.setObjectName("actionCompareDock")
+
+        self.diff_label = QLabel()
+        self.diff_label.setObjectName("runsDiff")
+        self.diff_label.setWordWrap(True)
+        self.diff_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.diff_label.hide()
+        window.runs_panel.layout().addWidget(self.diff_label)
+        window.runs_panel.selectionChanged.connect(self.on_runs_selected)
+        window.session.connect(self._on_session_event)
+
+        self.sweeper = SweepRunner(window)
+        self.sweeper.started.connect(self._on_sweep_started)
+        self.sweeper.ended.connect(self._on_sweep_ended)
+        self.action_sweep = QAction("&Compare… (sweep a setting)", window)
+        self.action_sweep.setObjectName("actionSweep")
+        self.action_sweep.setToolTip(
+            "Train 2–12 variants that differ in one setting together, and compare them"
+        )
+        self.action_sweep.triggered.connect(self.ask_sweep)
+        window.runStateChanged.connect(lambda s: self.action_sweep.setEnabled(s == "idle"))
+        from PySide6.QtWidgets import QMenu
+
+        menu = window.findChild(QMenu, "trainMenu")
+        if menu is not None:
+            menu.addSeparator()
+            menu.addAction(self.action_sweep)
+        view_menu = window.findChild(QMenu, "viewMenu")
+        if view_menu is not None:
+            view_menu.addAction(self.dock_action)
+        window.addAction(self.action_sweep)
+        from PySide6.QtWidgets import QToolBar
+
+        toolbar = window.findChild(QToolBar, "mainToolBar")
+        if toolbar is not None:
+            toolbar.addSeparator()
+            toolbar.addAction(self.action_sweep)
+
+        self.rewind = RewindBar(window)
+        self.side: Any = None
+        self.view.side_button.clicked.connect(lambda: self.show_side_by_side())
+
+    def show_side_by_side(self, runs: list[Run] | None = None) -> Any:
+        """The first two compared runs (or ``runs``) side by side, in a window of their own."""
+        from bpstudio.ui.side_by_side import SideBySide
+
+        runs = list(runs if runs is not None else self.view.visible_runs())
+        if len(runs) < 2:
+            self.w.statusBar().showMessage("Select two runs to see them side by side", 5000)
+            return None
+        if self.side is None:
+            self.side = SideBySide(self.w)
+        self.side.set_runs(runs[0], runs[1])
+        self.side.show()
+        self.side.raise_()
+        return self.side
+
+    # ------------------------------------------------------------------ selection and diff
+    def on_runs_selected(self, runs: list[Run]) -> None:
+        if len(runs) >= 2:
+            self.panel.set_runs(runs, self.w.session.current_run)
+            self.show_dock()
+        if len(runs) == 2:
+            self.diff_label.setText(f"{runs[0].name} → {runs[1].name}: {diff_text(*runs)}")
+            self.diff_label.show()
+        else:
+            self.diff_label.hide()
+
+    def _on_session_event(self, event: Any) -> None:
+        from bpstudio.session import SessionEventKind
+
+        if event.kind == SessionEventKind.CURRENT_RUN:
+            self.view.set_current(self.w.session.current_run)
+        elif event.kind in (SessionEventKind.RUN_REMOVED, SessionEventKind.LOADED):
+            alive = [r for r in self.view.runs() if r in self.w.session.runs]
+            if alive != self.view.runs():
+                self.panel.set_runs(alive, self.w.session.current_run)
+
+    # ------------------------------------------------------------------ sweeps
+    def ask_sweep(self) -> None:
+        from bpstudio.ui import dialogs
+
+        w = self.w
+        if w.runs.busy() or w.network is None:
+            return
+        epochs = int(w.training_panel.fit_config().get("epochs") or 20)
+        spec = dialogs.ask_sweep(w, w.network.config(), epochs)
+        if spec is not None:
+            self.sweeper.start(spec)
+
+    def _on_sweep_started(self, sweep: Any) -> None:
+        self.panel.set_runs(sweep.runs, None)
+        self.show_dock()
+
+    def show_dock(self) -> None:
+        """Show the Compare dock at a size its three plots can be read at."""
+        w, was = self.w, self.dock.isVisible()
+        self.dock.show()
+        self.dock.raise_()
+        if not was and not self.dock.isFloating():
+            w.resizeDocks([self.dock], [max(260, int(0.42 * w.height()))], Qt.Orientation.Vertical)
+            if w.runs_dock.isVisible():
+                w.resizeDocks(
+                    [w.runs_dock, self.dock],
+                    [int(0.28 * w.width()), int(0.72 * w.width())],
+                    Qt.Orientation.Horizontal,
+                )
+
+    def _on_sweep_ended(self, sweep: Any) -> None:
+        self.view.refresh(force=True)
+        self.panel.results.set_runs(sweep.runs)
+
+
+def install(window: Any) -> Comparison:
+    """Add the comparison (dock, Compare…, diff, rewind) to ``window``."""
+    window.comparison = Comparison(window)
+    return window.comparison
+
+
+__all__ = ["CompareView", "Comparison", "ResultsTable", "install", "run_color", "step_map"]
