@@ -231,7 +231,7 @@ def long_run(app, w, seconds: float) -> int:
         }
     )
     w.training_panel.apply_settings(
-        {"optimizer": "adam", "lr": 0.01, "batch_size": 10, "until_stopped": True}
+        {"optimizer": "adam", "lr": 0.01, "batch_size": 10, "until_stopped": True, "pace": None}
     )
     loop = QEventLoop()
     clock = QElapsedTimer()

@@ -52,6 +52,7 @@ from typing import Any
 import numpy as np
 
 from bpstudio.engine.training import FitConfig, StopReason
+from bpstudio.errors import is_user_error
 
 SEND_INTERVAL = 0.05  # s between Progress messages: at most 20 a second
 PARAMS_INTERVAL = 0.2  # s between parameter snapshots: at most 5 a second
@@ -158,13 +159,28 @@ class Finished:
     last: bool = True  # the request's last message (False for all but a sweep's last variant)
 
 
+def _finished(run_id: int, history: Any, net: Any, **tags: Any) -> Finished:
+    """The ``Finished`` message of a run that ``fit`` (or ``fit_many``) returned ``history`` for."""
+    return Finished(
+        run_id,
+        history.stop_reason,
+        history.message,
+        int(history.epochs),
+        int(history.steps),
+        float(history.seconds),
+        history.best_epoch,
+        net.get_params(),
+        **tags,
+    )
+
+
 @dataclass
 class Failed:
     run_id: int
     error_type: str
     message: str
     traceback: str
-    user_error: bool  # EngineError / ValueError: a bad setting, not a bug
+    user_error: bool  # a BPStudioError (a bad setting or input), not a bug
 
 
 _EPOCH_FIELDS = (
@@ -500,7 +516,7 @@ class _ManyRun:
 
             for sub in self.subs:
                 sub._flush(force=True)
-            user = isinstance(exc, ValueError)
+            user = is_user_error(exc)  # the user's input (a BPStudioError), not a bug
             self.conn.send(
                 Failed(self.run_id, type(exc).__name__, str(exc), traceback.format_exc(), user)
             )
@@ -509,20 +525,7 @@ class _ManyRun:
         for k, (sub, history) in enumerate(zip(self.subs, histories, strict=True)):
             sub.paused = False
             sub._flush(force=True)
-            self.conn.send(
-                Finished(
-                    self.run_id,
-                    history.stop_reason,
-                    history.message,
-                    int(history.epochs),
-                    int(history.steps),
-                    float(history.seconds),
-                    history.best_epoch,
-                    sub.net.get_params(),
-                    variant=k,
-                    last=k == n - 1,
-                )
-            )
+            self.conn.send(_finished(self.run_id, history, sub.net, variant=k, last=k == n - 1))
         return self.quit
 
     @property
@@ -599,25 +602,14 @@ class _Run:
             import traceback
 
             self._flush(force=True)
-            user = isinstance(exc, ValueError)  # EngineError is a ValueError
+            user = is_user_error(exc)  # the user's input (a BPStudioError), not a bug
             self.conn.send(
                 Failed(self.run_id, type(exc).__name__, str(exc), traceback.format_exc(), user)
             )
             return self.quit
         self.paused = False
         self._flush(force=True)
-        self.conn.send(
-            Finished(
-                self.run_id,
-                history.stop_reason,
-                history.message,
-                int(history.epochs),
-                int(history.steps),
-                float(history.seconds),
-                history.best_epoch,
-                self.net.get_params(),
-            )
-        )
+        self.conn.send(_finished(self.run_id, history, self.net))
         return self.quit
 
     # ----------------------------------------------------------------- callback

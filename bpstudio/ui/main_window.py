@@ -430,7 +430,7 @@ class MainWindow(QMainWindow):
             | QDockWidget.DockWidgetFeature.DockWidgetClosable
         )
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.runs_dock)
-        self.resizeDocks([self.runs_dock], [150], Qt.Orientation.Vertical)
+        self.resizeDocks([self.runs_dock], [118], Qt.Orientation.Vertical)  # header + 3 rows
         self.runs_dock_action = self.runs_dock.toggleViewAction()
         self.runs_dock_action.setText("&Runs panel")
 
