@@ -109,28 +109,28 @@ def _anchors(boundaries: FullSeries) -> tuple[np.ndarray, np.ndarray]:
     return np.r_[0.0, s], np.r_[0.0, e]
 
 
+def _piecewise(values: np.ndarray, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """Map ``values`` from ``src`` to ``dst`` through the anchor points; past the last anchor at
+    the last segment's slope."""
+    values = np.asarray(values, dtype=np.float64)
+    out = np.interp(values, src, dst)
+    if src.size >= 2 and src[-1] > src[-2]:
+        slope = (dst[-1] - dst[-2]) / (src[-1] - src[-2])
+        past = values > src[-1]
+        out[past] = dst[-1] + (values[past] - src[-1]) * slope
+    return out
+
+
 def steps_to_epochs(steps: np.ndarray, boundaries: FullSeries) -> np.ndarray:
     """Fractional epochs of steps; past the last boundary at the last epoch's pace."""
     s, e = _anchors(boundaries)
-    steps = np.asarray(steps, dtype=np.float64)
-    out = np.interp(steps, s, e)
-    if s.size >= 2 and s[-1] > s[-2]:
-        pace = (e[-1] - e[-2]) / (s[-1] - s[-2])
-        past = steps > s[-1]
-        out[past] = e[-1] + (steps[past] - s[-1]) * pace
-    return out
+    return _piecewise(steps, s, e)
 
 
 def epochs_to_steps(epochs: np.ndarray, boundaries: FullSeries) -> np.ndarray:
     """The inverse of ``steps_to_epochs``."""
     s, e = _anchors(boundaries)
-    epochs = np.asarray(epochs, dtype=np.float64)
-    out = np.interp(epochs, e, s)
-    if e.size >= 2 and e[-1] > e[-2]:
-        pace = (s[-1] - s[-2]) / (e[-1] - e[-2])
-        past = epochs > e[-1]
-        out[past] = s[-1] + (epochs[past] - e[-1]) * pace
-    return out
+    return _piecewise(epochs, e, s)
 
 
 class ValueAxis(pg.AxisItem):

@@ -12,7 +12,23 @@ import multiprocessing as mp
 import pytest
 from PySide6.QtCore import QSettings, QThread, QTimer
 
+from bpstudio.ui import dialogs
 from bpstudio.ui import worker as worker_mod
+
+
+@pytest.fixture
+def settings(tmp_path):
+    """QSettings in an ini file of the test's own folder."""
+    return QSettings(str(tmp_path / "bpstudio.ini"), QSettings.Format.IniFormat)
+
+
+@pytest.fixture
+def errors(monkeypatch):
+    """Record error dialogs (title, message) instead of opening them; info boxes do nothing."""
+    seen: list[tuple[str, str]] = []
+    monkeypatch.setattr(dialogs, "show_error", lambda parent, t, m: seen.append((t, m)))
+    monkeypatch.setattr(dialogs, "show_info", lambda parent, t, m: None)
+    return seen
 
 
 @pytest.fixture(autouse=True)

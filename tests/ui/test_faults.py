@@ -27,14 +27,6 @@ TIMEOUT = 30_000
 posix_only = pytest.mark.skipif(not hasattr(signal, "SIGSTOP"), reason="needs POSIX signals")
 
 
-@pytest.fixture
-def errors(monkeypatch):
-    seen: list[tuple[str, str]] = []
-    monkeypatch.setattr(dialogs, "show_error", lambda parent, t, m: seen.append((t, m)))
-    monkeypatch.setattr(dialogs, "show_info", lambda parent, t, m: None)
-    return seen
-
-
 def _window(qtbot, tmp_path, show: bool):
     w = MainWindow(settings=QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
     qtbot.addWidget(w)

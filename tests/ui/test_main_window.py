@@ -10,27 +10,13 @@ import multiprocessing as mp
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDoubleSpinBox, QPushButton, QSpinBox, QWidget
 
 from bpstudio.ui import MainWindow, dialogs
 from bpstudio.ui.training_panel import DEFAULT_PACE
 
 TIMEOUT = 30_000  # ms; generous for loaded CI machines, the tests finish in well under a second
-
-
-@pytest.fixture
-def settings(tmp_path):
-    return QSettings(str(tmp_path / "bpstudio.ini"), QSettings.Format.IniFormat)
-
-
-@pytest.fixture
-def errors(monkeypatch):
-    """Record error dialogs instead of opening them."""
-    seen: list[tuple[str, str]] = []
-    monkeypatch.setattr(dialogs, "show_error", lambda parent, t, m: seen.append((t, m)))
-    monkeypatch.setattr(dialogs, "show_info", lambda parent, t, m: None)
-    return seen
 
 
 @pytest.fixture

@@ -11,26 +11,12 @@ import csv
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QTableView
 
 from bpstudio.session import Session
 from bpstudio.ui import MainWindow, dialogs
 
 TIMEOUT = 30_000
-
-
-@pytest.fixture
-def settings(tmp_path):
-    return QSettings(str(tmp_path / "bpstudio.ini"), QSettings.Format.IniFormat)
-
-
-@pytest.fixture
-def errors(monkeypatch):
-    seen: list[tuple[str, str]] = []
-    monkeypatch.setattr(dialogs, "show_error", lambda parent, t, m: seen.append((t, m)))
-    monkeypatch.setattr(dialogs, "show_info", lambda parent, t, m: None)
-    return seen
 
 
 def _window(qtbot, settings) -> MainWindow:

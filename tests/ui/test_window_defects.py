@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QApplication
 
 from bpstudio.engine import Network
 from bpstudio.ui.weights_view import WeightsView
-from tests.ui.test_main_window import TIMEOUT, _button, _small_run, errors, settings, window  # noqa: F401 - fixtures
+from tests.ui.test_main_window import TIMEOUT, _button, _small_run, window  # noqa: F401 - fixtures
 
 
 def _run_until_stopped_then_pause(qtbot, w) -> None:

@@ -15,13 +15,6 @@ from bpstudio.ui.main_window import MainWindow
 
 
 @pytest.fixture
-def errors(monkeypatch):
-    seen: list[tuple[str, str]] = []
-    monkeypatch.setattr(dialogs, "show_error", lambda parent, t, m: seen.append((t, m)))
-    return seen
-
-
-@pytest.fixture
 def window(qtbot, tmp_path, errors):
     w = MainWindow(settings=QSettings(str(tmp_path / "bpstudio.ini"), QSettings.Format.IniFormat))
     qtbot.addWidget(w)

@@ -26,8 +26,6 @@ from bpstudio.ui.main_window import TEACH_INTERVAL
 from tests.ui.test_main_window import (  # noqa: F401 - fixtures
     TIMEOUT,
     _small_run,
-    errors,
-    settings,
     window,
 )
 
