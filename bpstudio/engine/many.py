@@ -87,14 +87,10 @@ def _stack_blocks(flat: np.ndarray, sizes: list[int]) -> list[np.ndarray]:
     K = flat.shape[0]
     for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=True):
         blk = flat[:, off : off + (n_in + 1) * n_out].reshape(K, n_in + 1, n_out)
-        assert np.shares_memory(blk, flat)  # a view, never a copy
+        assert np.may_share_memory(blk, flat)  # a view, never a copy (a copy is new memory)
         out.append(blk)
         off += (n_in + 1) * n_out
     return out
-
-
-def _relu_against(zeros: np.ndarray, z: np.ndarray) -> None:
-    np.maximum(z, zeros, out=z)  # A^l = relu(Z^l) = max(Z^l, 0), in place
 
 
 class _Plan:
@@ -126,17 +122,20 @@ class _Plan:
             a[..., -1:] if aug and not kr.keeps_one[i] else None for i, a in enumerate(self.A_in)
         ]
         k = kr.k
-        # NumPy's maximum has no fast loop for a 0-d operand: against a buffer of the operand's
-        # shape it runs about four times faster here, so relu compares with a zeros buffer (one
-        # per shape, read only) and the log floor is a full (K, n, k) array.
+        # σ of each hidden layer bound to its buffer (a call without arguments). NumPy's maximum
+        # has no fast loop for a 0-d operand: against a buffer of the operand's shape it runs
+        # about four times faster here, so relu compares with a zeros buffer (one per shape,
+        # read only) and the log floor is a full (K, n, k) array.
         zeros: dict[tuple[int, ...], np.ndarray] = {}
-        self.apply = []
+        self.apply: list[Callable[[], Any] | None] = []
         for i, a in enumerate(self.A_in):
-            if kr.apply[i] is not None and kr.hidden_acts[i] == "relu":
+            if kr.apply[i] is None:
+                self.apply.append(None)
+            elif kr.hidden_acts[i] == "relu":
                 z0 = zeros.setdefault(a.shape, np.zeros(a.shape, dtype=dt))
-                self.apply.append(partial(_relu_against, z0))
+                self.apply.append(partial(np.maximum, a, z0, out=a))  # relu(Z) = max(Z, 0)
             else:
-                self.apply.append(kr.apply[i])
+                self.apply.append(partial(kr.apply[i], a))
         self.floor = np.full((K, n, k), LOG_FLOOR, dtype=dt)
         self.rowsum = np.empty((K, n, 1), dtype=dt)
         self.runmax = np.empty((K, 1, 1), dtype=dt)
@@ -158,7 +157,6 @@ class _Plan:
                 None if aug else kr.b[i],
                 self.A[i],
                 self.apply[i],
-                self.A_in[i],
                 self.ones_col[i],
             )
             for i in range(last)
@@ -276,12 +274,12 @@ class _StackKernel:
         """Forward + backward for every run; A^L to `AL` (K, n, k); gradients ×(n·s) into G.
         `X_T` is `X.swapaxes(-1, -2)` (made once per batch, not per step)."""
         matmul = np.matmul
-        for a_in, Wm, b, z, apply, a_full, ones in p.hidden:
+        for a_in, Wm, b, z, apply, ones in p.hidden:
             matmul(X if a_in is None else a_in, Wm, z)  # Z^l = A^{l-1} (W^l)ᵀ + b^l
             if b is not None:
                 np.add(z, b, z)
             if apply is not None:
-                apply(a_full)  # A^l = σ(Z^l), in place (and σ(1) in the ones column …)
+                apply()  # A^l = σ(Z^l), in place over [Z^l, 1] (and σ(1) in the ones column …)
                 if ones is not None:
                     ones[...] = 1.0  # … which is put back
 
@@ -615,7 +613,7 @@ class _Group:
             else:
                 Xb, Yb = self.Xbuf[..., : e - s, :], self.Ybuf[..., : e - s, :]
             Y_row = Yb.reshape(*lead, 1, (e - s) * k) if lead else Yb.reshape(1, (e - s) * k)
-            assert np.shares_memory(Y_row, Yb)  # a view: it must see each epoch's rows
+            assert np.may_share_memory(Y_row, Yb)  # a view: it must see each epoch's rows
             self.batches.append(
                 (Xb, Xb.swapaxes(-1, -2), Yb, Y_row, self.out_epoch[:, s:e], plans[e - s], s, e)
             )
