@@ -51,7 +51,7 @@ import numpy as np
 from bpstudio.engine import backprop as bp
 from bpstudio.engine.activations import ACTIVATIONS
 from bpstudio.engine.errors import EngineError
-from bpstudio.engine.kernels import delta_mode, use_augmented
+from bpstudio.engine.kernels import KernelBase, use_augmented
 from bpstudio.engine.losses import LOG_FLOOR, LOSS_TABLE
 from bpstudio.engine.network import Network, check_dtype
 from bpstudio.engine.optimizers import make_optimizer, schedule_factor
@@ -184,12 +184,15 @@ class _Plan:
         self.s_k[:, 0, 0] = fold / (self.n * k)
 
 
-class _StackKernel:
+class _StackKernel(KernelBase):
     """`kernels.Kernel` over a leading run axis: one mini-batch of forward + BP1–BP4 for K runs.
 
     `Theta`/`G` are (K, P); X may be (n, n_1) (shared by every run) or (K, n, n_1), likewise Y.
     The raw loss of each run goes into `loss_out` (K, 1, 1); divide it by `loss_divisor(n)`.
+    The views, constants, plans and fold are `KernelBase`'s (the fold is one factor per run).
     """
+
+    plan_type = _Plan
 
     def __init__(
         self,
@@ -201,23 +204,11 @@ class _StackKernel:
         rows_sum_to_one: bool,
         augment: bool,
     ) -> None:
-        self.sizes = sizes
+        super().__init__(
+            sizes, activations, loss, _stack_blocks(Theta, sizes), _stack_blocks(G, sizes),
+            rows_sum_to_one, augment,
+        )  # fmt: skip
         self.K = Theta.shape[0]
-        self.output = activations[-1]
-        self.loss = loss
-        self.k = sizes[-1]
-        self.augment = augment
-        self.dtype = Theta.dtype
-        self.blocks = _stack_blocks(Theta, sizes)
-        self.gblocks = _stack_blocks(G, sizes)
-        self.WT = [blk[:, :-1] for blk in self.blocks]
-        self.b = [blk[:, -1:] for blk in self.blocks]  # (K, 1, n_l): broadcasts over rows
-        self.W = [w.swapaxes(1, 2) for w in self.WT]  # W^l views: BP2 is Δ @ W, no copy
-        self.gWT = [blk[:, :-1] for blk in self.gblocks]
-        self.gb = [blk[:, -1:] for blk in self.gblocks]
-        hot = [ACTIVATIONS[a].hot(self.dtype) for a in activations]
-        self.apply = [h[0] for h in hot]
-        self.bprime = [h[1] for h in hot]
         self.hidden_acts = activations[:-1]
         self.keeps_one = []
         for apply in self.apply:
@@ -225,25 +216,7 @@ class _StackKernel:
             if apply is not None:
                 apply(probe)
             self.keeps_one.append(bool(probe[0, 0] == 1.0))
-        self.mode = delta_mode(self.output, loss, rows_sum_to_one)
-        self.one = np.array(1.0, dtype=self.dtype)
-        self.ones_k = np.ones((self.k, 1), dtype=self.dtype)
-        self.tiny_sum = 1e13 * float(np.finfo(self.dtype).tiny)
-        self.plans: dict[int, _Plan] = {}
         self.fold = np.ones(self.K)
-
-    def plan(self, n: int) -> _Plan:
-        p = self.plans.get(n)
-        if p is None:
-            p = self.plans[n] = _Plan(n, self)
-            p.set_scale(self.fold, self.k)
-        return p
-
-    def set_fold(self, fold: np.ndarray) -> None:
-        """Per-run factor folded into Δ^L (α for SGD/momentum); the 1/n is added per plan."""
-        self.fold = fold
-        for p in self.plans.values():
-            p.set_scale(fold, self.k)
 
     def loss_divisor(self, n: int) -> float:
         """loss = raw / divisor for a batch of n rows (see `step`)."""
@@ -252,14 +225,6 @@ class _StackKernel:
             "softmax_ce": -float(n),
             "sigmoid_ce": -float(n * self.k),
         }.get(self.mode, 1.0)
-
-    def _output_z(self, a_last: np.ndarray, out: np.ndarray) -> None:
-        """Z^L = A^{L-1} (W^L)ᵀ + b^L into `out`, every run at once."""
-        if self.augment:
-            np.matmul(a_last, self.blocks[-1], out=out)
-        else:
-            np.matmul(a_last, self.WT[-1], out=out)
-            np.add(out, self.b[-1], out=out)
 
     def step(
         self,
