@@ -12,7 +12,8 @@ the (K, n_{l-1} + 1, n_l) view [(W^l)ᵀ; b^l] of it, and every product of BP1�
 as in `kernels.py`), L2 strength, optimiser state, the shuffle order and, when seeds differ, the
 permuted data. A group of one, or a run nothing else can share a kernel with, goes to plain `fit`.
 
-Where it departs from `kernels.Kernel` (read that first; the equations are the same):
+Where it departs from `kernels.Kernel` (read that first; the equations are the same, and the
+block views, hot activations, BP1 mode and constants are `kernels.KernelBase`'s for both):
 - each run keeps its own row order, so X and Y are (K, N, n) unless every run shuffles alike (same
   seed, or no shuffling), in which case one copy is shared and broadcast by `matmul`;
 - softmax subtracts each run's own batch maximum (as `fit` does for its one run);
@@ -33,8 +34,14 @@ view of its row of the group's θ (when the net is stored in the training dtype)
 reads, and may change, live weights as with `fit`; every net owns its θ again when it leaves.
 Groups train one after another; a run's `History.seconds` is its group's wall time until the run
 left. Numbers equal `fit`'s up to the order of floating-point sums (the tests find them identical
-in float64). Left out: one group's runs on several cores, mixing optimisers or activations in one
-kernel, a faster path for large nets (there the GEMMs, not the calls, set the time).
+in float64). What stacking saves is per-call overhead, never GEMM work: a batched `np.matmul`
+calls BLAS once per run (K GEMMs of the same shapes fit would do), so when GEMMs are most of fit's
+time the gain is capped by the rest (W3 of `benchmarks/sweep.py`: the GEMMs are ~2/3 of fit's time
+with AVX2 kernels, so 4 runs can be at most ~1.5× faster than 4 fits). Left out: one group's runs
+on several cores, mixing optimisers or activations in one kernel, merging the runs' first-layer
+GEMMs when they share the input batch (one (n, n_1+1) × (n_1+1, K·n_2) product instead of K, and
+one for BP4): measured on W3, the merged GEMMs cost what the K do, and copying W^2 into that layout
+and ∂J/∂W^2 back adds ~3 µs a step, so it is slower.
 """
 
 from __future__ import annotations
