@@ -25,7 +25,8 @@ with --quick; cases whose epochs take milliseconds repeat until ~1.5 s of work, 
 
 BLAS is limited to ONE thread (threadpoolctl; `torch.set_num_threads(1)`): two threads are
 unreliable on shared 2-core machines. The machine is measured as it is; relevant environment
-(OPENBLAS_CORETYPE etc.) is printed with the results. Output: a table, the targets from issue 2
+(OPENBLAS_CORETYPE etc.) is printed with the results. The timing loop and the machine header are
+`benchtime.py`'s (shared with `sweep.py`). Output: a table, the targets from issue 2
 with met/missed, and one parseable line per case:
 `RESULT workload=W1 dtype=float32 batch=128 bpstudio_s=… sklearn_s=… torch_s=… bound_s=…`
 (medians), followed on the same line by `…_min_s=` keys (fastest repeat of each).
@@ -35,21 +36,20 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
-import statistics
 import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
-from threadpoolctl import threadpool_info, threadpool_limits
+from benchtime import Timed, fmt, machine_lines, run_interleaved
+from threadpoolctl import threadpool_limits
 
 from bpstudio.engine import Network, fit
 
 
 @dataclass
-class Case:
+class Case(Timed):
     workload: str
     n: int
     sizes: list[int]
@@ -63,14 +63,6 @@ class Case:
     @property
     def steps(self) -> int:
         return -(-self.n // self.batch)
-
-    def median(self, who: str) -> float | None:
-        t = self.times.get(who)
-        return statistics.median(t) if t else None
-
-    def best(self, who: str) -> float | None:
-        t = self.times.get(who)
-        return min(t) if t else None
 
 
 def make_cases(names: set[str]) -> list[Case]:
@@ -270,10 +262,6 @@ TARGETS = [
 ]
 
 
-def fmt(x: float | None, spec: str = ".4f") -> str:
-    return "-" if x is None else format(x, spec)
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument(
@@ -291,19 +279,7 @@ def main(argv: list[str] | None = None) -> int:
     cases = make_cases(set(args.workloads.split(",")))
 
     with threadpool_limits(limits=1):
-        blas = [
-            f"{i.get('internal_api')} {i.get('version')} threads={i.get('num_threads')}"
-            for i in threadpool_info()
-        ]
-        env = {k: os.environ[k] for k in sorted(os.environ) if "BLAS" in k or "NUM_THREADS" in k}
-        print(
-            f"# machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
-            f"numpy {np.__version__}, BLAS: {'; '.join(blas)}"
-        )
-        print(f"# env: {env or '{}'} (OPENBLAS_CORETYPE unset means auto-detected core)")
-        print(
-            f"# load average at start: {os.getloadavg()[0]:.2f} (2 CPUs: above ~1 others compete)"
-        )
+        print("\n".join(machine_lines()))
         print(f"# dtype {dtype.name}, {repeats} repeat(s) after 1 warm-up, medians of one epoch\n")
         for case in cases:
             X, Y, labels = make_data(case, dtype)
@@ -317,18 +293,8 @@ def main(argv: list[str] | None = None) -> int:
             runners = {k: v for k, v in runners.items() if v is not None}
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", category=UserWarning)
-                warm = []
-                for run in runners.values():
-                    t = time.perf_counter()
-                    run()  # warm-up
-                    warm.append(time.perf_counter() - t)
                 # short epochs (W2) get more repeats, so each median rests on ≥ ~1 s of work
-                n_rep = max(repeats, min(40, int(budget / max(warm))))
-                for _ in range(n_rep):
-                    for who, run in runners.items():
-                        t = time.perf_counter()
-                        run()
-                        case.times.setdefault(who, []).append(time.perf_counter() - t)
+                n_rep = run_interleaved(runners, case.times, repeats, budget)
             case.bound_s = case.median("bound")
             bp = case.median("bpstudio")
             sk, to = fmt(case.median("sklearn")), fmt(case.median("torch"))

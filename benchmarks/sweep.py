@@ -18,7 +18,12 @@ same runs, so it should be ~1e-15 in float64).
 
 "bound" (W3): K GEMM-only epochs (every product of forward, BP4 and BP2, fastest layouts, NumPy
 alone; `benchmarks/epoch.py`'s `bound_runner`), timed interleaved too. No schedule of the same
-products can beat it, so `K fit / bound` is the most any stacking can gain over separate fits.
+products can beat it, so `K fit / bound` is the most any stacking can gain over separate fits;
+under each W3 target a line gives the GEMMs' share of the K fits' time, that limit, and the time
+fit_many may spend beyond its GEMMs to meet the target. (Measured here: fit_many's own stacked
+GEMMs take about the bound, so what is left to gain is its elementwise work, the update and
+Python; on W3 those cannot shrink enough when the GEMMs are ~2/3 of fit's time.)
+The timing loop and the machine header are `benchtime.py`'s (shared with `epoch.py`).
 
 BLAS is limited to ONE thread (threadpoolctl). Output: a table, the targets from issue 9 with
 met/missed, and one parseable line per case:
@@ -29,14 +34,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
-import statistics
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
-from threadpoolctl import threadpool_info, threadpool_limits
+from benchtime import Timed, fmt, machine_lines, run_interleaved
+from threadpoolctl import threadpool_limits
 
 from bpstudio.engine import Network, fit, fit_many
 
@@ -48,7 +51,7 @@ except ImportError:  # pragma: no cover - run from elsewhere
 
 
 @dataclass
-class SweepCase:
+class SweepCase(Timed):
     name: str
     n: int
     sizes: list[int]
@@ -64,14 +67,6 @@ class SweepCase:
     @property
     def k(self) -> int:
         return len(self.configs)
-
-    def median(self, who: str) -> float | None:
-        t = self.times.get(who)
-        return statistics.median(t) if t else None
-
-    def best(self, who: str) -> float | None:
-        t = self.times.get(who)
-        return min(t) if t else None
 
 
 def make_cases(epochs_w2: int) -> list[SweepCase]:
@@ -124,8 +119,21 @@ def runners(case: SweepCase, X, Y, dtype, optimizer: str):
     return separate, together, last
 
 
-def fmt(x: float | None, spec: str = ".4f") -> str:
-    return "-" if x is None else format(x, spec)
+def gemm_budget(c: SweepCase, fit_s: float, many_s: float, bound_s: float) -> str:
+    """Where the target stands against the GEMMs: the share of the K fits' time that is GEMM, the
+    speedup a fit_many made of nothing but its GEMMs would reach, and the time left for the rest."""
+    need = fit_s / c.target
+    text = (
+        f"GEMMs are {bound_s / fit_s:.0%} of the {c.k} fits' time (bound {bound_s:.3f} s of "
+        f"{fit_s:.3f} s): a fit_many of nothing but its GEMMs would be {fit_s / bound_s:.2f}× "
+        f"faster;\n    {c.target:g}× needs fit_many ≤ {need:.3f} s, "
+    )
+    if need <= bound_s:
+        return text + "less than the GEMMs alone take: out of reach with this BLAS"
+    return text + (
+        f"i.e. ≤ {need - bound_s:.3f} s beyond the GEMMs (it spends {many_s - bound_s:.3f} s: "
+        "σ, σ', softmax, the update, data, Python)"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -143,17 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     results: list[tuple[str, SweepCase, float | None]] = []
 
     with threadpool_limits(limits=1):
-        blas = [
-            f"{i.get('internal_api')} {i.get('version')} threads={i.get('num_threads')}"
-            for i in threadpool_info()
-        ]
-        print(
-            f"# machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
-            f"numpy {np.__version__}, BLAS: {'; '.join(blas)}"
-        )
-        print(
-            f"# load average at start: {os.getloadavg()[0]:.2f} (2 CPUs: above ~1 others compete)"
-        )
+        print("\n".join(machine_lines()))
         print(
             f"# {args.optimizer}, {repeats} repeat(s) after 1 warm-up, medians; "
             "each repeat trains every variant, set-up included\n"
@@ -176,18 +174,8 @@ def main(argv: list[str] | None = None) -> int:
                             run()
 
                     contenders["bound"] = bound
-                warm = []
-                for run in contenders.values():
-                    t = time.perf_counter()
-                    run()  # warm-up
-                    warm.append(time.perf_counter() - t)
                 # short cases (W2) get more repeats, so each median rests on ≥ ~`budget` s of work
-                n_rep = max(repeats, min(40, int(budget / max(warm))))
-                for _ in range(n_rep):
-                    for who, run in contenders.items():
-                        t = time.perf_counter()
-                        run()
-                        case.times.setdefault(who, []).append(time.perf_counter() - t)
+                n_rep = run_interleaved(contenders, case.times, repeats, budget)
                 case.weight_diff = max(
                     float(np.max(np.abs(a._theta.astype(float) - b._theta.astype(float))))
                     for a, b in zip(last["fit"], last["many"], strict=True)
@@ -231,6 +219,9 @@ def main(argv: list[str] | None = None) -> int:
             f"  {c.name} {dtype_name}: fit_many ≥ {c.target:g}× faster than {c.k} fits: "
             f"{f / m:.2f} {verdict[0]} ({fb / mb:.2f} {verdict[1]})"
         )
+        bound_s = c.median("bound")
+        if bound_s is not None:
+            print("    " + gemm_budget(c, f, m, bound_s))
     print()
     for dtype_name, c, bound_s in results:
         print(

@@ -19,6 +19,8 @@ Left out: fusing layers, multi-threading (BLAS threads are left as the caller se
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from bpstudio.engine.activations import ACTIVATIONS
@@ -84,7 +86,7 @@ class Plan:
                     self.A_in[i - 1].T if prev else None,
                     self.D[i],
                     kr.gblocks[i] if aug else kr.gWT[i],
-                    None if aug else kr.gb[i][None, :],
+                    None if aug else kr.gb[i],
                     kr.W[i] if prev else None,
                     self.D[i - 1] if prev else None,
                     kr.bprime[i - 1] if prev else None,
@@ -98,12 +100,16 @@ class Plan:
         self.s_k[()] = fold / (self.n * k)
 
 
-class Kernel:
-    """One mini-batch of forward + backprop writing the (scaled) gradient into `gblocks`.
+class KernelBase:
+    """What `Kernel` and `many._StackKernel` (the same step over a leading run axis) share: the
+    per-layer views of θ and of the gradient, the hot activations, the BP1 mode and constants,
+    one plan (buffers) per batch length and the scale folded into Δ^L.
 
     `blocks`/`gblocks` are the per-layer [(W^l)ᵀ; b^l] views of θ and of the gradient vector
-    (see `Network.blocks`). In augmented mode the X given to `step` must have a ones column.
+    (see `Network.blocks`), (n_{l-1} + 1, n_l) or, with a run axis, (K, n_{l-1} + 1, n_l).
     """
+
+    plan_type: type  # built as plan_type(n, kernel), one per batch length
 
     def __init__(
         self,
@@ -122,12 +128,12 @@ class Kernel:
         self.augment = augment
         self.dtype = blocks[0].dtype
         self.blocks = blocks
-        self.WT = [blk[:-1] for blk in blocks]
-        self.b = [blk[-1] for blk in blocks]
-        self.W = [w.T for w in self.WT]  # W^l views: BP2 is Δ @ W (a transposed GEMM, no copy)
+        self.WT = [blk[..., :-1, :] for blk in blocks]
+        self.b = [blk[..., -1:, :] for blk in blocks]  # (…, 1, n_l): broadcasts over rows
+        self.W = [np.swapaxes(w, -1, -2) for w in self.WT]  # W^l views: BP2 is Δ @ W, no copy
         self.gblocks = gblocks
-        self.gWT = [blk[:-1] for blk in gblocks]
-        self.gb = [blk[-1] for blk in gblocks]
+        self.gWT = [blk[..., :-1, :] for blk in gblocks]
+        self.gb = [blk[..., -1:, :] for blk in gblocks]
         hot = [ACTIVATIONS[a].hot(self.dtype) for a in activations]
         self.apply = [h[0] for h in hot]  # None for the identity: saves a call per layer
         self.bprime = [h[1] for h in hot]
@@ -137,18 +143,19 @@ class Kernel:
         self.ones_k = np.ones((self.k, 1), dtype=self.dtype)
         # A row sum above this keeps every probability ≥ 1e-12 (the log floor) a normal float.
         self.tiny_sum = 1e13 * float(np.finfo(self.dtype).tiny)
-        self.plans: dict[int, Plan] = {}
-        self.fold = 1.0
+        self.plans: dict[int, Any] = {}
+        self.fold: Any = 1.0
 
-    def plan(self, n: int) -> Plan:
+    def plan(self, n: int):
         p = self.plans.get(n)
         if p is None:
-            p = self.plans[n] = Plan(n, self)
+            p = self.plans[n] = self.plan_type(n, self)
             p.set_scale(self.fold, self.k)
         return p
 
-    def set_fold(self, fold: float) -> None:
-        """The factor folded into Δ^L (α for SGD/momentum); the 1/N is added per plan."""
+    def set_fold(self, fold) -> None:
+        """The factor folded into Δ^L (α for SGD/momentum; one per run with a run axis); the
+        1/N is added per plan."""
         self.fold = fold
         for p in self.plans.values():
             p.set_scale(fold, self.k)
@@ -160,6 +167,15 @@ class Kernel:
         else:
             np.matmul(a_last, self.WT[-1], out=out)
             np.add(out, self.b[-1], out=out)
+
+
+class Kernel(KernelBase):
+    """One mini-batch of forward + backprop writing the (scaled) gradient into `gblocks`.
+
+    In augmented mode the X given to `step` must have a ones column.
+    """
+
+    plan_type = Plan
 
     def step(self, X: np.ndarray, Y: np.ndarray, AL: np.ndarray, p: Plan) -> float:
         """Forward + backward on (X, Y); A^L goes to `AL`; gradients ×(N·s); returns mean loss."""

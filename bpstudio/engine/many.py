@@ -12,12 +12,15 @@ the (K, n_{l-1} + 1, n_l) view [(W^l)ᵀ; b^l] of it, and every product of BP1�
 as in `kernels.py`), L2 strength, optimiser state, the shuffle order and, when seeds differ, the
 permuted data. A group of one, or a run nothing else can share a kernel with, goes to plain `fit`.
 
-Where it departs from `kernels.Kernel` (read that first; the equations are the same):
+Where it departs from `kernels.Kernel` (read that first; the equations are the same, and the
+block views, hot activations, BP1 mode and constants are `kernels.KernelBase`'s for both):
 - each run keeps its own row order, so X and Y are (K, N, n) unless every run shuffles alike (same
   seed, or no shuffling), in which case one copy is shared and broadcast by `matmul`;
 - softmax subtracts each run's own batch maximum (as `fit` does for its one run);
 - augmented hidden buffers [A^l, 1] are worked on whole, ones column included, and the column
   put back after σ: NumPy's elementwise calls cost several times more on a strided view;
+- relu's max(Z, 0) and the log floor compare with full arrays, not 0-d constants: NumPy's
+  maximum has no fast loop for a 0-d operand (about four times slower on a (4, 64, 65) buffer);
 - a mini-batch's losses are written raw (Σ (a − y)², Σ y ln a, …) into one row of a per-epoch
   table and divided by the batch's normaliser once per epoch;
 - a run that stops (epoch limit, early stopping, divergence, a stop request) leaves the group: its
@@ -31,8 +34,14 @@ view of its row of the group's θ (when the net is stored in the training dtype)
 reads, and may change, live weights as with `fit`; every net owns its θ again when it leaves.
 Groups train one after another; a run's `History.seconds` is its group's wall time until the run
 left. Numbers equal `fit`'s up to the order of floating-point sums (the tests find them identical
-in float64). Left out: one group's runs on several cores, mixing optimisers or activations in one
-kernel, a faster path for large nets (there the GEMMs, not the calls, set the time).
+in float64). What stacking saves is per-call overhead, never GEMM work: a batched `np.matmul`
+calls BLAS once per run (K GEMMs of the same shapes fit would do), so when GEMMs are most of fit's
+time the gain is capped by the rest (W3 of `benchmarks/sweep.py`: the GEMMs are ~2/3 of fit's time
+with AVX2 kernels, so 4 runs can be at most ~1.5× faster than 4 fits). Left out: one group's runs
+on several cores, mixing optimisers or activations in one kernel, merging the runs' first-layer
+GEMMs when they share the input batch (one (n, n_1+1) × (n_1+1, K·n_2) product instead of K, and
+one for BP4): measured on W3, the merged GEMMs cost what the K do, and copying W^2 into that layout
+and ∂J/∂W^2 back adds ~3 µs a step, so it is slower.
 """
 
 from __future__ import annotations
@@ -41,6 +50,7 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields, replace
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -48,7 +58,7 @@ import numpy as np
 from bpstudio.engine import backprop as bp
 from bpstudio.engine.activations import ACTIVATIONS
 from bpstudio.engine.errors import EngineError
-from bpstudio.engine.kernels import delta_mode, use_augmented
+from bpstudio.engine.kernels import KernelBase, use_augmented
 from bpstudio.engine.losses import LOG_FLOOR, LOSS_TABLE
 from bpstudio.engine.network import Network, check_dtype
 from bpstudio.engine.optimizers import make_optimizer, schedule_factor
@@ -84,7 +94,7 @@ def _stack_blocks(flat: np.ndarray, sizes: list[int]) -> list[np.ndarray]:
     K = flat.shape[0]
     for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=True):
         blk = flat[:, off : off + (n_in + 1) * n_out].reshape(K, n_in + 1, n_out)
-        assert np.shares_memory(blk, flat)  # a view, never a copy
+        assert np.may_share_memory(blk, flat)  # a view, never a copy (a copy is new memory)
         out.append(blk)
         off += (n_in + 1) * n_out
     return out
@@ -119,6 +129,21 @@ class _Plan:
             a[..., -1:] if aug and not kr.keeps_one[i] else None for i, a in enumerate(self.A_in)
         ]
         k = kr.k
+        # σ of each hidden layer bound to its buffer (a call without arguments). NumPy's maximum
+        # has no fast loop for a 0-d operand: against a buffer of the operand's shape it runs
+        # about four times faster here, so relu compares with a zeros buffer (one per shape,
+        # read only) and the log floor is a full (K, n, k) array.
+        zeros: dict[tuple[int, ...], np.ndarray] = {}
+        self.apply: list[Callable[[], Any] | None] = []
+        for i, a in enumerate(self.A_in):
+            if kr.apply[i] is None:
+                self.apply.append(None)
+            elif kr.hidden_acts[i] == "relu":
+                z0 = zeros.setdefault(a.shape, np.zeros(a.shape, dtype=dt))
+                self.apply.append(partial(np.maximum, a, z0, out=a))  # relu(Z) = max(Z, 0)
+            else:
+                self.apply.append(partial(kr.apply[i], a))
+        self.floor = np.full((K, n, k), LOG_FLOOR, dtype=dt)
         self.rowsum = np.empty((K, n, 1), dtype=dt)
         self.runmax = np.empty((K, 1, 1), dtype=dt)
         self.ones_row = np.ones((1, n), dtype=dt)  # BP3 as a GEMV: 1ᵀΔ sums the rows
@@ -138,8 +163,7 @@ class _Plan:
                 kr.blocks[i] if aug else kr.WT[i],
                 None if aug else kr.b[i],
                 self.A[i],
-                kr.apply[i],
-                self.A_in[i],
+                self.apply[i],
                 self.ones_col[i],
             )
             for i in range(last)
@@ -167,12 +191,15 @@ class _Plan:
         self.s_k[:, 0, 0] = fold / (self.n * k)
 
 
-class _StackKernel:
+class _StackKernel(KernelBase):
     """`kernels.Kernel` over a leading run axis: one mini-batch of forward + BP1–BP4 for K runs.
 
     `Theta`/`G` are (K, P); X may be (n, n_1) (shared by every run) or (K, n, n_1), likewise Y.
     The raw loss of each run goes into `loss_out` (K, 1, 1); divide it by `loss_divisor(n)`.
+    The views, constants, plans and fold are `KernelBase`'s (the fold is one factor per run).
     """
+
+    plan_type = _Plan
 
     def __init__(
         self,
@@ -184,49 +211,19 @@ class _StackKernel:
         rows_sum_to_one: bool,
         augment: bool,
     ) -> None:
-        self.sizes = sizes
+        super().__init__(
+            sizes, activations, loss, _stack_blocks(Theta, sizes), _stack_blocks(G, sizes),
+            rows_sum_to_one, augment,
+        )  # fmt: skip
         self.K = Theta.shape[0]
-        self.output = activations[-1]
-        self.loss = loss
-        self.k = sizes[-1]
-        self.augment = augment
-        self.dtype = Theta.dtype
-        self.blocks = _stack_blocks(Theta, sizes)
-        self.gblocks = _stack_blocks(G, sizes)
-        self.WT = [blk[:, :-1] for blk in self.blocks]
-        self.b = [blk[:, -1:] for blk in self.blocks]  # (K, 1, n_l): broadcasts over rows
-        self.W = [w.swapaxes(1, 2) for w in self.WT]  # W^l views: BP2 is Δ @ W, no copy
-        self.gWT = [blk[:, :-1] for blk in self.gblocks]
-        self.gb = [blk[:, -1:] for blk in self.gblocks]
-        hot = [ACTIVATIONS[a].hot(self.dtype) for a in activations]
-        self.apply = [h[0] for h in hot]
-        self.bprime = [h[1] for h in hot]
+        self.hidden_acts = activations[:-1]
         self.keeps_one = []
         for apply in self.apply:
             probe = np.ones((1, 1), dtype=self.dtype)
             if apply is not None:
                 apply(probe)
             self.keeps_one.append(bool(probe[0, 0] == 1.0))
-        self.mode = delta_mode(self.output, loss, rows_sum_to_one)
-        self.floor = np.array(LOG_FLOOR, dtype=self.dtype)
-        self.one = np.array(1.0, dtype=self.dtype)
-        self.ones_k = np.ones((self.k, 1), dtype=self.dtype)
-        self.tiny_sum = 1e13 * float(np.finfo(self.dtype).tiny)
-        self.plans: dict[int, _Plan] = {}
         self.fold = np.ones(self.K)
-
-    def plan(self, n: int) -> _Plan:
-        p = self.plans.get(n)
-        if p is None:
-            p = self.plans[n] = _Plan(n, self)
-            p.set_scale(self.fold, self.k)
-        return p
-
-    def set_fold(self, fold: np.ndarray) -> None:
-        """Per-run factor folded into Δ^L (α for SGD/momentum); the 1/n is added per plan."""
-        self.fold = fold
-        for p in self.plans.values():
-            p.set_scale(fold, self.k)
 
     def loss_divisor(self, n: int) -> float:
         """loss = raw / divisor for a batch of n rows (see `step`)."""
@@ -235,14 +232,6 @@ class _StackKernel:
             "softmax_ce": -float(n),
             "sigmoid_ce": -float(n * self.k),
         }.get(self.mode, 1.0)
-
-    def _output_z(self, a_last: np.ndarray, out: np.ndarray) -> None:
-        """Z^L = A^{L-1} (W^L)ᵀ + b^L into `out`, every run at once."""
-        if self.augment:
-            np.matmul(a_last, self.blocks[-1], out=out)
-        else:
-            np.matmul(a_last, self.WT[-1], out=out)
-            np.add(out, self.b[-1], out=out)
 
     def step(
         self,
@@ -257,12 +246,12 @@ class _StackKernel:
         """Forward + backward for every run; A^L to `AL` (K, n, k); gradients ×(n·s) into G.
         `X_T` is `X.swapaxes(-1, -2)` (made once per batch, not per step)."""
         matmul = np.matmul
-        for a_in, Wm, b, z, apply, a_full, ones in p.hidden:
+        for a_in, Wm, b, z, apply, ones in p.hidden:
             matmul(X if a_in is None else a_in, Wm, z)  # Z^l = A^{l-1} (W^l)ᵀ + b^l
             if b is not None:
                 np.add(z, b, z)
             if apply is not None:
-                apply(a_full)  # A^l = σ(Z^l), in place (and σ(1) in the ones column …)
+                apply()  # A^l = σ(Z^l), in place over [Z^l, 1] (and σ(1) in the ones column …)
                 if ones is not None:
                     ones[...] = 1.0  # … which is put back
 
@@ -278,18 +267,19 @@ class _StackKernel:
         if mode == "softmax_ce":
             # softmax, shifted by each run's batch max (fit's shift); see kernels.Kernel.step
             m = p.rowsum
-            np.max(AL, axis=(1, 2), keepdims=True, out=p.runmax)
+            # (the ufuncs' own reduce: np.max/np.min add a Python wrapper's microsecond)
+            np.maximum.reduce(AL, axis=(1, 2), keepdims=True, out=p.runmax)
             np.subtract(AL, p.runmax, AL)
             np.exp(AL, AL)
             matmul(AL, self.ones_k, m)  # row sums as a GEMV
-            if not np.min(m) >= self.tiny_sum:  # rare: recompute Z^L, shift by each row's max
-                self._output_z(a_last, AL)
+            if not np.minimum.reduce(m, axis=None) >= self.tiny_sum:  # rare: recompute Z^L,
+                self._output_z(a_last, AL)  # shift by each row's max
                 np.max(AL, axis=2, keepdims=True, out=m)
                 np.subtract(AL, m, AL)
                 np.exp(AL, AL)
                 np.add.reduce(AL, axis=2, keepdims=True, out=m)
             np.divide(AL, m, AL)
-            np.maximum(AL, self.floor, out=t)  # logs clipped
+            np.maximum(AL, p.floor, out=t)  # logs clipped
             np.log(t, t)
             matmul(Y_row, p.t_col, loss_out)  # Σ y ln a; loss = −raw / n
             np.subtract(AL, Y, d)  # BP1, matched pair: Δ^L = A^L − Y
@@ -307,11 +297,11 @@ class _StackKernel:
                 if self.bprime[-1] is not None:
                     self.bprime[-1](AL, d, t)
             else:  # sigmoid_ce
-                np.maximum(AL, self.floor, out=t)
+                np.maximum(AL, p.floor, out=t)
                 np.log(t, t)
                 matmul(Y_row, p.t_col, p.c1)  # Σ y ln a
                 np.subtract(self.one, AL, t)
-                np.maximum(t, self.floor, out=t)
+                np.maximum(t, p.floor, out=t)
                 np.log(t, t)
                 matmul(p.ones_nk, p.t_col, loss_out)
                 matmul(Y_row, p.t_col, p.c2)
@@ -595,7 +585,7 @@ class _Group:
             else:
                 Xb, Yb = self.Xbuf[..., : e - s, :], self.Ybuf[..., : e - s, :]
             Y_row = Yb.reshape(*lead, 1, (e - s) * k) if lead else Yb.reshape(1, (e - s) * k)
-            assert np.shares_memory(Y_row, Yb)  # a view: it must see each epoch's rows
+            assert np.may_share_memory(Y_row, Yb)  # a view: it must see each epoch's rows
             self.batches.append(
                 (Xb, Xb.swapaxes(-1, -2), Yb, Y_row, self.out_epoch[:, s:e], plans[e - s], s, e)
             )

@@ -141,6 +141,24 @@ def test_every_hidden_activation(activation) -> None:
     )  # fmt: skip
 
 
+@pytest.mark.parametrize("augment", [True, False])
+@pytest.mark.parametrize("same_seed", [True, False])
+def test_relu_stack_with_shared_and_per_run_data(augment, same_seed, monkeypatch) -> None:
+    """The W3 shape in small: relu layers of several widths (one zeros buffer per shape, two batch
+    lengths), softmax + cross-entropy; one shared copy of the data (same seed) or one per run."""
+    if not augment:
+        monkeypatch.setattr(many_mod, "use_augmented", lambda sizes, batch: False)
+    X, Y = data(n=47, k=3, n_in=5)
+    seeds = [0, 0, 0] if same_seed else [0, 1, 2]
+    configs = [{"lr": lr, "seed": s} for lr, s in zip((0.01, 0.03, 0.1), seeds, strict=True)]
+    hists = compare(
+        lambda i: Network([5, 8, 6, 8, 3], activation="relu", output="softmax",
+                          loss="cross_entropy", init="he", seed=i),
+        configs, X, Y, epochs=3, batch_size=8, optimizer="sgd",
+    )  # fmt: skip
+    assert all(h.steps == 3 * 6 for h in hists)  # 47 rows: 5 batches of 8 and one of 7
+
+
 def _pairs() -> list[tuple[str, str, str]]:
     out = []
     for output in OUTPUT_ACTIVATIONS:
