@@ -213,6 +213,60 @@ def _watchdog(last_tick: list[float], clock_now, stop, out: list[str]) -> None:
             out.append(f"GUI thread silent for {late:.1f} s at t={clock_now():.0f} s:\n{stack}")
 
 
+class _Sampler:
+    """From a thread, every ~2 ms: the GUI thread's innermost frames (file:function), kept for
+    the last few seconds, so that a late tick can say what the GUI thread was doing meanwhile.
+    Also times the cyclic garbage collector's passes (``gc.callbacks``)."""
+
+    def __init__(self, clock_now) -> None:
+        import collections
+        import gc
+        import threading
+
+        self.now = clock_now
+        self.samples: collections.deque = collections.deque(maxlen=4000)
+        self.stop = threading.Event()
+        self.main = threading.main_thread().ident
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.gc_pauses: list[tuple[float, int, float, int]] = []  # (t, generation, s, collected)
+        self._gc_t0 = 0.0
+        self._gc = gc
+        gc.callbacks.append(self._on_gc)
+
+    def _on_gc(self, phase: str, info: dict) -> None:
+        if phase == "start":
+            self._gc_t0 = time.perf_counter()
+        else:
+            self.gc_pauses.append(
+                (self.now(), info["generation"], time.perf_counter() - self._gc_t0,
+                 info.get("collected", 0))
+            )  # fmt: skip
+
+    def _run(self) -> None:
+        while not self.stop.wait(0.002):
+            frame = sys._current_frames().get(self.main)
+            names = []
+            while frame is not None and len(names) < 5:
+                code = frame.f_code
+                names.append(f"{os.path.basename(code.co_filename)}:{code.co_name}")
+                frame = frame.f_back
+            self.samples.append((self.now(), " < ".join(names)))
+
+    def between(self, t0: float, t1: float) -> list[tuple[str, int]]:
+        import collections
+
+        c = collections.Counter(s for t, s in list(self.samples) if t0 <= t <= t1)
+        return [(n, k) for n, k in c.most_common(4)] + [("samples", sum(c.values()))]
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join()
+        self._gc.callbacks.remove(self._on_gc)
+
+
 def long_run(app, w, seconds: float) -> int:
     """The long "until stopped" case (see the module docstring)."""
     import numpy as np
@@ -250,6 +304,8 @@ def long_run(app, w, seconds: float) -> int:
                            _memory_stall_s(), os.getloadavg()[0]))  # fmt: skip
         if last[0]:
             lateness.append((now, max(0.0, now - last[0] - 0.010)))
+            if now - last[0] > 0.060 and len(late_what) < 5000:
+                late_what.append((now, now - last[0], sampler.between(last[0], now)))
         last[0] = now
         for plot in (w.loss_plot, w.grad_plot, w.accuracy_plot):
             if plot.paint_seconds > 0.020:
@@ -295,6 +351,9 @@ def long_run(app, w, seconds: float) -> int:
     )
     dog.start()
     stall0 = _memory_stall_s()
+    late_what: list = []  # ticks over 60 ms apart: (time, gap, what the GUI thread was doing)
+    sampler = _Sampler(lambda: clock.nsecsElapsed() / 1e9)
+    sampler.start()
     ticker.start()
     menus.start()
     QTimer.singleShot(int(1000 * seconds), loop.quit)
@@ -303,6 +362,7 @@ def long_run(app, w, seconds: float) -> int:
     menus.stop()
     stop_dog.set()
     dog.join()
+    sampler.close()
     steps = w.loss_plot.series("step").n_points
     ended: list[int] = []
     w.runEnded.connect(lambda *_: ended.append(clock.nsecsElapsed()))
@@ -350,6 +410,14 @@ def long_run(app, w, seconds: float) -> int:
         )
     for text in stalls:
         print("  " + text.replace("\n", "\n    "))
+    gcp = sampler.gc_pauses
+    for gen in (0, 1, 2):
+        d = [p for _, g, p, _ in gcp if g == gen]
+        if d:
+            print(f"  gc generation {gen}: {len(d)} passes, max {1000 * max(d):.1f} ms, "
+                  f"total {sum(d):.2f} s")  # fmt: skip
+    for when, gap, what in sorted(late_what, key=lambda r: -r[1])[:15]:
+        print(f"  late tick at {when - t_first:7.1f} s, gap {1000 * gap:.0f} ms: {what}")
     print(f"  load average (1, 5, 15 min) before {load0}, after {load1} on {os.cpu_count()} cores")
     ok = p95 <= 0.030 and mx <= 0.100 and stop_s <= 0.5
     print(

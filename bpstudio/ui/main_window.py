@@ -1032,9 +1032,12 @@ class MainWindow(QMainWindow):
             self.project.autosave()
         self._closing = True
         self.project.timer.stop()
+        self.project.wait_autosave()
         app = QApplication.instance()
         if app is not None:
-            app.removeEventFilter(self.undo_key_filter)
+            with contextlib.suppress(RuntimeError, TypeError):
+                app.focusChanged.disconnect(self.undo_key_filter.follow_focus)
+            self.undo_key_filter.detach()
         self.refresher.stop()
         for t in self.throttled:
             t.stop()

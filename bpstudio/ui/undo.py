@@ -16,6 +16,7 @@ Leaves out: undoing training itself (a run's history is a record, not an edit), 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from collections.abc import Callable
 from typing import Any
@@ -183,11 +184,34 @@ class UndoKeyFilter(QObject):
     """Ctrl+Z / Ctrl+Shift+Z reach Edit → Undo / Redo from a focused field that has nothing of
     its own to undo. A spin box or line edit claims those keys for its text (so, right after
     Add layer, which focuses the new row's size, Ctrl+Z did nothing visible); typed text is still
-    undone by the field first."""
+    undone by the field first.
+
+    It watches only the field that has the focus (installed on it as the focus moves): a filter
+    on the whole application would see every event of every widget — paints, timers, moves —
+    and each one crossing into Python cost the window time on long runs."""
 
     def __init__(self, window: Any) -> None:
         super().__init__(window)
         self.window = window
+        self._on: QObject | None = None  # the field the filter is installed on
+
+    def follow_focus(self, _old: Any, new: Any) -> None:
+        """``QApplication.focusChanged``: watch the newly focused field, if it is one."""
+        self.detach()
+        if isinstance(new, QLineEdit | QAbstractSpinBox) and self.window.isAncestorOf(new):
+            new.installEventFilter(self)
+            self._on = new
+            new.destroyed.connect(self._forget)
+
+    def _forget(self, *_: Any) -> None:
+        self._on = None
+
+    def detach(self) -> None:
+        if self._on is not None:
+            with contextlib.suppress(RuntimeError):  # the widget is being deleted
+                self._on.removeEventFilter(self)
+                self._on.destroyed.disconnect(self._forget)
+            self._on = None
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
         if event.type() != QEvent.Type.ShortcutOverride or not isinstance(event, QKeyEvent):
@@ -253,7 +277,8 @@ def build_undo(window: Any) -> tuple[QUndoStack, UndoRecorder]:
     window.undo_key_filter = UndoKeyFilter(window)
     app = QApplication.instance()
     if app is not None:
-        app.installEventFilter(window.undo_key_filter)
+        app.focusChanged.connect(window.undo_key_filter.follow_focus)
+        window.undo_key_filter.follow_focus(None, app.focusWidget())
     return stack, recorder
 
 
