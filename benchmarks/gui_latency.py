@@ -20,7 +20,10 @@ CE, Adam α = 0.01, batch 10, "until stopped", in the real window driven by its 
 (``QEventLoop``, as ``exec()``), for ``--minutes`` (default 1; the target is stated for 10). It
 reports the 10 ms timer lateness over the whole run and per minute (p95 ≤ 30 ms, max ≤ 100 ms),
 the longest plot paint, how long the File menu takes to open every 15 s, and how long Stop takes:
-a mouse click on the Stop button until the window's ``runEnded`` signal (≤ 0.5 s).
+a mouse click on the Stop button until the window's ``runEnded`` signal (≤ 0.5 s). For every
+tick over 60 ms late it says how much CPU the GUI thread used in the gap (the rest of the gap it
+waited for a core: other jobs on the machine) and what it was doing (its Python stack, sampled
+every 2 ms from a thread); and it times the garbage collector's passes.
 
 ``--teach`` runs the same cases with the teaching views on screen: the Backprop inspector tab
 below and the Saturation (activation diagnostics) tab beside the loss plot, both fed the weights
@@ -295,6 +298,7 @@ def long_run(app, w, seconds: float) -> int:
     memory: list[tuple[float, float, float, float, float]] = []
     paint_max = [0.0]
     last = [0.0]
+    last_cpu = [0.0]  # the GUI thread's CPU time at the last tick
 
     def on_tick() -> None:
         now = clock.nsecsElapsed() / 1e9
@@ -302,11 +306,14 @@ def long_run(app, w, seconds: float) -> int:
             child = w.worker_handle.worker.child_pid
             memory.append((now, _rss_mb(), _rss_mb(child) if child else float("nan"),
                            _memory_stall_s(), os.getloadavg()[0]))  # fmt: skip
+        cpu = time.thread_time()
         if last[0]:
             lateness.append((now, max(0.0, now - last[0] - 0.010)))
             if now - last[0] > 0.060 and len(late_what) < 5000:
-                late_what.append((now, now - last[0], sampler.between(last[0], now)))
+                what = sampler.between(last[0], now)
+                late_what.append((now, now - last[0], cpu - last_cpu[0], what))
         last[0] = now
+        last_cpu[0] = cpu
         for plot in (w.loss_plot, w.grad_plot, w.accuracy_plot):
             if plot.paint_seconds > 0.020:
                 slow.append((now, plot.objectName(), 1000 * plot.paint_seconds))
@@ -416,8 +423,17 @@ def long_run(app, w, seconds: float) -> int:
         if d:
             print(f"  gc generation {gen}: {len(d)} passes, max {1000 * max(d):.1f} ms, "
                   f"total {sum(d):.2f} s")  # fmt: skip
-    for when, gap, what in sorted(late_what, key=lambda r: -r[1])[:15]:
-        print(f"  late tick at {when - t_first:7.1f} s, gap {1000 * gap:.0f} ms: {what}")
+    if late_what:
+        busy = sum(1 for _, gap, cpu, _ in late_what if cpu > 0.5 * gap)
+        print(
+            f"  ticks over 60 ms apart: {len(late_what)}, in {busy} of them the GUI thread ran "
+            "more than half the gap (the others: it waited for a core)"
+        )
+    for when, gap, cpu, what in sorted(late_what, key=lambda r: -r[1])[:15]:
+        print(
+            f"  late tick at {when - t_first:7.1f} s, gap {1000 * gap:.0f} ms, GUI thread CPU "
+            f"{1000 * cpu:.0f} ms: {what}"
+        )
     print(f"  load average (1, 5, 15 min) before {load0}, after {load1} on {os.cpu_count()} cores")
     ok = p95 <= 0.030 and mx <= 0.100 and stop_s <= 0.5
     print(
@@ -425,7 +441,9 @@ def long_run(app, w, seconds: float) -> int:
         f"lateness_p95_ms={1000 * p95:.1f} lateness_max_ms={1000 * mx:.1f} "
         f"paint_max_ms={1000 * paint_max[0]:.1f} "
         f"menu_max_ms={max(menu_ms) if menu_ms else float('nan'):.0f} "
-        f"stop_ms={1000 * stop_s:.0f} load1={load1[0]:.2f} ok={ok}"
+        f"stop_ms={1000 * stop_s:.0f} late_gap_gui_cpu_max_ms="
+        f"{1000 * max((c for _, _, c, _ in late_what), default=0.0):.0f} "
+        f"load1={load1[0]:.2f} ok={ok}"
     )
     return 0
 
