@@ -463,6 +463,7 @@ class MainWindow(QMainWindow):
             self.action_x_epochs.toggled.connect(
                 lambda on, p=plot: p.set_x_mode("epoch" if on else "step")
             )
+            plot.xModeChanged.connect(self._follow_x_mode)
         self.theme_group = QActionGroup(self)
         self.theme_actions: dict[str, QAction] = {}
         self.theme_menu = QMenu("&Theme", self)
@@ -1020,6 +1021,14 @@ class MainWindow(QMainWindow):
             f"<b>Backprop Studio</b> {__version__}<br>Watch backpropagation train a fully "
             "connected network: BP1–BP4 in matrix form, NumPy engine, PySide6 + pyqtgraph.",
         )
+
+    def _follow_x_mode(self, *_: Any) -> None:
+        """View → X axis in epochs follows the plots' own x-axis choices: ticked when both the
+        loss and the gradient-norm plot show epochs."""
+        on = all(p.x_mode() == "epoch" for p in (self.loss_plot, self.grad_plot))
+        self.action_x_epochs.blockSignals(True)
+        self.action_x_epochs.setChecked(on)
+        self.action_x_epochs.blockSignals(False)
 
     # ------------------------------------------------------------------ settings & closing
     def save_settings(self) -> None:

@@ -191,3 +191,18 @@ def test_trace_more_cell_is_never_cut_off():
     text = more_label(773, metrics, narrow)
     assert text == "⋮ +773" and metrics.horizontalAdvance(text) <= narrow
     assert more_label(773, metrics, 5) == "⋮"
+
+
+def test_view_menu_x_axis_follows_the_plots_own_choice(qtbot, window):
+    """View → X axis in epochs and the plots' x combos agree whichever one the user touched."""
+    w = window
+    act = w.action_x_epochs
+    assert not act.isChecked()
+    act.setChecked(True)
+    assert w.loss_plot.x_mode() == w.grad_plot.x_mode() == "epoch"
+    w.grad_plot.set_x_mode("step")  # the gradient plot's own combo
+    assert not act.isChecked() and w.loss_plot.x_mode() == "epoch"  # only that plot changed
+    w.grad_plot.set_x_mode("epoch")
+    assert act.isChecked()
+    act.setChecked(False)
+    assert w.loss_plot.x_mode() == w.grad_plot.x_mode() == "step"
