@@ -374,12 +374,23 @@ def long_run(app, w, seconds: float) -> int:
     ended: list[int] = []
     w.runEnded.connect(lambda *_: ended.append(clock.nsecsElapsed()))
     button = w.training_panel.stop_button
+    profile = None
+    if os.environ.get("BPSTUDIO_PROFILE_STOP"):
+        import cProfile
+
+        profile = cProfile.Profile()
+        profile.enable()
     t_click = clock.nsecsElapsed()
     QTest.mouseClick(button, Qt.MouseButton.LeftButton)
     while not ended and (clock.nsecsElapsed() - t_click) < 30e9:
         app.processEvents()
         time.sleep(0.0005)
     stop_s = (ended[0] - t_click) / 1e9 if ended else float("inf")
+    if profile is not None:
+        import pstats
+
+        profile.disable()
+        pstats.Stats(profile).sort_stats("cumulative").print_stats(25)
     load1 = os.getloadavg()
     t = np.array([a for a, _ in lateness]) - t_first
     late = np.array([b for _, b in lateness])

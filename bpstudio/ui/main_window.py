@@ -781,7 +781,7 @@ class MainWindow(QMainWindow):
         if self._net is not None:
             self._net.set_params(f.params)
             self._params_changed()
-        self.refresher.tick(everything=True)
+        self.refresher.flush()
         self.progress_bar.hide()
         rose = None
         if f.stop_reason != "diverged" and run is not None:
@@ -1042,11 +1042,7 @@ class MainWindow(QMainWindow):
         self._closing = True
         self.project.timer.stop()
         self.project.wait_autosave()
-        app = QApplication.instance()
-        if app is not None:
-            with contextlib.suppress(RuntimeError, TypeError):
-                app.focusChanged.disconnect(self.undo_key_filter.follow_focus)
-            self.undo_key_filter.detach()
+        self.undo_key_filter.close()
         self.refresher.stop()
         for t in self.throttled:
             t.stop()

@@ -194,6 +194,7 @@ class UndoKeyFilter(QObject):
         super().__init__(window)
         self.window = window
         self._on: QObject | None = None  # the field the filter is installed on
+        self._app: QApplication | None = None  # whose focus it follows
 
     def follow_focus(self, _old: Any, new: Any) -> None:
         """``QApplication.focusChanged``: watch the newly focused field, if it is one."""
@@ -205,6 +206,19 @@ class UndoKeyFilter(QObject):
 
     def _forget(self, *_: Any) -> None:
         self._on = None
+
+    def watch(self, app: QApplication) -> None:
+        """Follow the application's focus from now on (until :meth:`close`)."""
+        self._app = app
+        app.focusChanged.connect(self.follow_focus)
+        self.follow_focus(None, app.focusWidget())
+
+    def close(self) -> None:
+        """Stop following the focus (the window closes). Idempotent."""
+        app, self._app = self._app, None
+        if app is not None:
+            app.focusChanged.disconnect(self.follow_focus)
+        self.detach()
 
     def detach(self) -> None:
         if self._on is not None:
@@ -277,8 +291,7 @@ def build_undo(window: Any) -> tuple[QUndoStack, UndoRecorder]:
     window.undo_key_filter = UndoKeyFilter(window)
     app = QApplication.instance()
     if app is not None:
-        app.focusChanged.connect(window.undo_key_filter.follow_focus)
-        window.undo_key_filter.follow_focus(None, app.focusWidget())
+        window.undo_key_filter.watch(app)
     return stack, recorder
 
 
