@@ -20,7 +20,10 @@ CE, Adam α = 0.01, batch 10, "until stopped", in the real window driven by its 
 (``QEventLoop``, as ``exec()``), for ``--minutes`` (default 1; the target is stated for 10). It
 reports the 10 ms timer lateness over the whole run and per minute (p95 ≤ 30 ms, max ≤ 100 ms),
 the longest plot paint, how long the File menu takes to open every 15 s, and how long Stop takes:
-a mouse click on the Stop button until the window's ``runEnded`` signal (≤ 0.5 s).
+a mouse click on the Stop button until the window's ``runEnded`` signal (≤ 0.5 s). For every
+tick over 60 ms late it says how much CPU the GUI thread used in the gap (the rest of the gap it
+waited for a core: other jobs on the machine) and what it was doing (its Python stack, sampled
+every 2 ms from a thread); and it times the garbage collector's passes.
 
 ``--teach`` runs the same cases with the teaching views on screen: the Backprop inspector tab
 below and the Saturation (activation diagnostics) tab beside the loss plot, both fed the weights
@@ -213,6 +216,60 @@ def _watchdog(last_tick: list[float], clock_now, stop, out: list[str]) -> None:
             out.append(f"GUI thread silent for {late:.1f} s at t={clock_now():.0f} s:\n{stack}")
 
 
+class _Sampler:
+    """From a thread, every ~2 ms: the GUI thread's innermost frames (file:function), kept for
+    the last few seconds, so that a late tick can say what the GUI thread was doing meanwhile.
+    Also times the cyclic garbage collector's passes (``gc.callbacks``)."""
+
+    def __init__(self, clock_now) -> None:
+        import collections
+        import gc
+        import threading
+
+        self.now = clock_now
+        self.samples: collections.deque = collections.deque(maxlen=4000)
+        self.stop = threading.Event()
+        self.main = threading.main_thread().ident
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.gc_pauses: list[tuple[float, int, float, int]] = []  # (t, generation, s, collected)
+        self._gc_t0 = 0.0
+        self._gc = gc
+        gc.callbacks.append(self._on_gc)
+
+    def _on_gc(self, phase: str, info: dict) -> None:
+        if phase == "start":
+            self._gc_t0 = time.perf_counter()
+        else:
+            self.gc_pauses.append(
+                (self.now(), info["generation"], time.perf_counter() - self._gc_t0,
+                 info.get("collected", 0))
+            )  # fmt: skip
+
+    def _run(self) -> None:
+        while not self.stop.wait(0.002):
+            frame = sys._current_frames().get(self.main)
+            names = []
+            while frame is not None and len(names) < 5:
+                code = frame.f_code
+                names.append(f"{os.path.basename(code.co_filename)}:{code.co_name}")
+                frame = frame.f_back
+            self.samples.append((self.now(), " < ".join(names)))
+
+    def between(self, t0: float, t1: float) -> list[tuple[str, int]]:
+        import collections
+
+        c = collections.Counter(s for t, s in list(self.samples) if t0 <= t <= t1)
+        return [(n, k) for n, k in c.most_common(4)] + [("samples", sum(c.values()))]
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join()
+        self._gc.callbacks.remove(self._on_gc)
+
+
 def long_run(app, w, seconds: float) -> int:
     """The long "until stopped" case (see the module docstring)."""
     import numpy as np
@@ -241,6 +298,7 @@ def long_run(app, w, seconds: float) -> int:
     memory: list[tuple[float, float, float, float, float]] = []
     paint_max = [0.0]
     last = [0.0]
+    last_cpu = [0.0]  # the GUI thread's CPU time at the last tick
 
     def on_tick() -> None:
         now = clock.nsecsElapsed() / 1e9
@@ -248,9 +306,14 @@ def long_run(app, w, seconds: float) -> int:
             child = w.worker_handle.worker.child_pid
             memory.append((now, _rss_mb(), _rss_mb(child) if child else float("nan"),
                            _memory_stall_s(), os.getloadavg()[0]))  # fmt: skip
+        cpu = time.thread_time()
         if last[0]:
             lateness.append((now, max(0.0, now - last[0] - 0.010)))
+            if now - last[0] > 0.060 and len(late_what) < 5000:
+                what = sampler.between(last[0], now)
+                late_what.append((now, now - last[0], cpu - last_cpu[0], what))
         last[0] = now
+        last_cpu[0] = cpu
         for plot in (w.loss_plot, w.grad_plot, w.accuracy_plot):
             if plot.paint_seconds > 0.020:
                 slow.append((now, plot.objectName(), 1000 * plot.paint_seconds))
@@ -295,6 +358,9 @@ def long_run(app, w, seconds: float) -> int:
     )
     dog.start()
     stall0 = _memory_stall_s()
+    late_what: list = []  # ticks over 60 ms apart: (time, gap, what the GUI thread was doing)
+    sampler = _Sampler(lambda: clock.nsecsElapsed() / 1e9)
+    sampler.start()
     ticker.start()
     menus.start()
     QTimer.singleShot(int(1000 * seconds), loop.quit)
@@ -303,16 +369,28 @@ def long_run(app, w, seconds: float) -> int:
     menus.stop()
     stop_dog.set()
     dog.join()
+    sampler.close()
     steps = w.loss_plot.series("step").n_points
     ended: list[int] = []
     w.runEnded.connect(lambda *_: ended.append(clock.nsecsElapsed()))
     button = w.training_panel.stop_button
+    profile = None
+    if os.environ.get("BPSTUDIO_PROFILE_STOP"):
+        import cProfile
+
+        profile = cProfile.Profile()
+        profile.enable()
     t_click = clock.nsecsElapsed()
     QTest.mouseClick(button, Qt.MouseButton.LeftButton)
     while not ended and (clock.nsecsElapsed() - t_click) < 30e9:
         app.processEvents()
         time.sleep(0.0005)
     stop_s = (ended[0] - t_click) / 1e9 if ended else float("inf")
+    if profile is not None:
+        import pstats
+
+        profile.disable()
+        pstats.Stats(profile).sort_stats("cumulative").print_stats(25)
     load1 = os.getloadavg()
     t = np.array([a for a, _ in lateness]) - t_first
     late = np.array([b for _, b in lateness])
@@ -350,6 +428,23 @@ def long_run(app, w, seconds: float) -> int:
         )
     for text in stalls:
         print("  " + text.replace("\n", "\n    "))
+    gcp = sampler.gc_pauses
+    for gen in (0, 1, 2):
+        d = [p for _, g, p, _ in gcp if g == gen]
+        if d:
+            print(f"  gc generation {gen}: {len(d)} passes, max {1000 * max(d):.1f} ms, "
+                  f"total {sum(d):.2f} s")  # fmt: skip
+    if late_what:
+        busy = sum(1 for _, gap, cpu, _ in late_what if cpu > 0.5 * gap)
+        print(
+            f"  ticks over 60 ms apart: {len(late_what)}, in {busy} of them the GUI thread ran "
+            "more than half the gap (the others: it waited for a core)"
+        )
+    for when, gap, cpu, what in sorted(late_what, key=lambda r: -r[1])[:15]:
+        print(
+            f"  late tick at {when - t_first:7.1f} s, gap {1000 * gap:.0f} ms, GUI thread CPU "
+            f"{1000 * cpu:.0f} ms: {what}"
+        )
     print(f"  load average (1, 5, 15 min) before {load0}, after {load1} on {os.cpu_count()} cores")
     ok = p95 <= 0.030 and mx <= 0.100 and stop_s <= 0.5
     print(
@@ -357,7 +452,9 @@ def long_run(app, w, seconds: float) -> int:
         f"lateness_p95_ms={1000 * p95:.1f} lateness_max_ms={1000 * mx:.1f} "
         f"paint_max_ms={1000 * paint_max[0]:.1f} "
         f"menu_max_ms={max(menu_ms) if menu_ms else float('nan'):.0f} "
-        f"stop_ms={1000 * stop_s:.0f} load1={load1[0]:.2f} ok={ok}"
+        f"stop_ms={1000 * stop_s:.0f} late_gap_gui_cpu_max_ms="
+        f"{1000 * max((c for _, _, c, _ in late_what), default=0.0):.0f} "
+        f"load1={load1[0]:.2f} ok={ok}"
     )
     return 0
 

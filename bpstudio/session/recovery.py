@@ -1,6 +1,8 @@
 """Recovery files for the window's autosave: unsaved work survives a crash.
 
-The window calls ``write_recovery(session, folder)`` every minute and on quit, and
+The window calls ``write_recovery(session, folder)`` on quit and, every minute, takes a
+``snapshot_recovery(session)`` in its own thread and writes it (``RecoverySnapshot.write``) from
+another, so that a long run's growing history never stalls the window; and
 ``discard_recovery(path)`` once the work is saved or deliberately discarded. Each process writes
 its own file, ``recovery-<pid>.bpstudio`` (atomically, so a crash mid-write leaves the previous
 one), and a small ``.json`` note beside it (when, which project, how many runs). At start,
@@ -39,25 +41,44 @@ def recovery_path(folder: str | os.PathLike[str], pid: int | None = None) -> Pat
     return Path(folder) / f"recovery-{os.getpid() if pid is None else int(pid)}.bpstudio"
 
 
-def write_recovery(session: Session, folder: str | os.PathLike[str]) -> Path:
-    """Write ``session`` to this process's recovery file (its ``path`` and ``dirty`` stay)."""
-    target = recovery_path(folder)
-    target.parent.mkdir(parents=True, exist_ok=True)
+@dataclass(frozen=True)
+class RecoverySnapshot:
+    """What a recovery file will hold, taken from a session at one moment (cheap: per-epoch
+    series are read-only views, see ``FullSeries.to_arrays``), to be written later — from
+    another thread, while the session trains on."""
+
+    document: dict
+    arrays: dict
+    blobs: dict
+    project: str | None
+    n_runs: int
+
+    def write(self, folder: str | os.PathLike[str]) -> Path:
+        """Write this process's recovery file (atomically) and its note; returns its path."""
+        from bpstudio.io.project_file import write_project
+
+        target = recovery_path(folder)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        write_project(target, self.document, self.arrays, self.blobs)
+        note = {"saved_at": time.time(), "project": self.project, "n_runs": self.n_runs}
+        atomic_write_json(target.with_suffix(".json"), note)
+        return target
+
+
+def snapshot_recovery(session: Session) -> RecoverySnapshot:
+    """The session as a recovery file would hold it now (its ``path`` and ``dirty`` stay)."""
     path, dirty = session.path, session.dirty
     try:
         document, arrays, blobs = session.to_state()
-        from bpstudio.io.project_file import write_project
-
-        write_project(target, document, arrays, blobs)
     finally:
         session.path, session.dirty = path, dirty
-    note = {
-        "saved_at": time.time(),
-        "project": None if path is None else str(path),
-        "n_runs": len(session.runs),
-    }
-    atomic_write_json(target.with_suffix(".json"), note)
-    return target
+    project = None if path is None else str(path)
+    return RecoverySnapshot(document, arrays, blobs, project, len(session.runs))
+
+
+def write_recovery(session: Session, folder: str | os.PathLike[str]) -> Path:
+    """Write ``session`` to this process's recovery file (its ``path`` and ``dirty`` stay)."""
+    return snapshot_recovery(session).write(folder)
 
 
 def _alive(pid: int) -> bool:
@@ -110,4 +131,12 @@ def discard_recovery(path: str | os.PathLike[str] | None = None, folder: str | N
             f.unlink()
 
 
-__all__ = ["Recovery", "discard_recovery", "find_recoveries", "recovery_path", "write_recovery"]
+__all__ = [
+    "Recovery",
+    "RecoverySnapshot",
+    "discard_recovery",
+    "find_recoveries",
+    "recovery_path",
+    "snapshot_recovery",
+    "write_recovery",
+]

@@ -174,7 +174,7 @@ class RunHistory:
         for series in (self.loss, *self.grad_norms.values()):
             total += sum(a.nbytes for a in series.to_arrays().values())
         for fs in (self.lr, *self.epochs.values(), *self.epoch_grad_norms.values()):
-            total += fs._x.nbytes + fs._y.nbytes
+            total += fs.nbytes
         return total
 
     def limit(self, max_bins: int) -> None:

@@ -289,16 +289,34 @@ class BinnedSeries:
 
 
 class FullSeries:
-    """A per-epoch series: every point kept (arrays that double when full)."""
+    """A per-epoch series: every point kept, in arrays that double when full.
+
+    A doubling is spread over many appends: once the arrays are half full, arrays of twice the
+    size are made (``np.empty``: the OS maps their pages only when written) and appends move the
+    held points over a chunk at a time (``MOVE_PER_POINT`` per point appended on average), so
+    when the old arrays fill, the new ones already hold everything and take over. No append
+    copies more than a few hundred points. (Measured here: on this machine's virtualised memory a
+    first write to fresh pages can cost 1–60 ms per 4 MB under load, so doubling the ~20 per-epoch
+    series of a history in one go at 2¹⁹ epochs froze the window for a large part of a second.)
+    """
+
+    MOVE_PER_POINT = 4  # held points moved to the next arrays per point appended (≥ 2 suffices)
+    MOVE_CHUNK = 256  # points moved at a time (2 kB of each array)
 
     def __init__(self, initial: int = 64) -> None:
         self._x = np.empty(initial)
         self._y = np.empty(initial)
         self._n = 0
+        self._next: tuple[np.ndarray, np.ndarray] | None = None  # arrays being filled
+        self._moved = 0  # points already copied into them
+        self._owed = 0  # points to move (moved a chunk at a time)
         self.version = 0
 
     def clear(self) -> None:
+        # new arrays, not the old ones rewritten: what to_arrays handed out stays as it was
+        self._x, self._y = np.empty(64), np.empty(64)
         self._n = 0
+        self._next, self._moved, self._owed = None, 0, 0
         self.version += 1
 
     def __len__(self) -> int:
@@ -327,28 +345,58 @@ class FullSeries:
     def append(self, x: Any, y: Any) -> None:
         if isinstance(x, int | float) and isinstance(y, int | float):  # one point: the usual case
             if self._n == self._x.size:
-                cap = max(2 * self._x.size, 1)
-                self._x = np.resize(self._x, cap)
-                self._y = np.resize(self._y, cap)
+                self._make_room(self._n + 1)
             self._x[self._n] = x
             self._y[self._n] = y
             self._n += 1
             self.version += 1
+            if 2 * self._n > self._x.size:
+                self._move(1)
             return
         xs, ys = _as_1d(x), _as_1d(y)
         if xs.shape != ys.shape:
             raise ValueError(f"x and y lengths differ: {xs.size} vs {ys.size}")
         need = self._n + xs.size
         if need > self._x.size:
-            cap = max(self._x.size, 1)
-            while cap < need:
-                cap *= 2
-            self._x = np.resize(self._x, cap)
-            self._y = np.resize(self._y, cap)
+            self._make_room(need)
         self._x[self._n : need] = xs
         self._y[self._n : need] = ys
         self._n = need
         self.version += 1
+        if 2 * self._n > self._x.size:
+            self._move(xs.size)
+
+    def _move(self, appended: int) -> None:
+        """Copy some more held points into the next, twice as large, arrays (made when the
+        current ones pass half full); switch to them once they hold every point."""
+        if self._next is None:
+            cap = 2 * self._x.size
+            self._next = (np.empty(cap), np.empty(cap))
+            self._moved, self._owed = 0, 0
+        self._owed += self.MOVE_PER_POINT * appended
+        full = self._n == self._x.size
+        if self._owed < min(self.MOVE_CHUNK, self._n - self._moved) and not full:
+            return
+        end = self._n if full else min(self._n, self._moved + self._owed)
+        nx, ny = self._next
+        nx[self._moved : end] = self._x[self._moved : end]
+        ny[self._moved : end] = self._y[self._moved : end]
+        self._owed = max(0, self._owed - (end - self._moved))
+        self._moved = end
+        if self._moved == self._n:
+            self._x, self._y = nx, ny
+            self._next, self._moved, self._owed = None, 0, 0
+
+    def _make_room(self, need: int) -> None:
+        """Arrays for at least ``need`` points at once (a batch larger than the room left)."""
+        cap = max(self._x.size, 1)
+        while cap < need:
+            cap *= 2
+        for name in ("_x", "_y"):
+            new = np.empty(cap)
+            new[: self._n] = getattr(self, name)[: self._n]
+            setattr(self, name, new)
+        self._next, self._moved, self._owed = None, 0, 0
 
     def view(
         self, lo: float | None = None, hi: float | None = None, columns: int | None = None
@@ -381,8 +429,19 @@ class FullSeries:
             i -= 1
         return float(xs[i]), float(self._y[i])
 
+    @property
+    def nbytes(self) -> int:
+        held = self._x.nbytes + self._y.nbytes
+        return held + (0 if self._next is None else self._next[0].nbytes + self._next[1].nbytes)
+
     def to_arrays(self) -> dict[str, np.ndarray]:
-        return {"x": self.x.copy(), "y": self.y.copy()}
+        """The points as read-only views, not copies: appends only write past them and
+        ``clear`` takes new arrays, so they keep what they show now (a snapshot to write from
+        another thread while the series grows; copy to change them)."""
+        x, y = self._x[: self._n], self._y[: self._n]
+        x.flags.writeable = False
+        y.flags.writeable = False
+        return {"x": x, "y": y}
 
     @classmethod
     def from_arrays(cls, arrays: dict[str, np.ndarray]) -> FullSeries:

@@ -463,6 +463,7 @@ class MainWindow(QMainWindow):
             self.action_x_epochs.toggled.connect(
                 lambda on, p=plot: p.set_x_mode("epoch" if on else "step")
             )
+            plot.xModeChanged.connect(self._follow_x_mode)
         self.theme_group = QActionGroup(self)
         self.theme_actions: dict[str, QAction] = {}
         self.theme_menu = QMenu("&Theme", self)
@@ -780,7 +781,7 @@ class MainWindow(QMainWindow):
         if self._net is not None:
             self._net.set_params(f.params)
             self._params_changed()
-        self.refresher.tick(everything=True)
+        self.refresher.flush()
         self.progress_bar.hide()
         rose = None
         if f.stop_reason != "diverged" and run is not None:
@@ -1021,6 +1022,14 @@ class MainWindow(QMainWindow):
             "connected network: BP1–BP4 in matrix form, NumPy engine, PySide6 + pyqtgraph.",
         )
 
+    def _follow_x_mode(self, *_: Any) -> None:
+        """View → X axis in epochs follows the plots' own x-axis choices: ticked when both the
+        loss and the gradient-norm plot show epochs."""
+        on = all(p.x_mode() == "epoch" for p in (self.loss_plot, self.grad_plot))
+        self.action_x_epochs.blockSignals(True)
+        self.action_x_epochs.setChecked(on)
+        self.action_x_epochs.blockSignals(False)
+
     # ------------------------------------------------------------------ settings & closing
     def save_settings(self) -> None:
         window_settings.save(self, self._settings)
@@ -1032,9 +1041,8 @@ class MainWindow(QMainWindow):
             self.project.autosave()
         self._closing = True
         self.project.timer.stop()
-        app = QApplication.instance()
-        if app is not None:
-            app.removeEventFilter(self.undo_key_filter)
+        self.project.wait_autosave()
+        self.undo_key_filter.close()
         self.refresher.stop()
         for t in self.throttled:
             t.stop()

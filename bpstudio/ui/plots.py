@@ -633,6 +633,11 @@ class BufferedPlot(pg.PlotWidget):
         self._hide_hover()
         self.reset_view()
 
+    def showEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
+        super().showEvent(event)
+        if self.has_pending():  # data came while hidden (a tab behind another): draw it now
+            self.refresh()
+
     def paintEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
         t0 = time.perf_counter()
         super().paintEvent(event)

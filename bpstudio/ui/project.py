@@ -27,17 +27,22 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 import time
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from PySide6.QtCore import QObject, QTimer
+from PySide6.QtCore import QObject, QTimer, Signal
 
 from bpstudio.engine import FitConfig
 from bpstudio.errors import BPStudioError
 from bpstudio.session import DatasetStatus, Run, RunStatus, Session
-from bpstudio.session.recovery import discard_recovery, find_recoveries, write_recovery
+from bpstudio.session.recovery import (
+    discard_recovery,
+    find_recoveries,
+    snapshot_recovery,
+)
 from bpstudio.ui import dialogs, window_settings
 
 AUTOSAVE_MS = 60_000
@@ -60,6 +65,8 @@ def panel_settings_from_fit(fit: FitConfig) -> dict[str, Any]:
 class ProjectFiles(QObject):
     """The window's project commands and its autosave (see the module docstring)."""
 
+    _written = Signal(object, object, object)  # (mark, path or None, error or None), any thread
+
     def __init__(self, window: Any) -> None:
         super().__init__(window)
         self.w = window
@@ -67,16 +74,23 @@ class ProjectFiles(QObject):
         self.timer = QTimer(window)
         self.timer.setObjectName("autosaveTimer")
         self.timer.setInterval(int(os.environ.get("BPSTUDIO_AUTOSAVE_MS", AUTOSAVE_MS)))
-        self.timer.timeout.connect(self.autosave)
+        self.timer.timeout.connect(lambda: self.autosave(background=True))
         self.last_autosave: float | None = None
         self._autosaved: tuple | None = None  # what the recovery file holds
+        self._writer: threading.Thread | None = None  # a background autosave being written
+        self._written.connect(self._on_written)
 
     # ------------------------------------------------------------------ recovery
     def recovery_folder(self) -> Path:
         return Path(self.w._settings.fileName()).resolve().parent / "recovery"
 
-    def autosave(self) -> Path | None:
-        """Write unsaved runs to the recovery file (nothing to do when all is saved)."""
+    def autosave(self, *, background: bool = False) -> Path | None:
+        """Write unsaved runs to the recovery file (nothing to do when all is saved). With
+        ``background`` (the timer's autosave) the session is snapshotted here and written from
+        a thread, so a long run's history never stalls the window; returns None then, and the
+        status bar says if the write failed. Otherwise (quit) the write happens now, after any
+        background one has ended."""
+        self.wait_autosave()
         s = self.w.session
         if not (s.dirty and s.runs):
             return None
@@ -84,16 +98,43 @@ class ProjectFiles(QObject):
         if mark == self._autosaved:
             return None  # nothing new since the last autosave
         self.capture()
-        try:
-            path = write_recovery(s, self.recovery_folder())
-        except OSError as exc:
-            self.w.statusBar().showMessage(f"Autosave failed: {exc}", 8000)
+        snapshot = snapshot_recovery(s)
+        folder = self.recovery_folder()
+        if background:
+            self._writer = threading.Thread(
+                target=self._write, args=(snapshot, folder, mark), name="autosave", daemon=True
+            )
+            self._writer.start()
             return None
-        self.last_autosave = time.time()
-        self._autosaved = mark
+        try:
+            path = snapshot.write(folder)
+        except OSError as exc:
+            self._on_written(mark, None, exc)
+            return None
+        self._on_written(mark, path, None)
         return path
 
+    def _write(self, snapshot: Any, folder: Path, mark: tuple) -> None:
+        try:
+            self._written.emit(mark, snapshot.write(folder), None)
+        except Exception as exc:  # noqa: BLE001 - reported in the window, the thread just ends
+            self._written.emit(mark, None, exc)
+
+    def _on_written(self, mark: tuple, path: Path | None, error: Exception | None) -> None:
+        if error is not None:
+            self.w.statusBar().showMessage(f"Autosave failed: {error}", 8000)
+            return
+        self.last_autosave = time.time()
+        self._autosaved = mark
+
+    def wait_autosave(self) -> None:
+        """Wait for a background autosave to finish writing (quit, tests)."""
+        if self._writer is not None:
+            self._writer.join()
+            self._writer = None
+
     def discard_recovery(self) -> None:
+        self.wait_autosave()  # a write still under way would bring the file back
         self._autosaved = None
         with contextlib.suppress(OSError):
             discard_recovery(folder=str(self.recovery_folder()))

@@ -7,7 +7,8 @@ Each repaint is painted at once so its cost is measured, and the ticks are space
 repainting takes at most ~1/4 of the GUI thread; the rest stays free for input and timers. The
 timer stops itself once nothing is pending and the run is idle.
 
-A *source* is ``(pending, paint)``: ``pending()`` says whether it has something new, and
+A *source* is ``(pending, paint)``: ``pending(everything=False)`` says whether it has something
+new on screen (or anywhere, with ``everything``), and
 ``paint(everything)`` refreshes it and returns the widget to repaint (or None when nothing on
 screen changed, e.g. a hidden tab).
 
@@ -53,7 +54,11 @@ def plain_lines() -> Iterator[None]:
 
 
 def plot_source(plot: Any) -> Source:
-    """A buffered plot as a source: repainted when visible (or when ``everything``)."""
+    """A buffered plot as a source: pending and repainted when on screen (or when
+    ``everything``); a hidden plot catches up when shown (``BufferedPlot.showEvent``)."""
+
+    def pending(everything: bool = False) -> bool:
+        return (everything or plot.isVisible()) and plot.has_pending()
 
     def paint(everything: bool) -> Any:
         if plot.isVisible() or everything:
@@ -61,7 +66,7 @@ def plot_source(plot: Any) -> Source:
             return plot
         return None
 
-    return plot.has_pending, paint
+    return pending, paint
 
 
 class ParamViews:
@@ -75,7 +80,7 @@ class ParamViews:
     def mark_stale(self) -> None:
         self.stale = list(self.views)
 
-    def pending(self) -> bool:
+    def pending(self, everything: bool = False) -> bool:
         return any(v.isVisible() for v in self.stale)
 
     def update(self, limit: int | None = 1) -> Any:
@@ -174,7 +179,7 @@ class RefreshScheduler(QObject):
         n = len(self.sources)
         for i in range(n):
             pending, paint = self.sources[(self._next + i) % n]
-            if not pending():
+            if not pending(everything):
                 continue
             t0 = time.perf_counter()
             view = paint(everything)
@@ -191,6 +196,22 @@ class RefreshScheduler(QObject):
                 self.timer.setInterval(interval)
             self._next = (self._next + i + 1) % n
             break
+        self.dirty = any(p() for p, _ in self.sources)
+        if self._is_idle() and not self.dirty:
+            self.timer.stop()
+
+    def flush(self) -> None:
+        """Paint now everything on screen that has new data (the end of a run). What is hidden
+        waits until it is shown: catching up a hidden plot means reading its whole history, and
+        at the end of a ten-minute run that made Stop take half a second."""
+        for pending, paint in self.sources:
+            for _ in range(64):  # a source paints one view per call (param views: several)
+                if not pending():
+                    break
+                view = paint(False)
+                if view is None:
+                    break
+                (view.viewport() if hasattr(view, "viewport") else view).repaint()
         self.dirty = any(p() for p, _ in self.sources)
         if self._is_idle() and not self.dirty:
             self.timer.stop()

@@ -13,6 +13,7 @@ Leaves out: the training itself (``run_controller``), drawing (the views), proje
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from bpstudio.engine import FitConfig
@@ -21,6 +22,8 @@ from bpstudio.ui.refresh import plain_lines
 from bpstudio.ui.run_series import PlotSeries
 from bpstudio.ui.runs_panel import RunRow
 from bpstudio.ui.undo import DeleteRunsCommand
+
+ROW_INTERVAL = 0.5  # s: the training run's row in the Runs table is refreshed at most this often
 
 
 def _arch(config: dict[str, Any]) -> tuple:
@@ -40,6 +43,8 @@ class RunBook:
         self.showing = 0  # > 0 while a run is put on screen (not an edit)
         self.attached: tuple[Any, set[str]] = (None, set())
         self.left_behind: Run | None = None  # the trained run an edit of the network left
+        self._row_at: dict[int, float] = {}  # run id → when its row was last refreshed
+        self._described: dict[int, tuple[tuple, RunRow]] = {}  # run id → (state, row)
 
     #: settings that cannot change within a run (α can: it is live; epochs is a budget)
     FIXED_SETTINGS = (
@@ -261,6 +266,16 @@ class RunBook:
         )
 
     def describe_run(self, run: Run) -> RunRow:
+        # The table asks once per cell and role: describe a run once per state it is in.
+        state = (run.steps, run.epochs, run.status, run.stop_reason, run.name, run.seconds)
+        known = self._described.get(run.id)
+        if known is not None and known[0] == state:
+            return known[1]
+        row = self._describe(run)
+        self._described[run.id] = (state, row)
+        return row
+
+    def _describe(self, run: Run) -> RunRow:
         from bpstudio.session import runs_table
 
         r = runs_table([run])[0]
@@ -301,7 +316,16 @@ class RunBook:
                 self.series_of(run).sync()
                 if run is self.attached[0] and set(run.history.grad_norms) != self.attached[1]:
                     self.attach_plots(run)  # the first gradient norms arrived
-                self.w.runs_panel.refresh_run(run)
+                # Progress comes up to 20 times a second: its row at most every ROW_INTERVAL
+                # (a pause, the end, a rename come as their own events and show at once).
+                now = time.monotonic()
+                if (
+                    kind is not SessionEventKind.RUN_PROGRESS
+                    or run.status is not RunStatus.RUNNING
+                    or now - self._row_at.get(run.id, -ROW_INTERVAL) >= ROW_INTERVAL
+                ):
+                    self._row_at[run.id] = now
+                    self.w.runs_panel.refresh_run(run)
         self.update_title()
 
     def update_title(self) -> None:

@@ -100,18 +100,18 @@ def loss_rose(
     worse than it started (the loss stayed finite, so the engine does not call it diverged),
     else None. Start: the last per-epoch training loss before the run, or for a fresh network
     the first mini-batch's loss (computed before any update); end: the last per-epoch loss."""
-    after = epoch_x > s0
-    if not after.any():
+    # x grows along a history: find the run's start by bisection (a long run has 10⁶ epochs)
+    i = int(np.searchsorted(epoch_x, s0, side="right"))  # epochs [i:] came after step s0
+    if i >= len(epoch_x):
         return None
-    end = float(epoch_y[after][-1])
-    before = epoch_x <= s0
-    if before.any():
-        start = float(epoch_y[before][-1])
+    end = float(epoch_y[-1])
+    if i > 0:
+        start = float(epoch_y[i - 1])
     else:
-        first = step_x > s0
-        if not first.any():
+        j = int(np.searchsorted(step_x, s0, side="right"))
+        if j >= len(step_x):
             return None
-        start = float(step_y[first][0])
+        start = float(step_y[j])
     if not (math.isfinite(start) and math.isfinite(end)):
         return None
     if end > 2.0 * start and end - start > 0.05:

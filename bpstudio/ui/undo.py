@@ -16,6 +16,7 @@ Leaves out: undoing training itself (a run's history is a record, not an edit), 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from collections.abc import Callable
 from typing import Any
@@ -183,11 +184,48 @@ class UndoKeyFilter(QObject):
     """Ctrl+Z / Ctrl+Shift+Z reach Edit → Undo / Redo from a focused field that has nothing of
     its own to undo. A spin box or line edit claims those keys for its text (so, right after
     Add layer, which focuses the new row's size, Ctrl+Z did nothing visible); typed text is still
-    undone by the field first."""
+    undone by the field first.
+
+    It watches only the field that has the focus (installed on it as the focus moves): a filter
+    on the whole application would see every event of every widget — paints, timers, moves —
+    and each one crossing into Python cost the window time on long runs."""
 
     def __init__(self, window: Any) -> None:
         super().__init__(window)
         self.window = window
+        self._on: QObject | None = None  # the field the filter is installed on
+        self._app: QApplication | None = None  # whose focus it follows
+
+    def follow_focus(self, _old: Any, new: Any) -> None:
+        """``QApplication.focusChanged``: watch the newly focused field, if it is one."""
+        self.detach()
+        if isinstance(new, QLineEdit | QAbstractSpinBox) and self.window.isAncestorOf(new):
+            new.installEventFilter(self)
+            self._on = new
+            new.destroyed.connect(self._forget)
+
+    def _forget(self, *_: Any) -> None:
+        self._on = None
+
+    def watch(self, app: QApplication) -> None:
+        """Follow the application's focus from now on (until :meth:`close`)."""
+        self._app = app
+        app.focusChanged.connect(self.follow_focus)
+        self.follow_focus(None, app.focusWidget())
+
+    def close(self) -> None:
+        """Stop following the focus (the window closes). Idempotent."""
+        app, self._app = self._app, None
+        if app is not None:
+            app.focusChanged.disconnect(self.follow_focus)
+        self.detach()
+
+    def detach(self) -> None:
+        if self._on is not None:
+            with contextlib.suppress(RuntimeError):  # the widget is being deleted
+                self._on.removeEventFilter(self)
+                self._on.destroyed.disconnect(self._forget)
+            self._on = None
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
         if event.type() != QEvent.Type.ShortcutOverride or not isinstance(event, QKeyEvent):
@@ -253,7 +291,7 @@ def build_undo(window: Any) -> tuple[QUndoStack, UndoRecorder]:
     window.undo_key_filter = UndoKeyFilter(window)
     app = QApplication.instance()
     if app is not None:
-        app.installEventFilter(window.undo_key_filter)
+        window.undo_key_filter.watch(app)
     return stack, recorder
 
 

@@ -7,6 +7,7 @@ which is also how the GUI uses it.
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
 import time
 
 import numpy as np
@@ -87,6 +88,17 @@ def test_child_starts_without_qt(trainer):
     assert isinstance(ready, Ready)
     assert ready.qt_modules == []
     assert ready.pid == trainer.pid
+
+
+@pytest.mark.skipif(not hasattr(os, "getpriority"), reason="no process priorities here")
+def test_child_runs_at_a_lower_priority_than_the_window(trainer):
+    """Training is a background job: on a busy machine the window must win a core."""
+    from bpstudio.engine.remote import CHILD_NICENESS
+
+    trainer.wait_ready(TIMEOUT)
+    mine = os.getpriority(os.PRIO_PROCESS, 0)
+    expected = min(19, mine + CHILD_NICENESS)
+    assert os.getpriority(os.PRIO_PROCESS, trainer.pid) == expected
 
 
 def test_run_streams_events_and_returns_params(trainer):

@@ -177,3 +177,24 @@ def test_continuing_a_run_counts_epochs_steps_and_time_on() -> None:
     assert (run.epochs, run.steps, run.seconds) == (3, 30, 3.0)
     assert h.epoch_values("seconds")[-1] == pytest.approx(3.0)
     assert run.stop_reason is StopReason.STOPPED
+
+
+def test_a_recovery_snapshot_holds_the_session_as_it_was_when_taken(tmp_path) -> None:
+    """The window snapshots the session in its thread and writes the file from another while
+    training goes on: what is written is the moment of the snapshot, not what came later."""
+    from bpstudio.session.recovery import snapshot_recovery
+
+    session = xor_session()
+    run = train_run(session, epochs=3)
+    session.dirty = True
+    snap = snapshot_recovery(session)
+    epochs_then = len(run.history)
+    loss_then = np.array(run.history.epoch_values("train_loss"))
+    for e in range(epochs_then + 1, epochs_then + 200):  # the run goes on, its series grow
+        run.history.record_epoch(e, step=float(10 * e), train_loss=0.5)
+    path = snap.write(tmp_path)
+    assert session.dirty and session.path is None
+    again = Session.open(path).runs[0]
+    assert len(again.history) == epochs_then
+    assert np.array_equal(again.history.epoch_values("train_loss"), loss_then)
+    discard_recovery(path)

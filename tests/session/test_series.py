@@ -91,3 +91,47 @@ def test_full_series_keeps_everything_and_views_bounded() -> None:
     g = FullSeries.from_arrays(f.to_arrays())
     assert np.array_equal(g.y, f.y)
     assert f.nearest(4.4) == (4.0, 4.0)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_full_series_grows_without_a_whole_copy_at_once(seed: int, monkeypatch) -> None:
+    """Appends one point or a few at a time (as epochs arrive) never copy the whole series in
+    one call: the doubling is spread over the appends after half full, a chunk at a time."""
+    rng = np.random.default_rng(seed)
+    f = FullSeries(initial=int(rng.integers(1, 100)))
+    whole = []
+    monkeypatch.setattr(FullSeries, "_make_room", lambda self, need: whole.append(need))
+    n, most = 0, 0
+    while n < 200_000:
+        k = int(rng.integers(1, 4))
+        before = f._moved if f._next is not None else 0
+        if rng.random() < 0.5:
+            f.append(float(n), float(-n))
+            k = 1
+        else:
+            f.append(np.arange(n, n + k, dtype=float), -np.arange(n, n + k, dtype=float))
+        moved = (f._moved if f._next is not None else f._n) - before
+        if f._next is not None:  # still moving: what this append copied
+            most = max(most, moved)
+        n += k
+    assert not whole  # never all at once
+    assert most <= FullSeries.MOVE_CHUNK + FullSeries.MOVE_PER_POINT * 3
+    assert np.array_equal(f.x, np.arange(n)) and np.array_equal(f.y, -np.arange(n))
+    assert f.last() == (n - 1, -(n - 1))
+
+
+def test_full_series_arrays_are_a_snapshot() -> None:
+    """``to_arrays`` hands out read-only views that later appends and ``clear`` leave alone
+    (the autosave writes them from another thread while the run goes on)."""
+    f = FullSeries()
+    f.append(np.arange(1000.0), np.arange(1000.0) * 2)
+    snap = f.to_arrays()
+    with pytest.raises(ValueError):
+        snap["y"][0] = 5.0
+    for i in range(1000, 5000):
+        f.append(float(i), float(2 * i))
+    f.clear()
+    f.append(np.full(3000, 7.0), np.full(3000, 7.0))
+    assert np.array_equal(snap["x"], np.arange(1000.0))
+    assert np.array_equal(snap["y"], np.arange(1000.0) * 2)
+    assert len(f) == 3000 and np.all(f.y == 7.0)

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QTableView
 
 from bpstudio.session import Session
 from bpstudio.ui import MainWindow, dialogs
+from bpstudio.ui.runs_panel import COLUMNS
 
 TIMEOUT = 30_000
 
@@ -338,3 +339,48 @@ def test_embedded_csv_opens_when_the_file_is_gone(qtbot, settings, errors, tmp_p
         np.testing.assert_array_equal(w2.network.params["W2"], run.params["W2"])
     finally:
         w2.close()
+
+
+def test_the_timed_autosave_writes_from_a_thread_and_the_file_reopens(qtbot, window, tmp_path):
+    """The minute's autosave takes a snapshot in the window's thread and writes it from another
+    (a long run's history must not stall the window); the file holds the run; quitting waits."""
+    import threading
+
+    w = window
+    _train(qtbot, w, epochs=3)
+    assert w.session.dirty and w.session.runs
+    assert w.project.autosave(background=True) is None  # under way, not written here
+    writer = w.project._writer
+    assert isinstance(writer, threading.Thread) and writer is not threading.current_thread()
+    qtbot.waitUntil(lambda: w.project.last_autosave is not None, timeout=TIMEOUT)
+    w.project.wait_autosave()
+    files = list(w.project.recovery_folder().glob("recovery-*.bpstudio"))
+    assert len(files) == 1
+    run = Session.open(files[0]).runs[0]
+    assert run.epochs == 3 == w.session.runs[0].epochs
+    assert w.project.autosave(background=True) is None and w.project._writer is None  # no news
+
+
+def test_the_training_runs_row_is_refreshed_at_most_twice_a_second(qtbot, window):
+    """Progress arrives up to 20 times a second; redrawing its Runs-table row each time cost the
+    window tens of ms at a time on long runs. The row follows at ≤ 2 Hz, and at once on a pause."""
+    from bpstudio.ui import run_book
+
+    w = window
+    changed: list[float] = []
+    import time
+
+    w.runs_panel.model.dataChanged.connect(lambda *a: changed.append(time.monotonic()))
+    w.training_panel.apply_settings({"until_stopped": True, "pace": None})
+    w.toggle_training()
+    qtbot.waitUntil(lambda: w.session.runs and w.session.runs[-1].steps > 0, timeout=TIMEOUT)
+    t0 = time.monotonic()
+    qtbot.waitUntil(lambda: time.monotonic() - t0 > 1.6, timeout=TIMEOUT)
+    during = [t for t in changed if t >= t0]
+    with qtbot.waitSignal(w.runEnded, timeout=TIMEOUT):
+        w.stop()
+    assert 1 <= len(during) <= 1.6 / run_book.ROW_INTERVAL + 2
+    assert (np.diff(during) >= run_book.ROW_INTERVAL * 0.9).all()
+    model = w.runs_panel.model
+    cell = model.index(0, COLUMNS.index("Epochs"))
+    assert model.data(cell) == str(w.session.runs[-1].epochs)  # the end shows at once

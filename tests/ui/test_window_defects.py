@@ -191,3 +191,43 @@ def test_trace_more_cell_is_never_cut_off():
     text = more_label(773, metrics, narrow)
     assert text == "⋮ +773" and metrics.horizontalAdvance(text) <= narrow
     assert more_label(773, metrics, 5) == "⋮"
+
+
+def test_view_menu_x_axis_follows_the_plots_own_choice(qtbot, window):
+    """View → X axis in epochs and the plots' x combos agree whichever one the user touched."""
+    w = window
+    act = w.action_x_epochs
+    assert not act.isChecked()
+    act.setChecked(True)
+    assert w.loss_plot.x_mode() == w.grad_plot.x_mode() == "epoch"
+    w.grad_plot.set_x_mode("step")  # the gradient plot's own combo
+    assert not act.isChecked() and w.loss_plot.x_mode() == "epoch"  # only that plot changed
+    w.grad_plot.set_x_mode("epoch")
+    assert act.isChecked()
+    act.setChecked(False)
+    assert w.loss_plot.x_mode() == w.grad_plot.x_mode() == "step"
+
+
+def test_the_end_of_a_run_paints_what_is_on_screen_and_a_hidden_plot_catches_up(qtbot, window):
+    """At the end of a run only the views on screen are painted (a hidden plot would read its
+    whole history then: Stop took 0.5 s after ten minutes); a hidden plot draws when shown."""
+    w = window
+    w.view_tabs.setCurrentIndex(w._tab_keys.index("surface"))  # the accuracy plot is hidden
+    assert not w.accuracy_plot.isVisible()
+    w.training_panel.apply_settings({"until_stopped": True, "pace": None})
+    w.toggle_training()
+    qtbot.waitUntil(
+        lambda: bool(w.book.attached[1]) and len(w.session.runs[-1].history) > 0, timeout=TIMEOUT
+    )
+    shown = len(w.session.runs[-1].history)
+    qtbot.waitUntil(lambda: len(w.session.runs[-1].history) > shown + 20, timeout=TIMEOUT)
+    with qtbot.waitSignal(w.runEnded, timeout=TIMEOUT):
+        w.stop()
+    assert w.accuracy_plot.has_pending()  # not drawn while hidden, nor at the end
+    assert not w.loss_plot.has_pending()  # on screen: drawn with the final data
+    w.view_tabs.setCurrentIndex(w._tab_keys.index("accuracy"))
+    qtbot.waitUntil(lambda: w.accuracy_plot.isVisible(), timeout=TIMEOUT)
+    assert not w.accuracy_plot.has_pending()
+    _, y = w.accuracy_plot.train_curve.getOriginalDataset()
+    assert y is not None and len(y) == len(w.session.runs[-1].history)
+    assert not w.refresher.timer.isActive()  # idle, nothing pending on screen: no timer
