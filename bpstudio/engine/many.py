@@ -30,7 +30,10 @@ control shared by several runs sees them all. While a group trains, each net's p
 view of its row of the group's θ (when the net is stored in the training dtype), so a callback
 reads, and may change, live weights as with `fit`; every net owns its θ again when it leaves.
 Groups train one after another; a run's `History.seconds` is its group's wall time until the run
-left. Numbers equal `fit`'s up to the order of floating-point sums (the tests find them identical
+left. `on_finish(index, history)`, if given, is called for each run as soon as it is done: when it
+leaves its group (its epoch limit, early stopping, divergence, a stop request), its net already
+holding its final weights, or when its plain `fit` returns; so a caller can report a run that
+stopped early while the others train on. Numbers equal `fit`'s up to the order of floating-point sums (the tests find them identical
 in float64). Left out: one group's runs on several cores, mixing optimisers or activations in one
 kernel, a faster path for large nets (there the GEMMs, not the calls, set the time).
 """
@@ -445,13 +448,16 @@ def fit_many(
     X: np.ndarray,
     Y: np.ndarray,
     configs: Sequence[dict[str, Any]] | None = None,
+    *,
+    on_finish: Callable[[int, History], Any] | None = None,
     **shared: Any,
 ) -> list[History]:
     """Train every net in place, run i as `fit(nets[i], X, Y, **shared, **configs[i])` would.
 
     `shared` takes `fit`'s keywords (X_val, Y_val, config, control, callback and FitConfig
     fields); a config may hold FitConfig fields, `callback` and `control` (it wins over `shared`).
-    Returns the histories in the order of `nets`. See the module docstring.
+    `on_finish(i, history)` is called once per run as soon as run i is done (its net holds its
+    final weights). Returns the histories in the order of `nets`. See the module docstring.
     """
     nets = list(nets)
     if not nets:
@@ -473,6 +479,8 @@ def fit_many(
                 nets[i], X, Y, X_val=X_val, Y_val=Y_val, config=cfg, control=control,
                 callback=callback,
             )  # fmt: skip
+            if on_finish is not None:
+                on_finish(i, histories[i])
             continue
         group = [
             _Run(
@@ -488,6 +496,7 @@ def fit_many(
             for i in members
         ]
         trainer = _Group(group, X, Y, X_val, Y_val)
+        trainer.on_finish = on_finish
         try:
             for run in trainer.train():
                 histories[run.index] = run.hist
@@ -555,6 +564,7 @@ class _Group:
         self.opt = make_optimizer(cfg0.optimizer, Theta.shape, dtype, cfg0)
         self._build(Theta, np.zeros_like(Theta), np.empty_like(Theta))
         self.t0 = time.perf_counter()
+        self.on_finish: Callable[[int, History], Any] | None = None  # see fit_many
 
     # ---- stacked arrays ----------------------------------------------------------------------
 
@@ -944,6 +954,9 @@ class _Group:
             h.message = _final_message(r, self.has_val, ep_count, step, seconds)
             done.append(r)
         self._remove(gone)
+        if self.on_finish is not None:  # the group is whole again: the caller may look at it
+            for r in gone:
+                self.on_finish(r.index, r.hist)
 
 
 def _final_message(r: _Run, has_val: bool, epoch: int, step: int, seconds: float) -> str:

@@ -28,7 +28,9 @@ Child side: imports only NumPy, threadpoolctl and ``bpstudio.engine`` (never Qt;
 Several nets in one request (a sweep): ``RunRequest.variants`` lists :class:`Variant` (network
 config, params, fit settings); the child trains them together with ``fit_many`` on the request's
 data, one callback per variant, and tags each variant's ``Progress`` and ``Finished`` with its
-index (``variant``); the last ``Finished`` has ``last=True`` and ends the request. Commands act on
+index (``variant``). A variant's ``Finished`` goes out as soon as it is done (``fit_many``'s
+``on_finish``: early stopping, divergence or its epoch limit end it while the others train on),
+so they come in the order the variants end; the last one has ``last=True`` and ends the request. Commands act on
 all variants (one ``FitControl``); ``set_lr`` is refused by the parent for a sweep.
 
 Leaves out: shared memory (large arrays go through the pipe once per
@@ -469,6 +471,7 @@ class _ManyRun:
         self.control = engine.FitControl()
         self.control.keep_steps = False  # the steps stream to the parent; the child keeps none
         self.subs: list[_Run] = []
+        self.reported: set[int] = set()  # variants whose Finished went out
         for k, v in enumerate(req.variants or []):
             sub_req = RunRequest(
                 net_config=v.net_config,
@@ -508,6 +511,7 @@ class _ManyRun:
                 X_val=self.data.get("X_val"),
                 Y_val=self.data.get("Y_val"),
                 control=self.control,
+                on_finish=self._send_finished,
             )
         except _Quit:
             return True
@@ -521,12 +525,20 @@ class _ManyRun:
                 Failed(self.run_id, type(exc).__name__, str(exc), traceback.format_exc(), user)
             )
             return self.quit
-        n = len(self.subs)
-        for k, (sub, history) in enumerate(zip(self.subs, histories, strict=True)):
-            sub.paused = False
-            sub._flush(force=True)
-            self.conn.send(_finished(self.run_id, history, sub.net, variant=k, last=k == n - 1))
+        for k, history in enumerate(histories):  # fit_many reports each run: none is left
+            if k not in self.reported:
+                self._send_finished(k, history)
         return self.quit
+
+    def _send_finished(self, k: int, history: Any) -> None:
+        """Variant k is done (``fit_many``'s ``on_finish``, as it leaves its group): its last
+        Progress, then its Finished; the last variant to finish carries ``last=True``."""
+        sub = self.subs[k]
+        sub.paused = False
+        sub._flush(force=True)
+        self.reported.add(k)
+        last = len(self.reported) == len(self.subs)
+        self.conn.send(_finished(self.run_id, history, sub.net, variant=k, last=last))
 
     @property
     def quit(self) -> bool:
