@@ -33,9 +33,10 @@ Groups train one after another; a run's `History.seconds` is its group's wall ti
 left. `on_finish(index, history)`, if given, is called for each run as soon as it is done: when it
 leaves its group (its epoch limit, early stopping, divergence, a stop request), its net already
 holding its final weights, or when its plain `fit` returns; so a caller can report a run that
-stopped early while the others train on. Numbers equal `fit`'s up to the order of floating-point sums (the tests find them identical
-in float64). Left out: one group's runs on several cores, mixing optimisers or activations in one
-kernel, a faster path for large nets (there the GEMMs, not the calls, set the time).
+stopped early while the others train on. Numbers equal `fit`'s up to the order of floating-point
+sums (the tests find them identical in float64). Left out: one group's runs on several cores,
+mixing optimisers or activations in one kernel, a faster path for large nets (there the GEMMs,
+not the calls, set the time).
 """
 
 from __future__ import annotations

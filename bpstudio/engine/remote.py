@@ -30,8 +30,8 @@ config, params, fit settings); the child trains them together with ``fit_many`` 
 data, one callback per variant, and tags each variant's ``Progress`` and ``Finished`` with its
 index (``variant``). A variant's ``Finished`` goes out as soon as it is done (``fit_many``'s
 ``on_finish``: early stopping, divergence or its epoch limit end it while the others train on),
-so they come in the order the variants end; the last one has ``last=True`` and ends the request. Commands act on
-all variants (one ``FitControl``); ``set_lr`` is refused by the parent for a sweep.
+so they come in the order the variants end; the last one has ``last=True`` and ends the request.
+Commands act on all variants (one ``FitControl``); ``set_lr`` is refused by the parent for a sweep.
 
 Leaves out: shared memory (large arrays go through the pipe once per
 dataset, straight into preallocated buffers), and restarting a child that crashes mid-run (the
