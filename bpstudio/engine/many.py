@@ -378,6 +378,8 @@ class _Run:
     message: str = ""
     epochs: int = 0  # completed epochs when it leaves at the end of an epoch
     user_control: bool = False
+    start_peak: float = 1.0  # max |θ| at the start (runaway weights, as fit)
+    first_loss: float | None = None  # its first mini-batch's loss: the untrained net's
     own_theta: np.ndarray | None = None  # the net's own θ while it points into the group's
     batch_losses: list[float] = field(default_factory=list)
 
@@ -562,6 +564,8 @@ class _Group:
         Theta = np.empty((K, net0._theta.size), dtype=dtype)
         for k, r in enumerate(runs):
             Theta[k] = r.net._theta
+            r.start_peak = max(1.0, float(np.max(np.abs(Theta[k])))) if Theta[k].size else 1.0
+        self.hard_limit = float(np.sqrt(np.finfo(dtype).max))  # runaway weights (see fit)
         self.opt = make_optimizer(cfg0.optimizer, Theta.shape, dtype, cfg0)
         self._build(Theta, np.zeros_like(Theta), np.empty_like(Theta))
         self.t0 = time.perf_counter()
@@ -855,6 +859,12 @@ class _Group:
                 r.epochs = epoch - 1  # fit breaks before it counts this epoch
                 leaving.append(r)
                 continue
+            runaway = self._runaway(k, ep, step, losses[k])
+            if runaway:
+                r.reason, r.message, r.batch_losses = "diverged", runaway, []
+                r.epochs = epoch - 1  # as above
+                leaving.append(r)
+                continue
             train_loss = float(np.mean(losses[k]))
             train_acc = None
             if self.classes:
@@ -906,6 +916,39 @@ class _Group:
                         leaving.append(r)
         if leaving:
             self._finish(leaving, step, None, done)
+
+    def _runaway(self, k: int, ep: int, st: int, losses: np.ndarray) -> str:
+        """fit's runaway-weights check for run k at the end of an epoch (`_Trainer.runaway`, its
+        wording): weights past √max of the dtype, or 10⁶ times their start with a loss no lower
+        than the untrained net's, are divergence; puts back the start-of-epoch θ. "" if not."""
+        r, theta, snapshot, hard_limit = (
+            self.runs[k],
+            self.Theta[k],
+            self.snapshot[k],
+            self.hard_limit,
+        )
+        if r.first_loss is None:
+            r.first_loss = float(losses[0])
+        train_loss = float(np.mean(losses))
+        peak = float(max(theta.max(), -theta.min())) if theta.size else 0.0
+        hard = peak > hard_limit
+        if not hard and not (peak > 1e6 * r.start_peak and train_loss >= r.first_loss):
+            return ""
+        if np.all(np.abs(snapshot) <= hard_limit):
+            np.copyto(theta, snapshot)
+            kept = f"The weights were reset to their values at the start of epoch {ep}."
+        else:
+            kept = "The weights were not usable at the start of the epoch either."
+        why = (
+            f"beyond {hard_limit:.2g}, where their squares overflow {self.dtype.name}"
+            if hard
+            else f"{peak / r.start_peak:.2g} times their start while the loss did not fall"
+        )
+        return (
+            f"Training diverged at epoch {ep}, step {st}: the weights ran away to {peak:.3g} "
+            f"({why}). {kept} Try a smaller learning rate α (now {_fmt(r.lr)}, e.g. "
+            f"{_fmt(r.lr / 10)}), or scale the inputs (standardize the features)."
+        )
 
     def _diverged(self, k: int, ep: int, st: int, Xb: np.ndarray) -> str:
         """fit's divergence message for run k; puts back its start-of-epoch θ if not finite."""

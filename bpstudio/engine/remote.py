@@ -421,6 +421,13 @@ class RemoteTrainer:
 
 MANY_SEND_INTERVAL = 0.2  # s between one variant's Progress messages (12 variants: 60 a second)
 MANY_PARAMS_INTERVAL = 0.5  # s between one variant's parameter snapshots
+# A variant's snapshots also go out at the end of every epoch on the checkpoint grid of
+# ``bpstudio.session.checkpoints.CheckpointStore`` (its defaults: every 5 epochs, the spacing
+# doubling once more than 8 would be kept; a test checks they agree), so that each variant keeps
+# as many checkpoints as the store allows however fast the sweep trains: at most ~8 + log2(E/40)
+# messages more per variant for E epochs.
+MANY_CHECKPOINT_EVERY = 5
+MANY_CHECKPOINT_MAX = 8
 
 
 def _child_main(conn: Any, engine_module: str) -> None:
@@ -500,7 +507,7 @@ class _ManyRun:
                 sub.net = net
                 sub.stretch = now
             configs = [
-                {**s.req.fit.to_dict(), "grad_norm_every": every, "callback": s._callback}
+                {**s.req.fit.to_dict(), "grad_norm_every": every, "callback": self._callback(s)}
                 for s in self.subs
             ]
             histories = engine.fit_many(
@@ -529,6 +536,25 @@ class _ManyRun:
             if k not in self.reported:
                 self._send_finished(k, history)
         return self.quit
+
+    def _callback(self, sub: _Run) -> Any:
+        """The variant's fit callback: ``sub``'s, plus a parameter snapshot at the end of each
+        epoch on the checkpoint grid (see ``MANY_CHECKPOINT_EVERY``)."""
+        step_event = self.engine.StepEvent
+        grid = [MANY_CHECKPOINT_EVERY]
+
+        def callback(ev: Any) -> None:
+            sub._callback(ev)
+            if isinstance(ev, step_event):
+                return
+            every = grid[0]
+            if ev.epoch % every == 0:  # this Progress ends at the epoch, with its weights
+                sub.next_params = 0.0
+                sub._flush(force=True)
+            if ev.epoch // every > MANY_CHECKPOINT_MAX:  # as the store thins: spacing doubles
+                grid[0] = every * 2
+
+        return callback
 
     def _send_finished(self, k: int, history: Any) -> None:
         """Variant k is done (``fit_many``'s ``on_finish``, as it leaves its group): its last

@@ -216,7 +216,10 @@ class SweepRunner(QObject):
                 preprocessor=pre.to_dict() if pre is not None and hasattr(pre, "to_dict") else None,
                 target_scale=[float(s) for s in scale] if scale is not None else None,
                 params={k: a.copy() for k, a in v.params.items()},
+                sweep=sweep.runs[0].id if sweep.runs else None,
             )
+            if run.sweep is None:  # the first variant names the sweep (memory: one unit)
+                run.sweep = run.id
             run.sweep_value = value  # type: ignore[attr-defined]
             run.start_segment()
             run.set_status(RunStatus.RUNNING)

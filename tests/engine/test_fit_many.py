@@ -500,3 +500,19 @@ def test_on_finish_reports_a_diverged_run_at_once_with_the_history_fit_gives() -
         np.testing.assert_allclose(params[name], value, rtol=TOL, atol=TOL)
     # the run alone in its group (batch 5) goes to plain fit and is reported when fit returns
     assert [h for i, h, *_ in reported if i == 3] == [hists[3]]
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_runaway_weights_stop_a_run_as_fit_stops_it(dtype) -> None:
+    # a saturated softmax keeps the clipped cross-entropy finite: only the weights tell
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(64, 2)) * 3
+    Y = np.eye(2)[(X[:, 0] * X[:, 1] > 0).astype(int)]
+    hists = compare(
+        lambda i: Network([2, 8, 8, 2], activation="tanh", output="softmax", seed=0, dtype=dtype),
+        [{"lr": 0.1}, {"lr": 1e9}, {"lr": 1e4}, {"lr": 1e12}],
+        X, Y, epochs=30, batch_size=8, dtype=dtype,
+    )  # fmt: skip
+    assert hists[0].stop_reason == "finished"
+    for h in (hists[1], hists[3]):
+        assert h.stop_reason == "diverged" and "ran away" in h.message
