@@ -516,9 +516,27 @@ def _run_from_dict(d: dict[str, Any], arrays: dict[str, np.ndarray]) -> Run:
     return run
 
 
+def parent_label(run: Run, runs: list[Run]) -> str:
+    """A branch's parent as the Runs table and ``bpstudio runs`` show it: "run 3 @ step 1200"
+    (3: the parent's number in ``runs``, from 1), "" for a run that is not a branch."""
+    if run.parent is None:
+        return ""
+    number = next((i for i, r in enumerate(runs, start=1) if r.id == run.parent.run_id), None)
+    who = f"run {number}" if number is not None else "a deleted run"
+    return f"{who} @ step {run.parent.step}"
+
+
+def parent_of(run: Run, runs: list[Run]) -> Run | None:
+    """The run ``run`` branched from, if it is still in ``runs``."""
+    if run.parent is None:
+        return None
+    return next((r for r in runs if r.id == run.parent.run_id), None)
+
+
 def runs_table(runs: Iterable[Run]) -> list[dict[str, Any]]:
     """One row per run with what the Runs table and ``bpstudio runs`` show."""
     rows = []
+    runs = list(runs)
     for number, run in enumerate(runs, start=1):
         classification = run.is_classification
         rows.append(
@@ -538,6 +556,7 @@ def runs_table(runs: Iterable[Run]) -> list[dict[str, Any]]:
                 "seconds": run.seconds,
                 "status": run.status.value,
                 "stop_reason": None if run.stop_reason is None else run.stop_reason.value,
+                "parent": parent_label(run, runs),
             }
         )
     return rows
@@ -550,5 +569,7 @@ __all__ = [
     "Session",
     "SessionEvent",
     "SessionEventKind",
+    "parent_label",
+    "parent_of",
     "runs_table",
 ]
