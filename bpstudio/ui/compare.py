@@ -711,6 +711,13 @@ class Comparison:
 
         self.sweeper = SweepRunner(window)
         self.sweeper.started.connect(self._on_sweep_started)
+        results = self.panel.results
+        results.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        results.itemSelectionChanged.connect(
+            lambda: self.sweeper.on_variant_selected(
+                [results.ranked[i.row()] for i in results.selectionModel().selectedRows()]
+            )
+        )
         self.sweeper.ended.connect(self._on_sweep_ended)
         self.action_sweep = QAction("&Compare… (sweep a setting)", window)
         self.action_sweep.setObjectName("actionSweep")
@@ -757,6 +764,7 @@ class Comparison:
 
     # ------------------------------------------------------------------ selection and diff
     def on_runs_selected(self, runs: list[Run]) -> None:
+        self.sweeper.on_variant_selected(runs)  # during a sweep: that variant on the main plots
         if len(runs) >= 2:
             self.panel.set_runs(runs, self.w.session.current_run)
             self.show_dock()
