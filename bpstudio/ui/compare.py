@@ -57,7 +57,7 @@ from PySide6.QtWidgets import (
 from bpstudio.session import Run, RunStatus
 from bpstudio.session.diff import diff_text
 from bpstudio.session.series import Envelope
-from bpstudio.ui.plots import HOVER_RATE, format_value, readout_stylesheet
+from bpstudio.ui.plots import HOVER_RATE, readout_stylesheet
 
 X_MODES = ("step", "epoch", "time")
 X_LABELS = {"step": "step", "epoch": "epoch", "time": "training time (s)"}
@@ -327,12 +327,13 @@ class CompareView(QWidget):
         self._readouts: dict[str, QLabel] = {}
         self._proxies = []
         for part, plot in self._plots.items():
-            line = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen((128, 128, 128, 160)))
+            pen = pg.mkPen((170, 170, 170, 220), width=1, style=Qt.PenStyle.DashLine)
+            line = pg.InfiniteLine(angle=90, movable=False, pen=pen)
             line.setVisible(False)
             line.setZValue(50)
             plot.addItem(line, ignoreBounds=True)
             self._vlines[part] = line
-            label = QLabel(plot)
+            label = QLabel(self)  # the view's child: a long read-out may cover the next plot
             label.setObjectName("plotReadout")
             label.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
             label.setTextFormat(Qt.TextFormat.RichText)
@@ -421,7 +422,10 @@ class CompareView(QWidget):
     def _legend_text(self, run: Run) -> str:
         """The legend's row: the run's label and, once it ended, how (``run_outcome``)."""
         ended = run.status == RunStatus.ENDED and run.stop_reason is not None
-        return f"{self.label(run)} — {run_outcome(run)}" if ended else self.label(run)
+        if not ended:
+            return self.label(run)
+        label = self.label(run)  # the outcome next to the name: a narrow legend still shows it
+        return f"{run.name} [{run_outcome(run)}]{label[len(run.name) :]}"
 
     def update_outcome(self, run: Run) -> None:
         """A run ended (or started again): say so in its legend row."""
@@ -508,7 +512,7 @@ class CompareView(QWidget):
                 i = int(np.searchsorted(xs, x))
                 if i == len(xs) or (i > 0 and x - xs[i - 1] < xs[i] - x):
                     i -= 1
-                text = f"<b>{format_value(float(ys[i]))}</b>"
+                text = f"<b>{float(ys[i]):.4g}</b>"
                 values.append(f"{name} {text}" if name else text)
             if values:
                 lines.append(
@@ -538,8 +542,9 @@ class CompareView(QWidget):
         label.adjustSize()
         plot = self._plots[part]
         rect = plot.getPlotItem().vb.sceneBoundingRect()
-        corner = plot.mapFromScene(rect.topRight())
-        label.move(max(0, int(corner.x()) - label.width() - 4), int(corner.y()) + 4)
+        corner = plot.mapTo(self, plot.mapFromScene(rect.topLeft()))
+        x0 = min(int(corner.x()) + 4, max(0, self.width() - label.width() - 2))
+        label.move(x0, int(corner.y()) + 4)
         label.show()
         label.raise_()
         return text

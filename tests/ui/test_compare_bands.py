@@ -45,7 +45,7 @@ def test_bands_and_hover_read_out(qtbot) -> None:
     for run in (a, b):
         cx, cy = view.curves[run.id].loss.getOriginalDataset()
         i = int(np.argmin(np.abs(cx - xq)))
-        assert run.name in text and f"{cy[i]:.6g}" in text
+        assert run.name in text and f"<b>{cy[i]:.4g}</b>" in text
     assert view.curves[a.id].color.name() in text
     assert view._vlines["grad"].isVisible() and view._vlines["grad"].value() == xq
     assert view._readouts["loss"].isVisible() and not view._readouts["metric"].isVisible()
