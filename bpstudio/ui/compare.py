@@ -825,6 +825,7 @@ class Comparison:
                 )
 
     def _on_sweep_ended(self, sweep: Any) -> None:
+        self.view.hide_readout()  # its values were of the curves before this redraw
         self.view.refresh(force=True)
         self.panel.results.set_runs(sweep.runs)
 
