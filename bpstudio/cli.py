@@ -1551,6 +1551,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
             f"α {row['lr']:g}  batch {row['batch_size']}  {row['epochs']} epochs  "
             f"train loss {_fmt_figure(row['train_loss'])}  "
             f"val loss {_fmt_figure(row['val_loss'])}  {score}"
+            + (f"  parent {row['parent']}" if row["parent"] else "")
         )
     if not session.runs:
         print(f"{args.project}: no runs yet", file=sys.stderr)

@@ -33,15 +33,18 @@ control shared by several runs sees them all. While a group trains, each net's p
 view of its row of the group's θ (when the net is stored in the training dtype), so a callback
 reads, and may change, live weights as with `fit`; every net owns its θ again when it leaves.
 Groups train one after another; a run's `History.seconds` is its group's wall time until the run
-left. Numbers equal `fit`'s up to the order of floating-point sums (the tests find them identical
-in float64). What stacking saves is per-call overhead, never GEMM work: a batched `np.matmul`
-calls BLAS once per run (K GEMMs of the same shapes fit would do), so when GEMMs are most of fit's
-time the gain is capped by the rest (W3 of `benchmarks/sweep.py`: the GEMMs are ~2/3 of fit's time
-with AVX2 kernels, so 4 runs can be at most ~1.5× faster than 4 fits). Left out: one group's runs
-on several cores, mixing optimisers or activations in one kernel, merging the runs' first-layer
-GEMMs when they share the input batch (one (n, n_1+1) × (n_1+1, K·n_2) product instead of K, and
-one for BP4): measured on W3, the merged GEMMs cost what the K do, and copying W^2 into that layout
-and ∂J/∂W^2 back adds ~3 µs a step, so it is slower.
+left. `on_finish(index, history)`, if given, is called for each run as soon as it is done: when it
+leaves its group (its epoch limit, early stopping, divergence, a stop request), its net already
+holding its final weights, or when its plain `fit` returns; so a caller can report a run that
+stopped early while the others train on. Numbers equal `fit`'s up to the order of floating-point
+sums (the tests find them identical in float64). What stacking saves is per-call overhead, never
+GEMM work: a batched `np.matmul` calls BLAS once per run (K GEMMs of the same shapes fit would do),
+so when GEMMs are most of fit's time the gain is capped by the rest (W3 of `benchmarks/sweep.py`:
+the GEMMs are ~2/3 of fit's time with AVX2 kernels, so 4 runs can be at most ~1.5× faster than 4
+fits). Left out: one group's runs on several cores, mixing optimisers or activations in one
+kernel, merging the runs' first-layer GEMMs when they share the input batch (one (n, n_1+1) ×
+(n_1+1, K·n_2) product instead of K, and one for BP4): measured on W3, the merged GEMMs cost what
+the K do, and copying W^2 into that layout and ∂J/∂W^2 back adds ~3 µs a step, so it is slower.
 """
 
 from __future__ import annotations
@@ -364,6 +367,8 @@ class _Run:
     message: str = ""
     epochs: int = 0  # completed epochs when it leaves at the end of an epoch
     user_control: bool = False
+    start_peak: float = 1.0  # max |θ| at the start (runaway weights, as fit)
+    first_loss: float | None = None  # its first mini-batch's loss: the untrained net's
     own_theta: np.ndarray | None = None  # the net's own θ while it points into the group's
     batch_losses: list[float] = field(default_factory=list)
 
@@ -435,13 +440,16 @@ def fit_many(
     X: np.ndarray,
     Y: np.ndarray,
     configs: Sequence[dict[str, Any]] | None = None,
+    *,
+    on_finish: Callable[[int, History], Any] | None = None,
     **shared: Any,
 ) -> list[History]:
     """Train every net in place, run i as `fit(nets[i], X, Y, **shared, **configs[i])` would.
 
     `shared` takes `fit`'s keywords (X_val, Y_val, config, control, callback and FitConfig
     fields); a config may hold FitConfig fields, `callback` and `control` (it wins over `shared`).
-    Returns the histories in the order of `nets`. See the module docstring.
+    `on_finish(i, history)` is called once per run as soon as run i is done (its net holds its
+    final weights). Returns the histories in the order of `nets`. See the module docstring.
     """
     nets = list(nets)
     if not nets:
@@ -463,6 +471,8 @@ def fit_many(
                 nets[i], X, Y, X_val=X_val, Y_val=Y_val, config=cfg, control=control,
                 callback=callback,
             )  # fmt: skip
+            if on_finish is not None:
+                on_finish(i, histories[i])
             continue
         group = [
             _Run(
@@ -478,6 +488,7 @@ def fit_many(
             for i in members
         ]
         trainer = _Group(group, X, Y, X_val, Y_val)
+        trainer.on_finish = on_finish
         try:
             for run in trainer.train():
                 histories[run.index] = run.hist
@@ -542,9 +553,12 @@ class _Group:
         Theta = np.empty((K, net0._theta.size), dtype=dtype)
         for k, r in enumerate(runs):
             Theta[k] = r.net._theta
+            r.start_peak = max(1.0, float(np.max(np.abs(Theta[k])))) if Theta[k].size else 1.0
+        self.hard_limit = float(np.sqrt(np.finfo(dtype).max))  # runaway weights (see fit)
         self.opt = make_optimizer(cfg0.optimizer, Theta.shape, dtype, cfg0)
         self._build(Theta, np.zeros_like(Theta), np.empty_like(Theta))
         self.t0 = time.perf_counter()
+        self.on_finish: Callable[[int, History], Any] | None = None  # see fit_many
 
     # ---- stacked arrays ----------------------------------------------------------------------
 
@@ -834,6 +848,12 @@ class _Group:
                 r.epochs = epoch - 1  # fit breaks before it counts this epoch
                 leaving.append(r)
                 continue
+            runaway = self._runaway(k, ep, step, losses[k])
+            if runaway:
+                r.reason, r.message, r.batch_losses = "diverged", runaway, []
+                r.epochs = epoch - 1  # as above
+                leaving.append(r)
+                continue
             train_loss = float(np.mean(losses[k]))
             train_acc = None
             if self.classes:
@@ -886,6 +906,39 @@ class _Group:
         if leaving:
             self._finish(leaving, step, None, done)
 
+    def _runaway(self, k: int, ep: int, st: int, losses: np.ndarray) -> str:
+        """fit's runaway-weights check for run k at the end of an epoch (`_Trainer.runaway`, its
+        wording): weights past √max of the dtype, or 10⁶ times their start with a loss no lower
+        than the untrained net's, are divergence; puts back the start-of-epoch θ. "" if not."""
+        r, theta, snapshot, hard_limit = (
+            self.runs[k],
+            self.Theta[k],
+            self.snapshot[k],
+            self.hard_limit,
+        )
+        if r.first_loss is None:
+            r.first_loss = float(losses[0])
+        train_loss = float(np.mean(losses))
+        peak = float(max(theta.max(), -theta.min())) if theta.size else 0.0
+        hard = peak > hard_limit
+        if not hard and not (peak > 1e6 * r.start_peak and train_loss >= r.first_loss):
+            return ""
+        if np.all(np.abs(snapshot) <= hard_limit):
+            np.copyto(theta, snapshot)
+            kept = f"The weights were reset to their values at the start of epoch {ep}."
+        else:
+            kept = "The weights were not usable at the start of the epoch either."
+        why = (
+            f"beyond {hard_limit:.2g}, where their squares overflow {self.dtype.name}"
+            if hard
+            else f"{peak / r.start_peak:.2g} times their start while the loss did not fall"
+        )
+        return (
+            f"Training diverged at epoch {ep}, step {st}: the weights ran away to {peak:.3g} "
+            f"({why}). {kept} Try a smaller learning rate α (now {_fmt(r.lr)}, e.g. "
+            f"{_fmt(r.lr / 10)}), or scale the inputs (standardize the features)."
+        )
+
     def _diverged(self, k: int, ep: int, st: int, Xb: np.ndarray) -> str:
         """fit's divergence message for run k; puts back its start-of-epoch θ if not finite."""
         r = self.runs[k]
@@ -934,6 +987,9 @@ class _Group:
             h.message = _final_message(r, self.has_val, ep_count, step, seconds)
             done.append(r)
         self._remove(gone)
+        if self.on_finish is not None:  # the group is whole again: the caller may look at it
+            for r in gone:
+                self.on_finish(r.index, r.hist)
 
 
 def _final_message(r: _Run, has_val: bool, epoch: int, step: int, seconds: float) -> str:

@@ -29,8 +29,10 @@ that on a busy machine the window gets a core first), and calls the same
 Several nets in one request (a sweep): ``RunRequest.variants`` lists :class:`Variant` (network
 config, params, fit settings); the child trains them together with ``fit_many`` on the request's
 data, one callback per variant, and tags each variant's ``Progress`` and ``Finished`` with its
-index (``variant``); the last ``Finished`` has ``last=True`` and ends the request. Commands act on
-all variants (one ``FitControl``); ``set_lr`` is refused by the parent for a sweep.
+index (``variant``). A variant's ``Finished`` goes out as soon as it is done (``fit_many``'s
+``on_finish``: early stopping, divergence or its epoch limit end it while the others train on),
+so they come in the order the variants end; the last one has ``last=True`` and ends the request.
+Commands act on all variants (one ``FitControl``); ``set_lr`` is refused by the parent for a sweep.
 
 Leaves out: shared memory (large arrays go through the pipe once per
 dataset, straight into preallocated buffers), and restarting a child that crashes mid-run (the
@@ -420,6 +422,13 @@ class RemoteTrainer:
 
 MANY_SEND_INTERVAL = 0.2  # s between one variant's Progress messages (12 variants: 60 a second)
 MANY_PARAMS_INTERVAL = 0.5  # s between one variant's parameter snapshots
+# A variant's snapshots also go out at the end of every epoch on the checkpoint grid of
+# ``bpstudio.session.checkpoints.CheckpointStore`` (its defaults: every 5 epochs, the spacing
+# doubling once more than 8 would be kept; a test checks they agree), so that each variant keeps
+# as many checkpoints as the store allows however fast the sweep trains: at most ~8 + log2(E/40)
+# messages more per variant for E epochs.
+MANY_CHECKPOINT_EVERY = 5
+MANY_CHECKPOINT_MAX = 8
 
 
 CHILD_NICENESS = 5  # added to the child's niceness: where cores are short, the window gets one
@@ -483,6 +492,7 @@ class _ManyRun:
         self.control = engine.FitControl()
         self.control.keep_steps = False  # the steps stream to the parent; the child keeps none
         self.subs: list[_Run] = []
+        self.reported: set[int] = set()  # variants whose Finished went out
         for k, v in enumerate(req.variants or []):
             sub_req = RunRequest(
                 net_config=v.net_config,
@@ -511,7 +521,7 @@ class _ManyRun:
                 sub.net = net
                 sub.stretch = now
             configs = [
-                {**s.req.fit.to_dict(), "grad_norm_every": every, "callback": s._callback}
+                {**s.req.fit.to_dict(), "grad_norm_every": every, "callback": self._callback(s)}
                 for s in self.subs
             ]
             histories = engine.fit_many(
@@ -522,6 +532,7 @@ class _ManyRun:
                 X_val=self.data.get("X_val"),
                 Y_val=self.data.get("Y_val"),
                 control=self.control,
+                on_finish=self._send_finished,
             )
         except _Quit:
             return True
@@ -535,12 +546,39 @@ class _ManyRun:
                 Failed(self.run_id, type(exc).__name__, str(exc), traceback.format_exc(), user)
             )
             return self.quit
-        n = len(self.subs)
-        for k, (sub, history) in enumerate(zip(self.subs, histories, strict=True)):
-            sub.paused = False
-            sub._flush(force=True)
-            self.conn.send(_finished(self.run_id, history, sub.net, variant=k, last=k == n - 1))
+        for k, history in enumerate(histories):  # fit_many reports each run: none is left
+            if k not in self.reported:
+                self._send_finished(k, history)
         return self.quit
+
+    def _callback(self, sub: _Run) -> Any:
+        """The variant's fit callback: ``sub``'s, plus a parameter snapshot at the end of each
+        epoch on the checkpoint grid (see ``MANY_CHECKPOINT_EVERY``)."""
+        step_event = self.engine.StepEvent
+        grid = [MANY_CHECKPOINT_EVERY]
+
+        def callback(ev: Any) -> None:
+            sub._callback(ev)
+            if isinstance(ev, step_event):
+                return
+            every = grid[0]
+            if ev.epoch % every == 0:  # this Progress ends at the epoch, with its weights
+                sub.next_params = 0.0
+                sub._flush(force=True)
+            if ev.epoch // every > MANY_CHECKPOINT_MAX:  # as the store thins: spacing doubles
+                grid[0] = every * 2
+
+        return callback
+
+    def _send_finished(self, k: int, history: Any) -> None:
+        """Variant k is done (``fit_many``'s ``on_finish``, as it leaves its group): its last
+        Progress, then its Finished; the last variant to finish carries ``last=True``."""
+        sub = self.subs[k]
+        sub.paused = False
+        sub._flush(force=True)
+        self.reported.add(k)
+        last = len(self.reported) == len(self.subs)
+        self.conn.send(_finished(self.run_id, history, sub.net, variant=k, last=last))
 
     @property
     def quit(self) -> bool:

@@ -28,7 +28,14 @@ from bpstudio.session.recovery import (
 )
 from bpstudio.session.run import EPOCH_FIELDS, FitRecorder, Run, RunHistory, RunParent, RunStatus
 from bpstudio.session.series import DEFAULT_MAX_BINS, BinnedSeries, Envelope, FullSeries
-from bpstudio.session.session import Session, SessionEvent, SessionEventKind, runs_table
+from bpstudio.session.session import (
+    Session,
+    SessionEvent,
+    SessionEventKind,
+    parent_label,
+    parent_of,
+    runs_table,
+)
 
 __all__ = [
     "DEFAULT_MAX_BINS",
@@ -59,6 +66,8 @@ __all__ = [
     "find_recoveries",
     "history_rows",
     "recovery_path",
+    "parent_label",
+    "parent_of",
     "runs_table",
     "write_history_csv",
     "write_recovery",

@@ -3,7 +3,8 @@
 A run holds its settings snapshot (``net_config``: ``Network.config()`` with the sizes; ``fit``: a
 ``FitConfig``; the ``DatasetRef``), its ``RunHistory``, its final parameters (``params``), why it
 stopped (``StopReason``), its ``RunStatus``, wall time, final figures (``summary``) and its
-``CheckpointStore``. ``parent`` (a run id and a checkpoint step) marks a branch.
+``CheckpointStore``. ``parent`` (a run id and a checkpoint step) marks a branch; ``sweep`` (the
+id of the sweep's first run) ties the variants of one sweep together.
 
 ``RunHistory`` is the record the plots are views of:
 
@@ -244,6 +245,7 @@ class Run:
     fit: FitConfig = field(default_factory=FitConfig)
     dataset: DatasetRef | None = None
     parent: RunParent | None = None
+    sweep: int | None = None  # the runs of one sweep share this id (its first run's id)
     task: str = ""  # "classification" | "regression" (from the data), "" if unknown
     preprocessor: dict[str, Any] | None = None  # Preprocessor.to_dict(): to export and predict
     target_scale: list[float] | None = None  # regression: RMSE in the target's own units

@@ -17,9 +17,12 @@ Observers are plain callables, ``session.connect(fn)``: ``fn(SessionEvent)`` aft
 Memory stays bounded however many runs there are: the newest ``DETAILED_RUNS`` runs keep their
 full per-step detail (``RUN_MAX_BINS`` bins per series) and checkpoint budget; older ones are
 thinned to ``OLD_RUN_BINS`` bins per series and ``OLD_RUN_CHECKPOINTS`` checkpoints
-(``OLD_RUN_CHECKPOINT_BYTES`` at most) when a new run arrives. Their per-epoch history, final
-weights and best checkpoint are never thinned. Leaves out: undo (the window's), several datasets
-per session.
+(``OLD_RUN_CHECKPOINT_BYTES`` at most) when a new run arrives. The variants of a sweep (runs with
+the same ``Run.sweep``) count as one run here: a recent sweep keeps every variant detailed, with
+the single run's checkpoint policy (every 5 epochs, spacing doubling past 8, plus the best) within
+``SWEEP_CHECKPOINT_BYTES`` shared by its variants (12 variants: 5.3 MiB of weights each). The
+per-epoch history, final weights and best checkpoint of a run are never thinned. Leaves out: undo
+(the window's), several datasets per session.
 """
 
 from __future__ import annotations
@@ -46,6 +49,7 @@ DETAILED_RUNS = 3  # the newest runs keep full per-step detail
 OLD_RUN_BINS = 256  # bins per per-step series of an older run
 OLD_RUN_CHECKPOINTS = 4  # regular checkpoints an older run keeps (plus its best)
 OLD_RUN_CHECKPOINT_BYTES = 2 * 2**20
+SWEEP_CHECKPOINT_BYTES = 64 * 2**20  # regular checkpoints of one detailed sweep, all variants
 DOCUMENT_KIND = "session"
 
 
@@ -271,13 +275,28 @@ class Session:
         self._emit(SessionEventKind.RUN_RENAMED, run_id)
 
     def bound_memory(self) -> None:
-        """Thin all but the newest ``DETAILED_RUNS`` runs (see the module docstring)."""
-        for run in self.runs[:-DETAILED_RUNS] if DETAILED_RUNS else self.runs:
-            if run.history.max_bins > OLD_RUN_BINS:
-                run.history.limit(OLD_RUN_BINS)
-            ck = run.checkpoints
-            if ck.max_kept > OLD_RUN_CHECKPOINTS or ck.max_bytes > OLD_RUN_CHECKPOINT_BYTES:
-                ck.limit(OLD_RUN_CHECKPOINTS, OLD_RUN_CHECKPOINT_BYTES)
+        """Thin all but the newest ``DETAILED_RUNS`` runs, a sweep counting as one (see the
+        module docstring)."""
+        units: list[list[Run]] = []  # newest first: a run alone, or all of a sweep's variants
+        for run in reversed(self.runs):
+            if run.sweep is not None and units and units[-1][0].sweep == run.sweep:
+                units[-1].append(run)
+            else:
+                units.append([run])
+        for i, unit in enumerate(units):
+            if i < DETAILED_RUNS:
+                if len(unit) > 1:  # a sweep: its variants share one budget
+                    budget = SWEEP_CHECKPOINT_BYTES // len(unit)
+                    for run in unit:
+                        if run.checkpoints.max_bytes > budget:
+                            run.checkpoints.limit(max_bytes=budget)
+                continue
+            for run in unit:
+                if run.history.max_bins > OLD_RUN_BINS:
+                    run.history.limit(OLD_RUN_BINS)
+                ck = run.checkpoints
+                if ck.max_kept > OLD_RUN_CHECKPOINTS or ck.max_bytes > OLD_RUN_CHECKPOINT_BYTES:
+                    ck.limit(OLD_RUN_CHECKPOINTS, OLD_RUN_CHECKPOINT_BYTES)
 
     @property
     def nbytes(self) -> int:
@@ -438,6 +457,7 @@ def _run_to_dict(run: Run, checkpoints: dict[str, Any]) -> dict[str, Any]:
         "fit": run.fit.to_dict(),
         "dataset": run.dataset.to_dict() if run.dataset is not None else None,
         "parent": None if run.parent is None else [run.parent.run_id, run.parent.step],
+        "sweep": run.sweep,
         "task": run.task,
         "preprocessor": run.preprocessor,
         "target_scale": run.target_scale,
@@ -472,6 +492,7 @@ def _run_from_dict(d: dict[str, Any], arrays: dict[str, np.ndarray]) -> Run:
         fit=FitConfig.from_dict(d["fit"]),
         dataset=DatasetRef.from_dict(d["dataset"]) if d.get("dataset") else None,
         parent=None if parent is None else RunParent(int(parent[0]), int(parent[1])),
+        sweep=None if d.get("sweep") is None else int(d["sweep"]),
         task=str(d.get("task", "")),
         preprocessor=d.get("preprocessor"),
         target_scale=d.get("target_scale"),
@@ -495,9 +516,27 @@ def _run_from_dict(d: dict[str, Any], arrays: dict[str, np.ndarray]) -> Run:
     return run
 
 
+def parent_label(run: Run, runs: list[Run]) -> str:
+    """A branch's parent as the Runs table and ``bpstudio runs`` show it: "run 3 @ step 1200"
+    (3: the parent's number in ``runs``, from 1), "" for a run that is not a branch."""
+    if run.parent is None:
+        return ""
+    number = next((i for i, r in enumerate(runs, start=1) if r.id == run.parent.run_id), None)
+    who = f"run {number}" if number is not None else "a deleted run"
+    return f"{who} @ step {run.parent.step}"
+
+
+def parent_of(run: Run, runs: list[Run]) -> Run | None:
+    """The run ``run`` branched from, if it is still in ``runs``."""
+    if run.parent is None:
+        return None
+    return next((r for r in runs if r.id == run.parent.run_id), None)
+
+
 def runs_table(runs: Iterable[Run]) -> list[dict[str, Any]]:
     """One row per run with what the Runs table and ``bpstudio runs`` show."""
     rows = []
+    runs = list(runs)
     for number, run in enumerate(runs, start=1):
         classification = run.is_classification
         rows.append(
@@ -517,6 +556,7 @@ def runs_table(runs: Iterable[Run]) -> list[dict[str, Any]]:
                 "seconds": run.seconds,
                 "status": run.status.value,
                 "stop_reason": None if run.stop_reason is None else run.stop_reason.value,
+                "parent": parent_label(run, runs),
             }
         )
     return rows
@@ -529,5 +569,7 @@ __all__ = [
     "Session",
     "SessionEvent",
     "SessionEventKind",
+    "parent_label",
+    "parent_of",
     "runs_table",
 ]

@@ -9,17 +9,24 @@ run on screen) — the settings diff of :func:`bpstudio.session.diff.diff_text`.
 (``set_current``) is drawn with a wider pen.
 
 Cheap: per-step series are read through ``BinnedSeries.view(columns=…)`` (at most ~one point per
-pixel column whatever the run's length, the plots' bounded envelopes, drawn as their mean line),
-and a run is redrawn only when its step count or epoch count moved; :meth:`refresh` runs from a
-timer at ≤ 5 Hz while the view is visible.
+pixel column whatever the run's length: the plots' bounded ``Envelope``), drawn as the single-run
+plots draw them: the mean line over a translucent min–max band in the run's colour (one vertical
+segment per drawn point where it covers several steps). A run is redrawn only when its step count
+or epoch count moved; :meth:`refresh` runs from a timer at ≤ 5 Hz while the view is visible.
+
+Hover read-out: moving over any of the three plots draws a vertical line at the x under the
+cursor on all three and lists, for each visible run (its colour, its name), the value of that
+plot's curves there (nearest drawn point, i.e. what is on screen), rate-limited to ``HOVER_RATE``
+(the single-run plots' figure). The legend and the results table say how each run ended
+(``run_outcome``: "diverged at step 812", …) as soon as it does, while a sweep trains on.
 
 :class:`ResultsTable` lists the runs sorted by the validation metric (accuracy, else RMSE / loss).
 
 :func:`install` puts both into a "Compare" dock of the main window, with Compare… (``actionSweep``)
 and the rewind bar (:mod:`bpstudio.ui.rewind`); the window calls it once.
 
-Leaves out: the min–max bands under the mean lines (one run's plots show them), per-run hover
-read-outs.
+Leaves out: bands under the per-epoch curves (one point per epoch: nothing to merge), a read-out
+that interpolates between drawn points.
 """
 
 from __future__ import annotations
@@ -47,8 +54,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from bpstudio.session import Run
+from bpstudio.session import Run, RunStatus
 from bpstudio.session.diff import diff_text
+from bpstudio.session.series import Envelope
+from bpstudio.ui.plots import HOVER_RATE, readout_stylesheet
 
 X_MODES = ("step", "epoch", "time")
 X_LABELS = {"step": "step", "epoch": "epoch", "time": "training time (s)"}
@@ -62,6 +71,30 @@ LAYER_STYLES = (
     Qt.PenStyle.DotLine,
     Qt.PenStyle.DashDotLine,
 )
+
+
+BAND_ALPHA = 60  # the min–max band: translucent, so that 12 runs' bands stay readable
+
+
+def band_xy(x: np.ndarray, env: Envelope) -> tuple[np.ndarray, np.ndarray]:
+    """The min–max band of an envelope as vertical segments (``connect="pairs"``), one per drawn
+    point that covers a spread of values, as ``plots.BufferedPlot`` draws it."""
+    spread = np.isfinite(env.ymin) & np.isfinite(env.ymax) & (env.ymax > env.ymin)
+    if not spread.any():
+        return np.empty(0), np.empty(0)
+    return np.repeat(x[spread], 2), np.column_stack([env.ymin[spread], env.ymax[spread]]).ravel()
+
+
+def run_outcome(run: Run) -> str:
+    """How a run stands, in words: "running", "finished", "diverged at step 812", …"""
+    reason = run.stop_reason
+    if run.status != RunStatus.ENDED or reason is None:
+        return str(run.status).replace("_", " ")
+    if reason == "diverged":
+        return f"diverged at step {run.steps}"
+    if reason == "early_stopped":
+        return f"early stopped at epoch {run.epochs}"
+    return str(reason).replace("_", " ")
 
 
 def run_color(i: int) -> QColor:
@@ -107,6 +140,9 @@ class _RunCurves:
         self.grad: dict[str, pg.PlotDataItem] = {}
         self.keys: dict[str, tuple] = {}  # part → what it was drawn from
         mk = self._item
+        self.bands: list[pg.PlotDataItem] = []
+        self.grad_bands: dict[str, pg.PlotDataItem] = {}
+        self.loss_band = self._band(view.loss_plot)
         self.loss = mk(view.loss_plot, Qt.PenStyle.SolidLine)
         self.train_epoch = mk(view.loss_plot, Qt.PenStyle.SolidLine, symbol="o")
         self.val = mk(view.loss_plot, Qt.PenStyle.DashLine, symbol="t")
@@ -127,6 +163,17 @@ class _RunCurves:
         self.items.append(item)
         return item
 
+    def _band(self, plot: pg.PlotWidget) -> pg.PlotDataItem:
+        """A min–max band under a per-step curve: thin translucent segments, no antialiasing."""
+        band = pg.PlotDataItem(antialias=False, connect="pairs")
+        shade = QColor(self.color)
+        shade.setAlpha(BAND_ALPHA)
+        band.setPen(pg.mkPen(shade, width=1, cosmetic=True))
+        band.setZValue(-5)
+        plot.addItem(band)
+        self.bands.append(band)
+        return band
+
     def set_style(self, width: float) -> None:
         self.width = width
         for item in self.items:
@@ -141,15 +188,16 @@ class _RunCurves:
             item.curve.setToolTip(text)
 
     def set_visible(self, on: bool) -> None:
-        for item in self.items:
+        for item in (*self.items, *self.bands):
             item.setVisible(on)
 
     def remove(self) -> None:
-        for item in self.items:
+        for item in (*self.items, *self.bands):
             vb = item.getViewBox()
             if vb is not None:
                 vb.removeItem(item)
         self.items.clear()
+        self.bands.clear()
 
     def update(self, mode: str, columns: int, parts: tuple[str, ...] = PARTS) -> bool:
         """Redraw ``parts`` (of "loss", "metric", "grad") if the run moved since they were."""
@@ -163,7 +211,9 @@ class _RunCurves:
         anchors = step_map(run, mode)
         if "loss" in todo:
             env = h.loss.view(columns=columns)
-            self.loss.setData(to_x(env.x, anchors), env.y)
+            x = to_x(env.x, anchors)
+            self.loss.setData(x, env.y)
+            self.loss_band.setData(*band_xy(x, env), connect="pairs")
         epochs, steps = h.epoch_numbers, h.epochs["step"].y
         symbols = len(h) <= SYMBOL_LIMIT
 
@@ -202,13 +252,17 @@ class _RunCurves:
         ):
             item = self.grad.get(name)
             if item is None:
+                band = self.grad_bands[name] = self._band(self.view.grad_plot)
                 item = self._item(self.view.grad_plot, LAYER_STYLES[i % len(LAYER_STYLES)])
                 self.grad[name] = item
                 item.curve.setToolTip(f"{self.tooltip} · {name}")
                 item.setPen(pg.mkPen(self.color, width=self.width, style=item.style, cosmetic=True))
                 item.setVisible(self.items[0].isVisible())
+                band.setVisible(self.items[0].isVisible())
             env = series.view(columns=columns)
-            item.setData(to_x(env.x, anchors), env.y)
+            x = to_x(env.x, anchors)
+            item.setData(x, env.y)
+            self.grad_bands[name].setData(*band_xy(x, env), connect="pairs")
         return True
 
 
@@ -268,6 +322,31 @@ class CompareView(QWidget):
         self.timer.setInterval(REFRESH_MS)
         self.timer.timeout.connect(self._tick)
         self._next_part = 0
+        self._plots = {"loss": self.loss_plot, "metric": self.metric_plot, "grad": self.grad_plot}
+        self._vlines: dict[str, pg.InfiniteLine] = {}
+        self._readouts: dict[str, QLabel] = {}
+        self._proxies = []
+        for part, plot in self._plots.items():
+            pen = pg.mkPen((170, 170, 170, 220), width=1, style=Qt.PenStyle.DashLine)
+            line = pg.InfiniteLine(angle=90, movable=False, pen=pen)
+            line.setVisible(False)
+            line.setZValue(50)
+            plot.addItem(line, ignoreBounds=True)
+            self._vlines[part] = line
+            label = QLabel(self)  # the view's child: a long read-out may cover the next plot
+            label.setObjectName("plotReadout")
+            label.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+            label.setTextFormat(Qt.TextFormat.RichText)
+            label.setStyleSheet(readout_stylesheet())
+            label.hide()
+            self._readouts[part] = label
+            self._proxies.append(
+                pg.SignalProxy(
+                    plot.scene().sigMouseMoved,
+                    rateLimit=HOVER_RATE,
+                    slot=lambda args, part=part: self._on_mouse(part, args[0]),
+                )
+            )
 
     def _plot(self, title: str, log: bool = False) -> pg.PlotWidget:
         p = pg.PlotWidget()
@@ -320,7 +399,7 @@ class CompareView(QWidget):
             self.runs_list.clear()
             for run in self.order:
                 c = self.curves[run.id]
-                item = QListWidgetItem(self.label(run))
+                item = QListWidgetItem(self._legend_text(run))
                 item.setData(Qt.ItemDataRole.UserRole, run.id)
                 item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
                 item.setCheckState(
@@ -339,6 +418,25 @@ class CompareView(QWidget):
                 self.runs_list.addItem(item)
         finally:
             self.runs_list.blockSignals(False)
+
+    def _legend_text(self, run: Run) -> str:
+        """The legend's row: the run's label and, once it ended, how (``run_outcome``)."""
+        ended = run.status == RunStatus.ENDED and run.stop_reason is not None
+        if not ended:
+            return self.label(run)
+        label = self.label(run)  # the outcome next to the name: a narrow legend still shows it
+        return f"{run.name} [{run_outcome(run)}]{label[len(run.name) :]}"
+
+    def update_outcome(self, run: Run) -> None:
+        """A run ended (or started again): say so in its legend row."""
+        for i in range(self.runs_list.count()):
+            item = self.runs_list.item(i)
+            if item.data(Qt.ItemDataRole.UserRole) == run.id:
+                text = self._legend_text(run)
+                if item.text() != text:
+                    self.runs_list.blockSignals(True)
+                    item.setText(text)
+                    self.runs_list.blockSignals(False)
 
     def _on_item_changed(self, item: QListWidgetItem) -> None:
         rid = item.data(Qt.ItemDataRole.UserRole)
@@ -382,6 +480,84 @@ class CompareView(QWidget):
             p.setLabel("bottom", X_LABELS[mode])
         self.refresh(force=True)
         self.loss_plot.enableAutoRange()
+
+    # ------------------------------------------------------------------ hover read-out
+    def _on_mouse(self, part: str, pos: Any) -> None:
+        vb = self._plots[part].getPlotItem().vb
+        if not vb.sceneBoundingRect().contains(pos):
+            self.hide_readout()
+            return
+        self.show_readout_at(part, vb.mapSceneToView(pos).x())
+
+    def _curves_of(self, c: _RunCurves, part: str) -> list[tuple[str, pg.PlotDataItem]]:
+        if part == "loss":
+            return [("", c.loss), ("val", c.val)]
+        if part == "metric":
+            return [("", c.metric), ("val", c.val_metric)]
+        return sorted(c.grad.items(), key=lambda kv: int(kv[0][1:]))
+
+    def readout_lines(self, part: str, x: float) -> list[str]:
+        """For each visible run: its colour, name and the value of ``part``'s curves at x (the
+        nearest drawn point; runs whose curves do not reach x are left out)."""
+        lines = []
+        for run in self.order:
+            c = self.curves[run.id]
+            if not c.items[0].isVisible():
+                continue
+            values = []
+            for name, item in self._curves_of(c, part):
+                xs, ys = item.getOriginalDataset()
+                if xs is None or not len(xs) or not xs[0] <= x <= xs[-1]:
+                    continue
+                i = int(np.searchsorted(xs, x))
+                if i == len(xs) or (i > 0 and x - xs[i - 1] < xs[i] - x):
+                    i -= 1
+                text = f"<b>{float(ys[i]):.4g}</b>"
+                values.append(f"{name} {text}" if name else text)
+            if values:
+                lines.append(
+                    f"<span style='color:{c.color.name()}'>■</span> {run.name}: "
+                    + " · ".join(values)
+                )
+        return lines
+
+    def show_readout_at(self, part: str, x: float) -> str:
+        """The vertical line at x on every plot and, on ``part``, the read-out; returns its text
+        (empty, and nothing shown, when no visible run has a value there)."""
+        lines = self.readout_lines(part, x)
+        if not lines:
+            self.hide_readout()
+            return ""
+        for line in self._vlines.values():
+            line.setPos(x)
+            line.setVisible(True)
+        for other, label in self._readouts.items():
+            if other != part:
+                label.hide()
+        label = self._readouts[part]
+        text = "<br>".join(
+            [f"<span style='color:gray'>{X_LABELS[self.mode]} {x:.4g}</span>"] + lines
+        )
+        label.setText(text)
+        label.adjustSize()
+        plot = self._plots[part]
+        rect = plot.getPlotItem().vb.sceneBoundingRect()
+        corner = plot.mapTo(self, plot.mapFromScene(rect.topLeft()))
+        x0 = min(int(corner.x()) + 4, max(0, self.width() - label.width() - 2))
+        label.move(x0, int(corner.y()) + 4)
+        label.show()
+        label.raise_()
+        return text
+
+    def hide_readout(self) -> None:
+        for line in self._vlines.values():
+            line.setVisible(False)
+        for label in self._readouts.values():
+            label.hide()
+
+    def leaveEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
+        self.hide_readout()
+        super().leaveEvent(event)
 
     # ------------------------------------------------------------------ drawing
     def _tick(self) -> None:
@@ -462,7 +638,7 @@ class ResultsTable(QTableWidget):
                 "–" if vl is None else f"{vl:.4g}",
                 "–" if tl is None else f"{tl:.4g}",
                 str(run.epochs),
-                str(run.stop_reason or run.status).replace("_", " "),
+                run_outcome(run),
             )
             for j, text in enumerate(cells):
                 item = self.item(i, j)
@@ -540,6 +716,13 @@ class Comparison:
 
         self.sweeper = SweepRunner(window)
         self.sweeper.started.connect(self._on_sweep_started)
+        results = self.panel.results
+        results.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        results.itemSelectionChanged.connect(
+            lambda: self.sweeper.on_variant_selected(
+                [results.ranked[i.row()] for i in results.selectionModel().selectedRows()]
+            )
+        )
         self.sweeper.ended.connect(self._on_sweep_ended)
         self.action_sweep = QAction("&Compare… (sweep a setting)", window)
         self.action_sweep.setObjectName("actionSweep")
@@ -586,6 +769,7 @@ class Comparison:
 
     # ------------------------------------------------------------------ selection and diff
     def on_runs_selected(self, runs: list[Run]) -> None:
+        self.sweeper.on_variant_selected(runs)  # during a sweep: that variant on the main plots
         if len(runs) >= 2:
             self.panel.set_runs(runs, self.w.session.current_run)
             self.show_dock()
@@ -600,6 +784,11 @@ class Comparison:
 
         if event.kind == SessionEventKind.CURRENT_RUN:
             self.view.set_current(self.w.session.current_run)
+        elif event.kind in (SessionEventKind.RUN_FINISHED, SessionEventKind.RUN_STATUS):
+            run = self.view.curves.get(event.run_id)
+            if run is not None:  # an ended variant: legend and results at once
+                self.view.update_outcome(run.run)
+                self.panel.results.set_runs(self.view.runs())
         elif event.kind in (SessionEventKind.RUN_REMOVED, SessionEventKind.LOADED):
             alive = [r for r in self.view.runs() if r in self.w.session.runs]
             if alive != self.view.runs():
@@ -636,6 +825,7 @@ class Comparison:
                 )
 
     def _on_sweep_ended(self, sweep: Any) -> None:
+        self.view.hide_readout()  # its values were of the curves before this redraw
         self.view.refresh(force=True)
         self.panel.results.set_runs(sweep.runs)
 
@@ -646,4 +836,13 @@ def install(window: Any) -> Comparison:
     return window.comparison
 
 
-__all__ = ["CompareView", "Comparison", "ResultsTable", "install", "run_color", "step_map"]
+__all__ = [
+    "CompareView",
+    "Comparison",
+    "ResultsTable",
+    "band_xy",
+    "install",
+    "run_color",
+    "run_outcome",
+    "step_map",
+]

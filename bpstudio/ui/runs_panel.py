@@ -1,7 +1,9 @@
 """The Runs panel: one row per run of the session, the selected ones shown in every view.
 
 Columns: number and name (editable), network shape, optimiser, α, batch, epochs, final train and
-validation loss, validation accuracy (classification) or RMSE (regression), wall time, status.
+validation loss, validation accuracy (classification) or RMSE (regression), wall time, status,
+and a branch's parent ("run 3 @ step 1200", drawn as a link: double-click it, or press Enter on
+it, to go to the parent run; :meth:`RunsPanel.go_to_parent`).
 The table reads the runs through :func:`run_row` (one place that knows the session's ``Run``);
 the window calls :meth:`RunsPanel.refresh_row` while the current run trains (≤ 5 Hz) and
 :meth:`RunsPanel.reset` when runs are added, deleted or restored.
@@ -17,8 +19,10 @@ from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from PySide6.QtCore import QAbstractTableModel, QItemSelectionModel, QModelIndex, Qt, Signal
+from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QVBoxLayout, QWidget
 
+from bpstudio.session import parent_label, parent_of
 from bpstudio.ui.run_controller import fmt_seconds
 
 COLUMNS = (
@@ -34,8 +38,10 @@ COLUMNS = (
     "Val acc / RMSE",
     "Time",
     "Status",
+    "Parent",
 )
 NAME_COLUMN = 1
+PARENT_COLUMN = COLUMNS.index("Parent")
 
 
 class RunRow(NamedTuple):
@@ -88,6 +94,8 @@ class RunsModel(QAbstractTableModel):
         if run is None:
             return None
         col = index.column()
+        if col == PARENT_COLUMN:
+            return self._parent_data(run, role)
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.EditRole):
             r = self._describe(run)
             if col == 0:
@@ -109,6 +117,25 @@ class RunsModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.TextAlignmentRole and col not in (NAME_COLUMN, 2, 3, 11):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
+
+    def _parent_data(self, run: Any, role: int) -> Any:
+        """The Parent cell: "run 3 @ step 1200", a link to a parent still in the session."""
+        if role == Qt.ItemDataRole.DisplayRole:
+            return parent_label(run, self._runs()) or "–"
+        linked = parent_of(run, self._runs()) is not None
+        if role == Qt.ItemDataRole.ToolTipRole and linked:
+            return "Double-click to go to the parent run"
+        if role == Qt.ItemDataRole.ForegroundRole and linked:
+            return QColor("#2a7ae2")
+        if role == Qt.ItemDataRole.FontRole and linked:
+            f = QFont()
+            f.setUnderline(True)
+            return f
+        return None
+
+    def parent_run(self, row: int) -> Any:
+        run = self.run_at(row)
+        return None if run is None else parent_of(run, self._runs())
 
     def flags(self, index: QModelIndex) -> Qt.ItemFlag:
         f = super().flags(index)
@@ -166,6 +193,8 @@ class RunsPanel(QWidget):
             "Select a run to show it in every view; double-click a name to rename"
         )
         self.table.selectionModel().selectionChanged.connect(self._on_selection)
+        self.table.doubleClicked.connect(self._on_activated)
+        self.table.activated.connect(self._on_activated)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(2, 2, 2, 2)
         lay.addWidget(self.table)
@@ -206,9 +235,21 @@ class RunsPanel(QWidget):
             if self.model.run_at(i) is run:
                 self.model.refresh_row(i)
 
+    def _on_activated(self, index: QModelIndex) -> None:
+        if index.column() == PARENT_COLUMN:
+            self.go_to_parent(self.model.run_at(index.row()))
+
+    def go_to_parent(self, run: Any) -> Any:
+        """Select ``run``'s parent (every view follows, as for a click on its row); returns it,
+        or None when ``run`` is not a branch or its parent was deleted."""
+        parent = None if run is None else parent_of(run, self.model._runs())
+        if parent is not None:
+            self.select_run(parent)
+        return parent
+
     def _on_selection(self, *_: Any) -> None:
         if not self._quiet:
             self.selectionChanged.emit(self.selected_runs())
 
 
-__all__ = ["COLUMNS", "RunRow", "RunsModel", "RunsPanel"]
+__all__ = ["COLUMNS", "PARENT_COLUMN", "RunRow", "RunsModel", "RunsPanel"]

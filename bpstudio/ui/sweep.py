@@ -10,6 +10,11 @@ initialiser or seed sweep draws new ones, that being the point). :class:`SweepRu
 the runs, sends the request, records each variant's ``Progress`` / ``Finished`` into its run, and
 puts the runs in the comparison view, whose results table sorts them by the validation metric.
 
+While a sweep trains, the main loss / gradient / accuracy plots show one variant (``shown``),
+named in their titles: the one picked in the results table or the Runs table, else the best so
+far by the validation metric (re-chosen once a second; the first variant until there are
+figures). When the sweep ends, the variant shown is put on screen as any run is (weights too).
+
 Leaves out: sweeping two settings at once, α changed live during a sweep (one control for all).
 """
 
@@ -190,6 +195,8 @@ class SweepRunner(QObject):
         self._notify = QTimer(self)
         self._notify.setInterval(NOTIFY_MS)
         self._notify.timeout.connect(self._flush_notify)
+        self.shown: Run | None = None  # the variant on the main plots
+        self.why = "first"  # why it is shown: "first", "best so far" or "picked" (the user's)
         rc = window.runs
         rc.variantProgressed.connect(self._on_progress)
         rc.variantFinished.connect(self._on_finished)
@@ -216,18 +223,76 @@ class SweepRunner(QObject):
                 preprocessor=pre.to_dict() if pre is not None and hasattr(pre, "to_dict") else None,
                 target_scale=[float(s) for s in scale] if scale is not None else None,
                 params={k: a.copy() for k, a in v.params.items()},
+                sweep=sweep.runs[0].id if sweep.runs else None,
             )
+            if run.sweep is None:  # the first variant names the sweep (memory: one unit)
+                run.sweep = run.id
             run.sweep_value = value  # type: ignore[attr-defined]
             run.start_segment()
             run.set_status(RunStatus.RUNNING)
             sweep.runs.append(run)
         self.sweep = sweep
+        self.why = ""
+        self.show_variant(sweep.runs[0], "first")
         w.runs.start_many(ds, variants, f"data-{id(w)}-{w._data_gen}")
         w.statusBar().showMessage(
             f"Sweep of {SETTINGS[spec.setting][0]} over {len(variants)} values: training together",
         )
         self.started.emit(sweep)
         return sweep
+
+    # ------------------------------------------------------------------ the main plots
+    def show_variant(self, run: Run | None, why: str = "picked") -> None:
+        """Draw ``run`` (a variant of the sweep training now) on the main plots, named in their
+        titles with ``why`` ("first", "best so far", "picked": then the best so far no longer
+        replaces it)."""
+        sweep = self.sweep
+        if sweep is None or run not in sweep.runs:
+            return
+        if self.why == "picked" and why != "picked":
+            return
+        if run is not self.shown:
+            self.shown = run
+            self.w.book.attach_plots(run)
+        if (run, why) != getattr(self, "_titled", None):
+            self.why = why
+            self._set_titles(run)
+        self.w.refresher.kick()
+
+    def _set_titles(self, run: Run | None) -> None:
+        from bpstudio.ui import theme
+
+        self._titled = (run, self.why) if run is not None else None
+        color = theme.plot_theme().foreground
+        sweep = self.sweep
+        for plot, title in (
+            (self.w.loss_plot, "Loss"),
+            (self.w.grad_plot, "Gradient norms per layer"),
+            (self.w.accuracy_plot, "Accuracy"),
+        ):
+            if run is not None and sweep is not None:
+                k = sweep.runs.index(run) + 1
+                title = f"{title} — {run.name} (variant {k} of {len(sweep.runs)}, {self.why})"
+            plot.getPlotItem().setTitle(title, color=color)
+
+    def on_variant_selected(self, runs: list[Run]) -> None:
+        """The Runs table or the results table picked runs: show the last that is a variant."""
+        sweep = self.sweep
+        if sweep is None:
+            return
+        chosen = [r for r in runs if r in sweep.runs]
+        if chosen:
+            self.show_variant(chosen[-1], "picked")
+
+    def _follow_best(self) -> None:
+        sweep = self.sweep
+        if sweep is None or self.why == "picked":
+            return
+        with_figures = [r for r in sweep.runs if len(r.history)]
+        if with_figures:
+            self.show_variant(
+                min(with_figures, key=lambda r: validation_metric(r)[0]), "best so far"
+            )
 
     def _run(self, k: int | None) -> Run | None:
         if self.sweep is None or k is None or not 0 <= k < len(self.sweep.runs):
@@ -244,6 +309,8 @@ class SweepRunner(QObject):
         finally:
             run._listener = listener
         self._dirty.add(p.variant)
+        if run is self.shown:  # the main plots' per-epoch curves follow at once
+            self.w.book.series_of(run).sync()
         if not self._notify.isActive():
             self._notify.start()
         self.progressed.emit()
@@ -256,6 +323,7 @@ class SweepRunner(QObject):
             return
         for k in dirty:
             sweep.runs[k]._changed("progress")
+        self._follow_best()
 
     def _on_finished(self, f: Any) -> None:
         run = self._run(f.variant)
@@ -277,8 +345,16 @@ class SweepRunner(QObject):
             f"({validation_metric(best)[1]})",
             10000,
         )
+        shown = self.shown
+        self._end_showing()
         self.last, self.sweep = sweep, None
+        if shown is not None and shown in self.w.session.runs:
+            self.w.book.show_run(shown)  # now an ordinary run on screen, weights and all
         self.ended.emit(sweep)
+
+    def _end_showing(self) -> None:
+        self._set_titles(None)
+        self.shown, self.why = None, "first"
 
     def _on_failed(self, _title: str, message: str) -> None:
         self._notify.stop()
@@ -289,6 +365,7 @@ class SweepRunner(QObject):
         for run in sweep.runs:
             if run.status in (RunStatus.RUNNING, RunStatus.PAUSED, RunStatus.CREATED):
                 run.fail(message.splitlines()[0] if message else "failed")
+        self._end_showing()
         self.ended.emit(sweep)
         self.sweep = None
 

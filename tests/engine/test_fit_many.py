@@ -483,3 +483,54 @@ def test_stack_groups_says_which_runs_share_a_kernel() -> None:
     configs = [{}, {}, {"lr": 0.5, "seed": 2}, {"batch_size": 7}]
     assert stack_groups(nets, 100, configs, batch_size=16) == [[0, 2], [1], [3]]
     assert stack_groups(nets[:1] + nets[2:], 10, [{}, {}, {"batch_size": 700}]) == [[0, 1, 2]]
+
+
+def test_on_finish_reports_a_diverged_run_at_once_with_the_history_fit_gives() -> None:
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(64, 3)) * 10
+    Y = X @ np.array([[1.0], [2.0], [-1.0]])
+    configs = [{"lr": 1e-4}, {"lr": 1e6}, {"lr": 1e-3}, {"lr": 1e-2, "batch_size": 5}]
+    make = lambda: Network([3, 8, 1], activation="relu", output="linear", loss="mse", seed=1)  # noqa: E731
+    nets = [make() for _ in configs]
+    refs = [net.copy() for net in nets]
+    reported: list[tuple[int, History, int, dict]] = []
+    steps = [0] * len(configs)
+
+    def counter(i: int):
+        def cb(ev):
+            if isinstance(ev, StepEvent):
+                steps[i] = ev.step
+
+        return cb
+
+    def on_finish(i: int, h: History) -> None:  # what the others had done by then, the weights
+        reported.append((i, h, sum(steps) - steps[i], nets[i].get_params()))
+
+    runs = [{**c, "callback": counter(i)} for i, c in enumerate(configs)]
+    hists = fit_many(nets, X, Y, runs, epochs=20, batch_size=8, on_finish=on_finish)
+    assert sorted(i for i, *_ in reported) == [0, 1, 2, 3]  # each run once
+    first, h1, others_then, params = reported[0]
+    assert first == 1 and h1 is hists[1] and h1.stop_reason == "diverged"
+    assert others_then < 2 * 20 * 8  # reported while runs 0 and 2 were far from their end
+    ref = fit(refs[1], X, Y, **configs[1], epochs=20, batch_size=8)
+    assert_same(h1, ref, nets[1], refs[1])
+    for name, value in refs[1].params.items():  # its net held its final weights when reported
+        np.testing.assert_allclose(params[name], value, rtol=TOL, atol=TOL)
+    # the run alone in its group (batch 5) goes to plain fit and is reported when fit returns
+    assert [h for i, h, *_ in reported if i == 3] == [hists[3]]
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_runaway_weights_stop_a_run_as_fit_stops_it(dtype) -> None:
+    # a saturated softmax keeps the clipped cross-entropy finite: only the weights tell
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(64, 2)) * 3
+    Y = np.eye(2)[(X[:, 0] * X[:, 1] > 0).astype(int)]
+    hists = compare(
+        lambda i: Network([2, 8, 8, 2], activation="tanh", output="softmax", seed=0, dtype=dtype),
+        [{"lr": 0.1}, {"lr": 1e9}, {"lr": 1e4}, {"lr": 1e12}],
+        X, Y, epochs=30, batch_size=8, dtype=dtype,
+    )  # fmt: skip
+    assert hists[0].stop_reason == "finished"
+    for h in (hists[1], hists[3]):
+        assert h.stop_reason == "diverged" and "ran away" in h.message

@@ -1,0 +1,134 @@
+"""A sweep while it trains: a variant that ends early shows as ended at once (Runs table,
+results table, overlay legend) while the others train on; each variant keeps checkpoints as a
+single run of its length does; the main plots show one variant, named in their titles."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtWidgets import QTableView
+
+from bpstudio.engine import FitConfig, Network, fit
+from bpstudio.session import Run, RunStatus, Session
+from bpstudio.session.checkpoints import DEFAULT_EVERY, DEFAULT_MAX_KEPT
+from bpstudio.ui import MainWindow, dialogs
+from bpstudio.ui.runs_panel import COLUMNS
+from bpstudio.ui.sweep import SweepSpec, build_variants
+
+TIMEOUT = 30_000
+
+
+@pytest.fixture
+def window(qtbot, settings, errors):
+    w = MainWindow(settings=settings, dataset="builtin:xor", restore=False)
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitExposed(w)
+    yield w
+    w.close()
+
+
+def _sweep(qtbot, w: MainWindow, monkeypatch, spec: SweepSpec):
+    monkeypatch.setattr(dialogs, "ask_sweep", lambda *a: spec)
+    sweeper = w.comparison.sweeper
+    with qtbot.waitSignal(sweeper.started, timeout=TIMEOUT) as sig:
+        w.comparison.action_sweep.trigger()
+    return sig.args[0]
+
+
+def _row_text(w: MainWindow, run: Run, column: str) -> str:
+    model = w.findChild(QTableView, "runsTable").model()
+    row = w.session.runs.index(run)
+    return model.index(row, COLUMNS.index(column)).data()
+
+
+def test_a_diverged_variant_shows_as_diverged_while_the_others_train(qtbot, window, monkeypatch):
+    w = window
+    spec = SweepSpec("lr", [0.01, 0.1, 1e9], epochs=100_000)
+    fit_cfg = FitConfig.from_dict(w.training_panel.fit_config())
+    start = build_variants(w.network.config(), w.network.get_params(), fit_cfg, spec)[2]
+    sweep = _sweep(qtbot, w, monkeypatch, spec)
+    slow, _, wild = sweep.runs
+    qtbot.waitUntil(lambda: wild.status == RunStatus.ENDED, timeout=TIMEOUT)
+    try:
+        assert w.comparison.sweeper.sweep is sweep and w.runs.busy()  # still training
+        assert wild.stop_reason == "diverged" and slow.status == RunStatus.RUNNING
+        assert _row_text(w, wild, "Status") == "diverged"
+        assert _row_text(w, slow, "Status") == "running"
+        # where fit alone stops it, with its weights
+        ds = w.dataset
+        net = Network.from_config(start.net_config, start.params)
+        ref = fit(net, ds.X_train, ds.Y_train, X_val=ds.X_val, Y_val=ds.Y_val, config=start.fit)
+        assert wild.steps == ref.steps and wild.message.split(":")[0] == ref.message.split(":")[0]
+        for k, v in net.get_params().items():
+            np.testing.assert_allclose(wild.params[k], v, rtol=1e-9, atol=1e-12)
+        # the results table and the overlay legend say so too
+        results = w.comparison.panel.results
+        qtbot.waitUntil(
+            lambda: any(
+                results.item(i, 1).text() == wild.name
+                and results.item(i, 6).text() == f"diverged at step {wild.steps}"
+                for i in range(results.rowCount())
+            ),
+            timeout=5000,
+        )
+        legend = w.comparison.view.runs_list
+        texts = [legend.item(i).text() for i in range(legend.count())]
+        assert any(t.startswith(wild.name) and "diverged" in t for t in texts), texts
+        assert not any(t.startswith(slow.name) and "diverged" in t for t in texts), texts
+        # the main plots show one variant and say which: picked in the results table, it stays
+        sweeper = w.comparison.sweeper
+        qtbot.waitUntil(lambda: not w.loss_plot.is_empty(), timeout=5000)
+        assert sweeper.shown in sweep.runs
+        assert sweeper.shown.name in w.loss_plot.getPlotItem().titleLabel.text
+        row = next(i for i in range(results.rowCount()) if results.item(i, 1).text() == slow.name)
+        results.selectRow(row)
+        assert sweeper.shown is slow and sweeper.why == "picked"
+        for plot in (w.loss_plot, w.grad_plot, w.accuracy_plot):
+            assert f"{slow.name} (variant 1 of 3, picked)" in plot.getPlotItem().titleLabel.text
+        assert w.loss_plot.series("step") is slow.history.loss  # its own series, drawn live
+        n = slow.history.loss.n_points
+        qtbot.waitUntil(lambda: slow.history.loss.n_points > n, timeout=5000)
+    finally:
+        with qtbot.waitSignal(w.comparison.sweeper.ended, timeout=TIMEOUT):
+            w.runs.stop()
+    assert slow.stop_reason == "stopped"
+    assert w.loss_plot.getPlotItem().titleLabel.text == "Loss"  # after the sweep: as for any run
+    assert w.session.current_run is slow
+
+
+def test_each_variant_keeps_the_checkpoints_a_single_run_of_its_length_keeps(
+    qtbot, window, monkeypatch
+):
+    w = window
+    spec = SweepSpec("lr", [0.01, 0.1, 0.3], epochs=200)
+    fit_cfg = FitConfig.from_dict(w.training_panel.fit_config())
+    variants = build_variants(w.network.config(), w.network.get_params(), fit_cfg, spec)
+    sweep = _sweep(qtbot, w, monkeypatch, spec)
+    qtbot.waitUntil(lambda: w.comparison.sweeper.sweep is None, timeout=TIMEOUT)
+    ds = w.dataset
+    for run, v in zip(sweep.runs, variants, strict=True):
+        # the same variant as a single run recorded at every epoch (the CLI's FitRecorder)
+        single = Session().new_run(v.net_config, v.fit)
+        net = Network.from_config(v.net_config, v.params)
+        rec = single.recorder(net)
+        rec.finish(fit(net, ds.X_train, ds.Y_train, X_val=ds.X_val, Y_val=ds.Y_val,
+                       config=v.fit, callback=rec))  # fmt: skip
+        assert run.epochs == single.epochs == 200
+        got = [c.epoch for c in run.checkpoints.regular]
+        assert got == [c.epoch for c in single.checkpoints.regular]
+        assert len(got) >= 200 // (DEFAULT_EVERY * 2**3) and len(got) <= DEFAULT_MAX_KEPT
+        assert run.checkpoints.best is not None
+        ckpt = run.checkpoints.regular[0]  # the weights of that epoch, as fit had them
+        again = Network.from_config(v.net_config, v.params)
+        fit(again, ds.X_train, ds.Y_train, config=FitConfig.from_dict(
+            {**v.fit.to_dict(), "epochs": ckpt.epoch}))  # fmt: skip
+        for k, a in again.get_params().items():
+            np.testing.assert_allclose(ckpt.params[k], a, rtol=1e-5, atol=1e-6)
+
+
+def test_the_childs_checkpoint_grid_is_the_stores():
+    from bpstudio.engine import remote
+
+    assert remote.MANY_CHECKPOINT_EVERY == DEFAULT_EVERY
+    assert remote.MANY_CHECKPOINT_MAX == DEFAULT_MAX_KEPT
