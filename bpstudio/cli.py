@@ -944,6 +944,7 @@ class _ProjectRun:
     def __init__(self, path: Path, session: Any) -> None:
         self.path, self.session = path, session
         self._recording: list[tuple[Any, Any]] = []  # (run, recorder) in the order added
+        self._sweep: int | None = None  # the sweep's id (its first variant's run id), if any
 
     @classmethod
     def open(cls, args: argparse.Namespace) -> _ProjectRun:
@@ -957,10 +958,19 @@ class _ProjectRun:
         return cls(path, Session.open(path) if path.exists() else Session())
 
     def add(
-        self, args: argparse.Namespace, ds: Any, net: Any, name: str | None, then: Any = None
+        self,
+        args: argparse.Namespace,
+        ds: Any,
+        net: Any,
+        name: str | None,
+        then: Any = None,
+        *,
+        sweep: bool = False,
     ) -> Any:
         """A new run of ``net`` trained with ``args``' settings; returns the ``fit`` callback that
-        records it (calling ``then`` with every event too)."""
+        records it (calling ``then`` with every event too). With ``sweep`` the run is one
+        variant of the sweep the first such run since ``open`` began (``Run.sweep``, as the
+        window's Compare… records it: a sweep counts as one run in the session's memory bound)."""
         from bpstudio.data import DatasetOptions
         from bpstudio.engine import FitConfig, NetworkSpec
         from bpstudio.session import DatasetRef, FitRecorder
@@ -990,6 +1000,10 @@ class _ProjectRun:
             preprocessor=pre.to_dict(),
             target_scale=None if ds.task == "classification" else list(pre.target_scale),
         )
+        if sweep:
+            if self._sweep is None:
+                self._sweep = run.id
+            run.sweep = self._sweep
         recorder = FitRecorder(run, net, then=then)
         self._recording.append((run, recorder))
         return recorder
@@ -1158,7 +1172,7 @@ def _train_sweep(args: argparse.Namespace, out: IO[str]) -> _Sweep:
         for variant, value, net, conf in zip(variants, values, nets, configs, strict=True):
             label = f"{name} {_fmt_value(value)}"
             run_name = f"{args.run_name} ({label})" if args.run_name else label
-            conf["callback"] = project.add(variant, ds, net, run_name, then=progress)
+            conf["callback"] = project.add(variant, ds, net, run_name, then=progress, sweep=True)
             conf["grad_norm_every"] = every
     t0 = time.perf_counter()
     try:

@@ -228,6 +228,9 @@ def test_sweep_appends_every_variant_to_a_project(capsys, tmp_path) -> None:
     assert "added run 2 (lr 0.001)" in out and "added run 3 (lr 0.1)" in out
     session = Session.open(project)
     assert [r.name for r in session.runs][1:] == ["lr 0.001", "lr 0.1"]
+    # one sweep, as Compare… records it (it counts as one run in the memory bound)
+    assert session.runs[0].sweep is None
+    assert session.runs[1].sweep == session.runs[2].sweep == session.runs[1].id
     for run_, lr in zip(session.runs[1:], (0.001, 0.1), strict=True):
         assert run_.fit.lr == lr and run_.params is not None
         assert len(run_.history.epochs["train_loss"]) == 4  # the per-epoch history was recorded
