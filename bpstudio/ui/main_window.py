@@ -382,7 +382,7 @@ class MainWindow(QMainWindow):
                 self.weights_view,
                 *self.throttled,
             ],
-            lambda: self._net,
+            self._shown_net,
         )
         self.network_view.tracer = self.stage_diagram.tracer = self.traced
         image_views = (self.surface_view, self.network_view, self.inspector, self.weights_view)
@@ -1021,6 +1021,12 @@ class MainWindow(QMainWindow):
             f"<b>Backprop Studio</b> {__version__}<br>Watch backpropagation train a fully "
             "connected network: BP1–BP4 in matrix form, NumPy engine, PySide6 + pyqtgraph.",
         )
+
+    def _shown_net(self) -> Any:
+        """The network the weight views draw: during a sweep the variant on the main plots
+        (with its latest weights), else the window's own."""
+        shown = self.comparison.sweeper.display_net()
+        return shown if shown is not None else self._net
 
     def _follow_x_mode(self, *_: Any) -> None:
         """View → X axis in epochs follows the plots' own x-axis choices: ticked when both the

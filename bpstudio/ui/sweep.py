@@ -13,7 +13,9 @@ puts the runs in the comparison view, whose results table sorts them by the vali
 While a sweep trains, the main loss / gradient / accuracy plots show one variant (``shown``),
 named in their titles: the one picked in the results table or the Runs table, else the best so
 far by the validation metric (re-chosen once a second; the first variant until there are
-figures). When the sweep ends, the variant shown is put on screen as any run is (weights too).
+figures). The weight views (surface, diagram, inspector, heatmaps) draw that variant too, with
+the weights it last sent (``display_net``). When the sweep ends, the variant shown is put on
+screen as any run is.
 
 Leaves out: sweeping two settings at once, α changed live during a sweep (one control for all).
 """
@@ -197,6 +199,9 @@ class SweepRunner(QObject):
         self._notify.timeout.connect(self._flush_notify)
         self.shown: Run | None = None  # the variant on the main plots
         self.why = "first"  # why it is shown: "first", "best so far" or "picked" (the user's)
+        # the shown variant's network, with its latest weights: what the surface, the diagram,
+        # the inspector and the heatmaps draw during the sweep (``display_net``)
+        self._display: tuple[Run, Network] | None = None
         rc = window.runs
         rc.variantProgressed.connect(self._on_progress)
         rc.variantFinished.connect(self._on_finished)
@@ -254,9 +259,26 @@ class SweepRunner(QObject):
         if run is not self.shown:
             self.shown = run
             self.w.book.attach_plots(run)
+            self._show_weights(run, run.params)
         if (run, why) != getattr(self, "_titled", None):
             self.why = why
             self._set_titles(run)
+        self.w.refresher.kick()
+
+    def display_net(self) -> Network | None:
+        """During a sweep, the shown variant's network with its latest weights (the views draw
+        it instead of the window's network); None otherwise."""
+        return self._display[1] if self._display is not None and self.sweep is not None else None
+
+    def _show_weights(self, run: Run, params: dict[str, np.ndarray] | None) -> None:
+        """The shown variant's weights arrived (or it became the one shown): the weight views
+        follow, as they follow a single run while it trains."""
+        if params is None:
+            return
+        if self._display is None or self._display[0] is not run:
+            self._display = (run, Network.from_config(run.net_config))
+        self._display[1].set_params(params)
+        self.w.param_views.mark_stale()
         self.w.refresher.kick()
 
     def _set_titles(self, run: Run | None) -> None:
@@ -311,6 +333,7 @@ class SweepRunner(QObject):
         self._dirty.add(p.variant)
         if run is self.shown:  # the main plots' per-epoch curves follow at once
             self.w.book.series_of(run).sync()
+            self._show_weights(run, p.params)
         if not self._notify.isActive():
             self._notify.start()
         self.progressed.emit()
@@ -355,6 +378,10 @@ class SweepRunner(QObject):
     def _end_showing(self) -> None:
         self._set_titles(None)
         self.shown, self.why = None, "first"
+        if self._display is not None:
+            self._display = None
+            self.w.param_views.mark_stale()  # back to the window's own network
+            self.w.refresher.kick()
 
     def _on_failed(self, _title: str, message: str) -> None:
         self._notify.stop()

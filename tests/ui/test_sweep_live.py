@@ -89,6 +89,20 @@ def test_a_diverged_variant_shows_as_diverged_while_the_others_train(qtbot, wind
         assert w.loss_plot.series("step") is slow.history.loss  # its own series, drawn live
         n = slow.history.loss.n_points
         qtbot.waitUntil(lambda: slow.history.loss.n_points > n, timeout=5000)
+        # the weight views draw the shown variant too, with its latest weights
+        surface = w.surface_panel
+
+        def surface_shows_slow() -> bool:
+            w.refresher.tick(everything=True)
+            net = surface.net
+            return (
+                net is not None
+                and net is not w.network
+                and slow.params is not None
+                and all(np.array_equal(v, slow.params[k]) for k, v in net.get_params().items())
+            )
+
+        qtbot.waitUntil(surface_shows_slow, timeout=5000)
     finally:
         with qtbot.waitSignal(w.comparison.sweeper.ended, timeout=TIMEOUT):
             w.runs.stop()
