@@ -84,6 +84,7 @@ class UpdateStep:
     state_before: dict[str, dict[str, np.ndarray]]  # the same before the step (0 when fresh)
     loss_before: float
     loss_after: float
+    source: str = ""  # where the state came from ("the paused run"), "" for a fresh optimiser
 
 
 @dataclass
@@ -154,12 +155,14 @@ def walk(
     *,
     t: int = 1,
     state: dict[str, np.ndarray] | None = None,
+    source: str = "",
 ) -> SampleWalk:
     """Run one sample through every stage; see the module docstring.
 
     `state` (optional) holds the optimiser's flat state arrays laid out like `Network._theta`
     ("v" for momentum, "m" and "v" for adam) and `t` the step number, to show a step that is not
-    the first; by default the optimiser is fresh."""
+    the first (``OptimizerState``: ``t = state.t + 1``, ``state = state.arrays``, α = its
+    ``lr``); ``source`` says where it came from. By default the optimiser is fresh."""
     cfg = config if config is not None else FitConfig()
     cfg.validate()
     work = net.astype("float64")
@@ -221,6 +224,7 @@ def walk(
         shortcut=shortcut,
         update=_update(work, X, Y, db, dW, float(J), cfg, t, state),
     )
+    out.update.source = source if state is not None else ""
     label = cfg.optimizer + (" + Nesterov" if cfg.optimizer == "momentum" and cfg.nesterov else "")
     out.stages = build_stages(out.sizes, label)
     return out

@@ -258,6 +258,9 @@ class Run:
     history: RunHistory = field(default_factory=RunHistory)
     checkpoints: CheckpointStore = field(default_factory=CheckpointStore)
     summary: dict[str, Any] = field(default_factory=dict)  # final figures (final weights)
+    # what happened to the run besides training, in order: e.g. a weight set by hand while
+    # paused, {"step": 120, "param": "w^3_21", "value": 0.5, "text": "w^3_21 set to 0.5 at …"}
+    notes: list[dict[str, Any]] = field(default_factory=list)
     created: float = field(default_factory=time.time)  # Unix time
     _listener: Callable[[Run, str], None] | None = field(default=None, repr=False)
     # Where the current fit call (segment) started: continuing a run calls fit again, whose

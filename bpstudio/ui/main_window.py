@@ -76,7 +76,7 @@ from bpstudio.engine import FitConfig
 from bpstudio.engine.remote import Finished, Progress
 from bpstudio.engine.stages import FORWARD
 from bpstudio.session import Run, RunStatus, Session
-from bpstudio.ui import actions, compare, dialogs, theme, window_settings
+from bpstudio.ui import actions, compare, dialogs, param_edit, theme, window_settings
 from bpstudio.ui.activation_diagnostics import ActivationDiagnostics
 from bpstudio.ui.backprop_inspector import BackpropInspector
 from bpstudio.ui.dataset_panel import DatasetPanel
@@ -181,6 +181,7 @@ class MainWindow(QMainWindow):
         self.project = ProjectFiles(self)
         self._build_actions()
         self._build_undo()
+        param_edit.install(self)  # hand edits of a weight or bias (paused or idle)
         self.lessons = LessonRunner(self)  # the Lessons menu and the lesson dock
         self.lessons_menu = self.lessons.menu
         actions.build_menus(self)
@@ -496,18 +497,19 @@ class MainWindow(QMainWindow):
         self._update_undo_actions()
 
     def _update_undo_actions(self, *_: Any) -> None:
-        st, busy = self.undo_stack, self.runs.busy()
-        self.action_undo.setEnabled(st.canUndo() and not busy)
-        self.action_redo.setEnabled(st.canRedo() and not busy)
+        st = self.undo_stack
+        # while paused, a hand edit of a weight can be undone (param_edit.may_undo)
+        self.action_undo.setEnabled(st.canUndo() and param_edit.may_undo(self))
+        self.action_redo.setEnabled(st.canRedo() and param_edit.may_undo(self, redo=True))
         self.action_undo.setText(f"&Undo {st.undoText()}" if st.canUndo() else "&Undo")
         self.action_redo.setText(f"&Redo {st.redoText()}" if st.canRedo() else "&Redo")
 
     def undo(self) -> None:
-        if not self.runs.busy() and self.undo_stack.canUndo():
+        if self.undo_stack.canUndo() and param_edit.may_undo(self):
             self.undo_stack.undo()
 
     def redo(self) -> None:
-        if not self.runs.busy() and self.undo_stack.canRedo():
+        if self.undo_stack.canRedo() and param_edit.may_undo(self, redo=True):
             self.undo_stack.redo()
 
     def _build_status_bar(self) -> None:
@@ -1039,6 +1041,7 @@ class MainWindow(QMainWindow):
         for t in self.throttled:
             t.stop()
         self.inspector.stop()
+        self.param_editor.stop()
         self.diagnostics.stop()
         self.statusBar().clearMessage()  # stops the status bar's own message timer
         self.dataset_panel.shutdown()
