@@ -401,6 +401,7 @@ class MainWindow(QMainWindow):
             diagram.weightClicked.connect(self.show_weight_origin)
         self.weights_view.weightClicked.connect(self.show_weight_origin)
         self.surface_view.scene().sigMouseClicked.connect(self._on_surface_clicked)
+        self.dataset_panel.samplePicked.connect(self._on_table_sample)
 
         self.notice = NoticeBar()
         centre = QWidget()
@@ -883,6 +884,10 @@ class MainWindow(QMainWindow):
         """A click on w^l_jk (diagram, heatmap, tiles): the inspector explains ∂J/∂w^l_jk."""
         self.set_current_tab("trace")
         self.inspector.click_weight(int(layer), int(j), int(k))
+
+    def _on_table_sample(self, split: str, index: int) -> None:
+        """A row selected in the data table: the inspector (and the diagrams) take it."""
+        self.inspector.set_sample_index(int(index), split)
 
     def _on_surface_clicked(self, event: Any) -> None:
         """A click on the decision surface picks the nearest training sample for the trace."""
