@@ -76,7 +76,7 @@ from bpstudio.engine import FitConfig
 from bpstudio.engine.remote import Finished, Progress
 from bpstudio.engine.stages import FORWARD
 from bpstudio.session import Run, RunStatus, Session
-from bpstudio.ui import actions, compare, dialogs, param_edit, theme, window_settings
+from bpstudio.ui import actions, compare, dialogs, param_edit, room, theme, window_settings
 from bpstudio.ui.activation_diagnostics import ActivationDiagnostics
 from bpstudio.ui.backprop_inspector import BackpropInspector
 from bpstudio.ui.dataset_panel import DatasetPanel
@@ -195,6 +195,7 @@ class MainWindow(QMainWindow):
         self.resize(1400, 860)
         saved_spec = window_settings.restore(self, self._settings) if restore else None
         self.lessons.dock.hide()  # a lesson is never restored: its dock was saved with the layout
+        room.fit_to_screen(self)  # a short screen: the tabs get the height, Runs collapses
         self.dataset_panel.datasetChanged.connect(self._on_dataset_changed)
         self.dataset_panel.recentFilesChanged.connect(self._rebuild_recent_menu)
         self.network_editor.specChanged.connect(self._on_spec_changed)
@@ -300,13 +301,16 @@ class MainWindow(QMainWindow):
         ):
             part.setObjectName(name)  # the automation names stay unique
         self.stage_diagram.set_fill_mode("activation")
-        self.stage_diagram.canvas.setMinimumSize(240, 110)  # the inspector keeps the room
+        self.stage_diagram.canvas.setMinimumSize(240, 150)  # room for 8 neurons a column
         self.inspector_split = QSplitter(Qt.Orientation.Vertical)
         self.inspector_split.setObjectName("inspectorSplitter")
         self.inspector_split.addWidget(self.stage_diagram)
         self.inspector_split.addWidget(self.inspector)
         self.inspector_split.setStretchFactor(1, 1)
-        self.inspector_split.setSizes([240, 360])
+        self.inspector_split.setSizes([210, 390])
+        self.inspector_split.setChildrenCollapsible(False)
+        # a short window scrolls the tab rather than squeezing the diagram and the stage card
+        self.inspector_scroll = room.scrolling(self.inspector_split, 600, "inspectorScroll")
         self.weights_view = WeightsView()
         self.inspector.set_fit_config(FitConfig.from_dict(self.training_panel.fit_config()))
         # beside the gradient norms: why they are what they are, and whether backprop is right
@@ -351,7 +355,7 @@ class MainWindow(QMainWindow):
         pages = {
             "surface": self.surface_panel,
             "network": self.network_view,
-            "trace": self.inspector_split,
+            "trace": self.inspector_scroll,
             "weights": self.weights_view,
             "accuracy": self.metrics_view,
         }
@@ -430,7 +434,9 @@ class MainWindow(QMainWindow):
         self.runs_dock.setFeatures(
             QDockWidget.DockWidgetFeature.DockWidgetMovable
             | QDockWidget.DockWidgetFeature.DockWidgetClosable
+            | QDockWidget.DockWidgetFeature.DockWidgetFloatable
         )
+        self.runs_dock_title = room.collapsible(self.runs_dock, self)  # ▾: down to its title
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.runs_dock)
         self.resizeDocks([self.runs_dock], [118], Qt.Orientation.Vertical)  # header + 3 rows
         self.runs_dock_action = self.runs_dock.toggleViewAction()
