@@ -21,8 +21,10 @@ two (or three) factors and the stage that produced each. `minibatch_gradient` sh
 weight or bias, each sample's ∂J/∂w and their mean (what training actually uses).
 
 Where it departs from training: the update is one step on this sample alone, from a fresh
-optimiser (velocity, m and v start at zero, t = 1) unless `state`/`t` are given; `fit` keeps that
-state in the training process. Indices j, k are 0-based here; the views print them from 1.
+optimiser (velocity, m and v start at zero, t = 1) unless `state`/`t` are given: the window gives
+the paused run's live state (`FitControl.optimizer_state`, sent by the training child when it
+pauses), so the step is the one training takes next (up to the mini-batch). Indices j, k are
+0-based here; the views print them from 1.
 """
 
 from __future__ import annotations

@@ -331,6 +331,24 @@ class Run:
         if self._listener is not None:
             self._listener(self, kind)
 
+    def add_note(
+        self,
+        entry: dict[str, Any],
+        params: dict[str, np.ndarray] | None = None,
+        *,
+        replace_last: bool = False,
+    ) -> None:
+        """Record something that happened to the run besides training (``notes``), e.g. a
+        weight set by hand; ``params``: the run's weights after it. ``replace_last`` amends the
+        last note (one drag, many values)."""
+        if replace_last and self.notes:
+            self.notes[-1] = dict(entry)
+        else:
+            self.notes.append(dict(entry))
+        if params is not None:
+            self.params = {k: np.array(v, copy=True) for k, v in params.items()}
+        self._changed("progress")
+
     def set_status(self, status: RunStatus) -> None:
         if status != self.status:
             self.status = status

@@ -39,7 +39,7 @@ from bpstudio.ui.stage_text import idx_text
 
 REFRESH_MS = 30  # debounce: views redraw at most ~30 times a second while dragging
 SEND_MS = 60  # the paused child gets the latest parameters at most ~16 times a second
-LOSS_ROWS = 4096  # the training loss read-out uses at most this many rows (evenly spaced)
+LOSS_ROWS = 2048  # the training loss read-out uses at most this many rows (evenly spaced)
 _UNDO_ID = 4  # QUndoCommand.id of a parameter edit (merging drags)
 
 
@@ -134,6 +134,7 @@ class ParamEditor(QObject):
         self._drag_token = 0
         self._drag = 0  # the drag the value being applied belongs to (0: typed)
         self._loss_before: float | None = None
+        self._loss_cache: tuple[tuple[int, int, int], float] | None = None
         self.refresh_timer = QTimer(self)
         self.refresh_timer.setObjectName("paramEditRefreshTimer")
         self.refresh_timer.setSingleShot(True)
@@ -261,12 +262,15 @@ class ParamEditor(QObject):
         drag = 0 if note else self._drag
         notes = run.notes if run is not None else self.pending_notes
         last = notes[-1] if notes else {}
-        if drag and last.get("drag") == drag and last.get("param") == ref.name:
-            notes[-1] = {**entry, "drag": drag}
-        else:
-            notes.append({**entry, "drag": drag} if drag else entry)
-        if run is not None:
-            run.params = self.w._net.get_params()
+        amend = bool(drag) and last.get("drag") == drag and last.get("param") == ref.name
+        entry = {**entry, "drag": drag} if drag else entry
+        if run is None:
+            if amend:
+                notes[-1] = entry
+            else:
+                notes.append(entry)
+            return
+        run.add_note(entry, self.w._net.get_params(), replace_last=amend)
 
     def adopt_pending(self, run: Any) -> None:
         """A run starts from weights edited before it existed: it keeps those notes."""
@@ -277,18 +281,24 @@ class ParamEditor(QObject):
     # ------------------------------------------------------------------ loss read-out
     def train_loss(self) -> float | None:
         """The training loss J of the network as it is (every row up to LOSS_ROWS, else an
-        evenly spaced LOSS_ROWS of them), or None without data that fits."""
+        evenly spaced LOSS_ROWS of them), or None without data that fits. The last value is
+        kept for the same weights and data (the "before" of an edit is the last "after")."""
         ds, net = self.w._dataset, self.w._net
         if ds is None or net is None or not len(ds.X_train):
             return None
         X, Y = ds.X_train, ds.Y_train
         if X.shape[1] != net.sizes[0]:
             return None
+        key = (id(net), id(ds), hash(net._theta.tobytes()))
+        if self._loss_cache is not None and self._loss_cache[0] == key:
+            return self._loss_cache[1]
         if len(X) > LOSS_ROWS:
             rows = np.linspace(0, len(X) - 1, LOSS_ROWS).astype(np.int64)
             X, Y = X[rows], Y[rows]
         with np.errstate(all="ignore"):
-            return float(net.loss(X, Y))
+            loss = float(net.loss(X, Y))
+        self._loss_cache = (key, loss)
+        return loss
 
     def loss_text(self) -> str:
         if self.last_loss is None:

@@ -204,3 +204,53 @@ def test_update_stage_uses_the_paused_runs_optimiser_state(qtbot, window):
     with qtbot.waitSignal(w.runEnded, timeout=TIMEOUT):
         w.stop()
     assert insp.opt_state is None  # a new run starts from a fresh optimiser
+
+
+def test_shift_click_in_the_heatmap_opens_the_editor_and_a_plain_click_explains(qtbot, window):
+    w = window
+    w.set_current_tab("weights")
+    wv = w.weights_view
+    wv.set_layer("W2")
+    scene = wv.image.mapToScene(QPointF(0.5, 1.5))  # column 0, row 1: w^2_21
+
+    def click(mods):
+        return type(
+            "Click",
+            (),
+            {
+                "scenePos": lambda self: scene,
+                "screenPos": lambda self: QPointF(300, 300),
+                "button": lambda self: Qt.MouseButton.LeftButton,
+                "modifiers": lambda self: mods,
+            },
+        )()
+
+    with qtbot.waitSignal(wv.editRequested, timeout=TIMEOUT) as sig:
+        wv._on_mouse_clicked(click(Qt.KeyboardModifier.ShiftModifier))
+    assert sig.args[:4] == ["w", 2, 1, 0]
+    assert w.param_popup.isVisible() and w.param_popup.ref == ParamRef("w", 2, 1, 0)
+    w.param_popup.hide()
+    assert w.current_tab() == "weights"  # Shift+click edits; it does not leave the tab
+    with qtbot.waitSignal(wv.weightClicked, timeout=TIMEOUT):
+        wv._on_mouse_clicked(click(Qt.KeyboardModifier.NoModifier))
+    assert w.current_tab() == "trace" and w.inspector.origin_param() == ("w", 2, 1, 0)
+
+
+def test_short_window_scrolls_the_inspector_and_the_runs_dock_collapses(qtbot, window):
+    w = window
+    w.set_current_tab("trace")
+    w.resize(1200, 660)  # about a 1366×768 laptop's room; the window's minimum is lower
+    qtbot.waitUntil(lambda: w.height() <= 680, timeout=TIMEOUT)
+    area = w.inspector_scroll
+    assert area.isVisible() and area.widget() is w.inspector_split
+    qtbot.waitUntil(lambda: area.viewport().height() < 600, timeout=TIMEOUT)
+    assert w.inspector_split.height() >= 600  # scrolls, the content keeps its height
+    assert area.verticalScrollBar().maximum() > 0
+    assert w.stage_diagram.canvas.height() >= 150  # the small diagram is not a line
+    title = w.runs_dock_title
+    title.set_collapsed(False)
+    qtbot.mouseClick(title.toggle, Qt.MouseButton.LeftButton)
+    assert title.collapsed() and not w.runs_panel.isVisible()
+    qtbot.waitUntil(lambda: w.runs_dock.height() < 40, timeout=TIMEOUT)
+    qtbot.mouseClick(title.toggle, Qt.MouseButton.LeftButton)
+    assert not title.collapsed() and w.runs_panel.isVisible()
