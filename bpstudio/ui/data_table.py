@@ -95,7 +95,9 @@ class DataTableModel(QAbstractTableModel):
                 return "dropped" if c == 1 else ""
             return SPLIT_WORDS[where[0]] if c == 1 else str(where[1] + 1)
         v = self.frame.iat[r, c - 3]
-        return "" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)
+        if v is None or (isinstance(v, float) and np.isnan(v)):
+            return ""
+        return f"{v:.6g}" if isinstance(v, (float, np.floating)) else str(v)
 
 
 class DataTableView(QTableView):
