@@ -491,6 +491,18 @@ class PreparedDataset:
     notes: list[str]
     n_rows: int  # rows in the table
     n_dropped: int  # rows dropped (no target, or missing values under the "drop" policy)
+    # the table row (0-based position in ``RawTable.frame``) of each row of each split, in the
+    # split's (shuffled) order: "train", "val", "test"
+    source_rows: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def locate(self, row: int) -> tuple[str, int] | None:
+        """Where table row ``row`` went: (split, index in that split), or None if it was
+        dropped (or the dataset does not know its rows)."""
+        for split in ("train", "val", "test"):
+            hit = np.flatnonzero(self.source_rows.get(split, np.zeros(0, np.intp)) == int(row))
+            if len(hit):
+                return split, int(hit[0])
+        return None
 
     @property
     def n_inputs(self) -> int:
@@ -666,6 +678,7 @@ def prepare(
     if not keep.any():
         raise DataError(f"{src}: target '{targets[0]}' has no values; choose another target")
     work = frame.iloc[np.flatnonzero(keep)] if not keep.all() else frame
+    positions = np.flatnonzero(keep)  # each row of `work`: its position in the table
     infos = {c.name: c for c in table.columns}
     first = infos.get(targets[0])
     task = _decide_task(src, work, targets, opts.task, first.kind if first else None)
@@ -761,6 +774,7 @@ def prepare(
             raise DataError(f"{src}: every row has a missing value; choose missing='impute' or "
                             "drop the emptiest columns")  # fmt: skip
         work = work.iloc[np.flatnonzero(~gaps)]
+        positions = positions[~gaps]
         if codes is not None:
             codes = codes[~gaps]
             if len(np.unique(codes)) < 2:
@@ -841,6 +855,10 @@ def prepare(
         notes=notes,
         n_rows=n_rows,
         n_dropped=n_rows - len(work),
+        source_rows={
+            k: positions[idx]
+            for k, idx in zip(("train", "val", "test"), (train, val, test), strict=True)
+        },
     )
 
 

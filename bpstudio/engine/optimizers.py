@@ -8,11 +8,16 @@ output delta Δ^L, so the gradient vector `g` it hands over is already `grad_sca
 L2 weight decay (on weights, not biases) is added by `fit` to `g` with the same scale.
 Schedules change α once per epoch, multiplicatively, so a live `set_lr` keeps decaying from the
 new value. Left out: AdamW, RMSprop, warm-up, per-step schedules.
+
+Each optimiser's state (momentum's velocity ``v``; Adam's ``m`` and ``v``; SGD has none) can be
+read with ``state()`` (copies) and put back with ``load_state()``: the training child sends it
+when it pauses, so the inspector's update stage can take the step training will take next.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -22,7 +27,30 @@ OPTIMIZERS: tuple[str, ...] = ("sgd", "momentum", "adam")
 SCHEDULES: tuple[str, ...] = ("constant", "step", "exponential")
 
 
-class SGD:
+class _Stateful:
+    """``state()`` / ``load_state()`` over the flat arrays named in ``STATE``."""
+
+    STATE: tuple[str, ...] = ()
+
+    def state(self) -> dict[str, np.ndarray]:
+        """The optimiser's state arrays (flat, laid out like θ), copied."""
+        return {key: getattr(self, key).copy() for key in self.STATE}
+
+    def load_state(self, state: dict[str, np.ndarray]) -> None:
+        """Put back arrays from ``state()`` (same names, same size)."""
+        for key, arr in state.items():
+            if key not in self.STATE:
+                raise EngineError(f"This optimiser has no state {key!r}.")
+            mine = getattr(self, key)
+            arr = np.asarray(arr)
+            if arr.shape != mine.shape:
+                raise EngineError(
+                    f"Optimiser state {key!r} has {arr.size} values; the network has {mine.size}."
+                )
+            mine[...] = arr
+
+
+class SGD(_Stateful):
     """θ ← θ − α ∂J/∂θ."""
 
     def __init__(self, size: int, dtype: np.dtype, cfg) -> None:
@@ -35,8 +63,10 @@ class SGD:
         np.subtract(theta, g, out=theta)  # g = α ∂J/∂θ already
 
 
-class Momentum:
+class Momentum(_Stateful):
     """v ← μ v − α ∂J/∂θ; θ ← θ + v  (Nesterov: θ ← θ + μ v − α ∂J/∂θ)."""
+
+    STATE = ("v",)
 
     def __init__(self, size: int, dtype: np.dtype, cfg) -> None:
         self.mu = float(cfg.momentum)
@@ -59,8 +89,10 @@ class Momentum:
             theta += v
 
 
-class Adam:
+class Adam(_Stateful):
     """Adam (Kingma & Ba) with bias correction folded into the step size."""
+
+    STATE = ("m", "v")
 
     def __init__(self, size: int, dtype: np.dtype, cfg) -> None:
         self.b1, self.b2, self.eps = float(cfg.beta1), float(cfg.beta2), float(cfg.eps)
@@ -89,6 +121,17 @@ class Adam:
         np.divide(m, tmp, out=tmp)
         tmp *= step
         theta -= tmp
+
+
+@dataclass
+class OptimizerState:
+    """A training run's optimiser as it stands: its name, the steps ``t`` taken so far (the next
+    step is t + 1), the α of the next step, and its flat state arrays (``state()``)."""
+
+    optimizer: str
+    t: int
+    lr: float
+    arrays: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 OPTIMIZER_TABLE = {"sgd": SGD, "momentum": Momentum, "adam": Adam}

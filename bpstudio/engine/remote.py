@@ -54,6 +54,7 @@ from typing import Any
 
 import numpy as np
 
+from bpstudio.engine.optimizers import OptimizerState
 from bpstudio.engine.training import FitConfig, StopReason
 from bpstudio.errors import is_user_error
 
@@ -146,6 +147,9 @@ class Progress:
     paused: bool
     params: dict[str, np.ndarray] | None = None
     variant: int | None = None  # which net of a request for several
+    # the optimiser's live state, sent only with the message that confirms a pause (a single
+    # run), so the long-run path stays cheap
+    optimizer_state: OptimizerState | None = None
 
 
 @dataclass
@@ -368,6 +372,11 @@ class RemoteTrainer:
 
     def set_lr(self, lr: float) -> None:
         self._send(("set_lr", float(lr)))
+
+    def set_params(self, params: dict[str, np.ndarray]) -> None:
+        """New parameters for the paused run's network (the user edited a weight): training
+        resumes from them."""
+        self._send(("set_params", {k: np.ascontiguousarray(v) for k, v in params.items()}))
 
     def set_pace(self, pace: float | None) -> None:
         """Steps per second from now on (``None``: full speed)."""
@@ -771,10 +780,19 @@ class _Run:
         elif kind == "set_pace":
             self.pace = _check_pace(cmd[1])
             self.pace_mark = (time.perf_counter(), self.last[1])
+        elif kind == "set_params":
+            self._set_params(cmd[1])
         elif kind == "quit":
             self.quit = True
             self.control.request_stop()
             self.paused = False
+
+    def _set_params(self, params: dict[str, np.ndarray]) -> None:
+        """The user edited the paused network: train on from these parameters."""
+        if self.net is None:
+            return
+        self.net.set_params(params)  # the window checked names and shapes: a failure is a bug
+        self.control.reload_params()
 
     # ----------------------------------------------------------------- sending
     def _flush(self, force: bool = False) -> None:
@@ -796,6 +814,8 @@ class _Run:
             self.next_params = now + max(interval, SEND_INTERVAL)
         epoch, step, batch, n_batches, lr = self.last
         elapsed = self.active + (0.0 if self.paused else now - self.stretch)
+        # the optimiser's state only when a pause is confirmed (a stepped or paused run)
+        opt_state = self.control.optimizer_state() if force and self.paused else None
         msg = Progress(
             self.run_id,
             np.array(self.steps, dtype=np.int64),
@@ -815,6 +835,7 @@ class _Run:
             self.paused,
             params,
             self.variant,
+            opt_state,
         )
         self.steps, self.losses, self.grad_steps = [], [], []
         self.grad_norms = {}

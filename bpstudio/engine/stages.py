@@ -21,8 +21,10 @@ two (or three) factors and the stage that produced each. `minibatch_gradient` sh
 weight or bias, each sample's ∂J/∂w and their mean (what training actually uses).
 
 Where it departs from training: the update is one step on this sample alone, from a fresh
-optimiser (velocity, m and v start at zero, t = 1) unless `state`/`t` are given; `fit` keeps that
-state in the training process. Indices j, k are 0-based here; the views print them from 1.
+optimiser (velocity, m and v start at zero, t = 1) unless `state`/`t` are given: the window gives
+the paused run's live state (`FitControl.optimizer_state`, sent by the training child when it
+pauses), so the step is the one training takes next (up to the mini-batch). Indices j, k are
+0-based here; the views print them from 1.
 """
 
 from __future__ import annotations
@@ -84,6 +86,7 @@ class UpdateStep:
     state_before: dict[str, dict[str, np.ndarray]]  # the same before the step (0 when fresh)
     loss_before: float
     loss_after: float
+    source: str = ""  # where the state came from ("the paused run"), "" for a fresh optimiser
 
 
 @dataclass
@@ -154,12 +157,14 @@ def walk(
     *,
     t: int = 1,
     state: dict[str, np.ndarray] | None = None,
+    source: str = "",
 ) -> SampleWalk:
     """Run one sample through every stage; see the module docstring.
 
     `state` (optional) holds the optimiser's flat state arrays laid out like `Network._theta`
     ("v" for momentum, "m" and "v" for adam) and `t` the step number, to show a step that is not
-    the first; by default the optimiser is fresh."""
+    the first (``OptimizerState``: ``t = state.t + 1``, ``state = state.arrays``, α = its
+    ``lr``); ``source`` says where it came from. By default the optimiser is fresh."""
     cfg = config if config is not None else FitConfig()
     cfg.validate()
     work = net.astype("float64")
@@ -221,6 +226,7 @@ def walk(
         shortcut=shortcut,
         update=_update(work, X, Y, db, dW, float(J), cfg, t, state),
     )
+    out.update.source = source if state is not None else ""
     label = cfg.optimizer + (" + Nesterov" if cfg.optimizer == "momentum" and cfg.nesterov else "")
     out.stages = build_stages(out.sizes, label)
     return out

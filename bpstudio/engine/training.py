@@ -42,7 +42,13 @@ from bpstudio.engine.errors import EngineError
 from bpstudio.engine.kernels import Kernel, use_augmented
 from bpstudio.engine.losses import LOSS_TABLE
 from bpstudio.engine.network import Network, check_dtype
-from bpstudio.engine.optimizers import OPTIMIZERS, SCHEDULES, make_optimizer, schedule_factor
+from bpstudio.engine.optimizers import (
+    OPTIMIZERS,
+    SCHEDULES,
+    OptimizerState,
+    make_optimizer,
+    schedule_factor,
+)
 from bpstudio.engine.validate import check_fit_inputs
 
 # Below this many bytes of training data, each epoch permutes X and Y into one buffer so that
@@ -144,6 +150,26 @@ class FitControl:
         # grew by ~100 MB a minute, a dict of norms per step).
         self.keep_steps: bool = True
         self._pending_lr: float | None = None
+        self._trainer: _Trainer | None = None  # set by `fit` while it runs
+
+    def optimizer_state(self) -> OptimizerState | None:
+        """The running fit's optimiser (its arrays copied), or None outside `fit`. Called from
+        the callback, between steps: the state is the one the next step starts from."""
+        tr = self._trainer
+        if tr is None:
+            return None
+        # α of the next step: a pending set_lr applies first (a schedule's change at the next
+        # epoch's start is left out: the state is for the next step within this epoch)
+        lr = self._pending_lr if self._pending_lr is not None else tr.lr
+        return OptimizerState(tr.cfg.optimizer, int(tr.step), float(lr), tr.opt.state())
+
+    def reload_params(self) -> None:
+        """The caller changed the network's parameters (``Network.set_params``) between steps:
+        the running fit trains on from them (its working copy follows when it trains in
+        another dtype)."""
+        tr = self._trainer
+        if tr is not None and not tr.same:
+            np.copyto(tr.theta, tr.net._theta, casting="unsafe")
 
     def request_stop(self) -> None:
         self.stop_requested = True
@@ -239,6 +265,21 @@ def fit(
         control.grad_norm_every = int(cfg.grad_norm_every)
     data = _FitData.check(net, X, Y, X_val, Y_val, cfg)
     trainer = _Trainer(net, data, cfg)
+    control._trainer = trainer
+    try:
+        return _fit_loop(trainer, data, cfg, control, callback)
+    finally:
+        control._trainer = None
+
+
+def _fit_loop(
+    trainer: _Trainer,
+    data: _FitData,
+    cfg: FitConfig,
+    control: FitControl,
+    callback: Callable[[StepEvent | EpochEvent], Any] | None,
+) -> History:
+    """The epochs of `fit`, then the best weights put back and what happened said."""
     hist = History()
     early = _EarlyStopping(cfg.patience)
     reason, message = StopReason.FINISHED, ""

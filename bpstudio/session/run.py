@@ -260,6 +260,9 @@ class Run:
     history: RunHistory = field(default_factory=RunHistory)
     checkpoints: CheckpointStore = field(default_factory=CheckpointStore)
     summary: dict[str, Any] = field(default_factory=dict)  # final figures (final weights)
+    # what happened to the run besides training, in order: e.g. a weight set by hand while
+    # paused, {"step": 120, "param": "w^3_21", "value": 0.5, "text": "w^3_21 set to 0.5 at …"}
+    notes: list[dict[str, Any]] = field(default_factory=list)
     created: float = field(default_factory=time.time)  # Unix time
     _listener: Callable[[Run, str], None] | None = field(default=None, repr=False)
     # Where the current fit call (segment) started: continuing a run calls fit again, whose
@@ -329,6 +332,24 @@ class Run:
     def _changed(self, kind: str) -> None:
         if self._listener is not None:
             self._listener(self, kind)
+
+    def add_note(
+        self,
+        entry: dict[str, Any],
+        params: dict[str, np.ndarray] | None = None,
+        *,
+        replace_last: bool = False,
+    ) -> None:
+        """Record something that happened to the run besides training (``notes``), e.g. a
+        weight set by hand; ``params``: the run's weights after it. ``replace_last`` amends the
+        last note (one drag, many values)."""
+        if replace_last and self.notes:
+            self.notes[-1] = dict(entry)
+        else:
+            self.notes.append(dict(entry))
+        if params is not None:
+            self.params = {k: np.array(v, copy=True) for k, v in params.items()}
+        self._changed("progress")
 
     def set_status(self, status: RunStatus) -> None:
         if status != self.status:

@@ -449,6 +449,18 @@ def _finite_or_none(v: Any) -> Any:
     return v
 
 
+_NOTE_KEYS = ("step", "param", "value", "text")
+
+
+def _notes_from(raw: Any) -> list[dict[str, Any]]:
+    """A project's run notes, keeping only well-formed entries (an old file has none)."""
+    out = []
+    for n in raw if isinstance(raw, list) else []:
+        if isinstance(n, dict) and isinstance(n.get("text"), str):
+            out.append({k: n[k] for k in _NOTE_KEYS if k in n})
+    return out
+
+
 def _run_to_dict(run: Run, checkpoints: dict[str, Any]) -> dict[str, Any]:
     return {
         "id": run.id,
@@ -472,6 +484,9 @@ def _run_to_dict(run: Run, checkpoints: dict[str, Any]) -> dict[str, Any]:
         "history": run.history.layout(),
         "checkpoints": checkpoints,
         "summary": {k: _finite_or_none(v) for k, v in run.summary.items()},
+        "notes": [
+            {k: _finite_or_none(v) for k, v in n.items() if k in _NOTE_KEYS} for n in run.notes
+        ],
         "created": run.created,
     }
 
@@ -507,6 +522,7 @@ def _run_from_dict(d: dict[str, Any], arrays: dict[str, np.ndarray]) -> Run:
         history=RunHistory.from_arrays(d["history"], _group(arrays, "history/")),
         checkpoints=CheckpointStore.from_state(d["checkpoints"], _group(arrays, "checkpoints/")),
         summary=dict(d.get("summary") or {}),
+        notes=_notes_from(d.get("notes")),
         created=float(d.get("created", 0.0)),
     )
     if run.params is not None:  # the weights must fit the network they claim to be

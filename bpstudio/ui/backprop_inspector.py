@@ -28,6 +28,7 @@ the optimiser state of the running training (the update starts from a fresh stat
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import numpy as np
@@ -49,6 +50,7 @@ from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QPushButton,
     QScrollArea,
     QSizePolicy,
@@ -222,6 +224,8 @@ class BackpropInspector(QWidget):
     highlightChanged = Signal(object)  # dict for NetworkDiagramView.set_highlight
     weightClicked = Signal(int, int, int)  # layer, j, k (0-based units)
     sampleChanged = Signal(int)
+    # the user typed a value for the weight or bias the origin panel explains
+    paramEditRequested = Signal(str, int, int, int, str)  # "w"/"b", l, j, k, the text
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -229,6 +233,9 @@ class BackpropInspector(QWidget):
         self.net: Any = None
         self.dataset: Any = None
         self.cfg = FitConfig()
+        # the paused run's optimiser (engine.optimizers.OptimizerState) and where it is from
+        self.opt_state: Any = None
+        self.opt_source = ""
         self.walk: SampleWalk | None = None
         self.stage = 0
         self.focus = Focus()
@@ -360,8 +367,40 @@ class BackpropInspector(QWidget):
         self.origin_view.setOpenLinks(False)
         self.batch_view = QTextBrowser()
         self.batch_view.setObjectName("inspectorMiniBatch")
+        # the entry explained can be set by hand (paused or idle): the window does the edit
+        self.param_name = QLabel("")
+        self.param_name.setObjectName("inspectorParamName")
+        self.param_edit = QLineEdit()
+        self.param_edit.setObjectName("inspectorParamEdit")
+        self.param_edit.setToolTip(
+            "Type a new value and press Enter: the loss, the surface and every stage follow "
+            "(Ctrl+Z undoes). Only while training is paused or idle."
+        )
+        self.param_set = QPushButton("Set")
+        self.param_set.setObjectName("inspectorParamSet")
+        self.param_message = QLabel("")
+        self.param_message.setObjectName("inspectorParamMessage")
+        self.param_message.setWordWrap(True)
+        prow = QHBoxLayout()
+        prow.setContentsMargins(0, 0, 0, 0)
+        prow.addWidget(self.param_name)
+        prow.addWidget(self.param_edit, 1)
+        prow.addWidget(self.param_set)
+        self.param_row = QWidget()
+        self.param_row.setObjectName("inspectorParamRow")
+        pl = QVBoxLayout(self.param_row)
+        pl.setContentsMargins(4, 2, 4, 2)
+        pl.addLayout(prow)
+        pl.addWidget(self.param_message)
+        self.param_row.setVisible(False)
+        origin_page = QWidget()
+        ol = QVBoxLayout(origin_page)
+        ol.setContentsMargins(0, 0, 0, 0)
+        ol.setSpacing(2)
+        ol.addWidget(self.origin_view, 1)
+        ol.addWidget(self.param_row)
         self.side_tabs = QTabWidget()
-        self.side_tabs.addTab(self.origin_view, "Where does this gradient come from?")
+        self.side_tabs.addTab(origin_page, "Where does this gradient come from?")
         self.side_tabs.addTab(self.batch_view, "This mini-batch")
         split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(left)
@@ -394,6 +433,8 @@ class BackpropInspector(QWidget):
         self.j_spin.valueChanged.connect(self._on_focus_spin)
         self.k_spin.valueChanged.connect(self._on_focus_spin)
         self.origin_view.anchorClicked.connect(self._on_link)
+        self.param_edit.returnPressed.connect(self._on_param_edit)
+        self.param_set.clicked.connect(self._on_param_edit)
         self.all_view.anchorClicked.connect(self._on_link)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         theme.notifier().themeChanged.connect(self._on_theme_changed)
@@ -418,6 +459,21 @@ class BackpropInspector(QWidget):
         """The optimiser, α, L2 and batch size the update stage and the mini-batch use."""
         self.cfg = cfg
         self._recompute()
+
+    def set_optimizer_state(self, state: Any, source: str = "the paused run") -> None:
+        """The update stage starts from this ``OptimizerState`` (the step training takes next),
+        or from a fresh optimiser with None (a new run starts fresh)."""
+        if state is None and self.opt_state is None:
+            return
+        self.opt_state, self.opt_source = state, source
+        self._recompute()
+
+    def _walk(self, net: Any, x: np.ndarray, y: np.ndarray) -> SampleWalk:
+        st, cfg = self.opt_state, self.cfg
+        if st is None or st.optimizer != cfg.optimizer:  # another optimiser: a new run, fresh
+            return walk(net, x, y, cfg)
+        cfg = dataclasses.replace(cfg, lr=float(st.lr))  # α as the run has it now
+        return walk(net, x, y, cfg, t=st.t + 1, state=st.arrays, source=self.opt_source)
 
     def set_dataset(self, ds: Any) -> None:
         self.dataset = ds
@@ -655,6 +711,7 @@ class BackpropInspector(QWidget):
         self.weightClicked.emit(int(layer), int(j), int(k))
 
     def _render_origin(self) -> None:
+        self._render_param_row()
         w = self.walk
         if w is not None and self._origin is None:
             self._render_stage_origin()
@@ -680,6 +737,39 @@ class BackpropInspector(QWidget):
         self.origin_view.setHtml(
             f'<div style="{MATH_CSS}">{head}{origin_for(w, kind, layer, j, k)}</div>'
         )
+
+    def origin_param(self) -> tuple[str, int, int, int] | None:
+        """The weight or bias the origin panel explains ("w"/"b", l, j, k), clamped to the
+        network, or None (a δ, or nothing clicked)."""
+        w = self.walk
+        if w is None or self._origin is None or self._origin[0] not in ("w", "b"):
+            return None
+        kind, layer, j, k = self._origin
+        layer = min(max(layer, 2), w.L)
+        j = min(j, w.sizes[layer - 1] - 1)
+        k = 0 if kind == "b" else min(k, w.sizes[layer - 2] - 1)
+        return kind, layer, j, k
+
+    def set_param_message(self, text: str, error: bool = False) -> None:
+        color = "#c0392b" if error else "gray"
+        self.param_message.setText(f"<span style='color:{color}'>{text}</span>" if text else "")
+
+    def _render_param_row(self) -> None:
+        p = self.origin_param()
+        self.param_row.setVisible(p is not None)
+        if p is None:
+            return
+        kind, layer, j, k = p
+        idx = (j, k) if kind == "w" else (j,)
+        self.param_name.setText(f"Set {sym(kind, layer, *idx)} =")
+        if not self.param_edit.hasFocus():
+            value = self.walk.W[layer][j, k] if kind == "w" else self.walk.b[layer][j]
+            self.param_edit.setText(f"{value:.6g}")
+
+    def _on_param_edit(self) -> None:
+        p = self.origin_param()
+        if p is not None:
+            self.paramEditRequested.emit(*p, self.param_edit.text())
 
     def _render_stage_origin(self) -> None:
         """No entry clicked yet: explain the entry the current stage writes out."""
@@ -801,7 +891,7 @@ class BackpropInspector(QWidget):
             if len(x) == net.sizes[0] and len(y) == net.sizes[-1]:
                 try:
                     with np.errstate(all="ignore"):
-                        self.walk = walk(net, x, y, self.cfg)
+                        self.walk = self._walk(net, x, y)
                 except EngineError as exc:  # e.g. a training setting out of range
                     self._problem = str(exc)
             else:

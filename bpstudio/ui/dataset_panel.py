@@ -9,6 +9,10 @@ progress bar and Cancel: a 1M-row table takes seconds) and emits ``datasetChange
 when it is done. Any ``DataError`` goes to ``dialogs.show_error`` and the previous dataset stays.
 Recent files are kept in ``QSettings`` under "recentFiles" (at most 8).
 
+Below the summary, "Show rows" opens the table's rows (:mod:`bpstudio.ui.data_table`) with the
+split each row went to; selecting one emits ``samplePicked(split, index)`` (the window makes it
+the inspector's sample).
+
 Leaves out: preparing built-ins off the GUI thread (they are small), editing built-in split
 options (built-ins use 20 % validation), file watching.
 """
@@ -33,6 +37,7 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QSpinBox,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -47,6 +52,7 @@ from bpstudio.data import (
     read_csv,
 )
 from bpstudio.ui import dialogs
+from bpstudio.ui.data_table import DataTableView
 from bpstudio.ui.import_dialog import ImportDialog
 
 DEFAULT_BUILTIN = "circles"
@@ -141,6 +147,7 @@ class DatasetPanel(QWidget):
     """Built-in and CSV datasets; emits ``datasetChanged(PreparedDataset)`` after each change."""
 
     datasetChanged = Signal(object)
+    samplePicked = Signal(str, int)  # a row selected in the table: its split, index in it
     recentFilesChanged = Signal()
     loadingChanged = Signal(bool)
 
@@ -241,6 +248,26 @@ class DatasetPanel(QWidget):
         self.status.setWordWrap(True)
         self.status.hide()
 
+        # the rows, to pick a sample from (closed by default: the side column is tight)
+        self.table_toggle = QToolButton()
+        self.table_toggle.setObjectName("datasetTableToggle")
+        self.table_toggle.setText("Show rows (pick a sample to inspect)")
+        self.table_toggle.setCheckable(True)
+        self.table_toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.table_toggle.setArrowType(Qt.ArrowType.RightArrow)
+        self.table_toggle.setAutoRaise(True)
+        self.table = DataTableView()
+        self.table.setMinimumHeight(120)
+        self.table.setMaximumHeight(260)
+        self.table.setVisible(False)
+        self.table_note = QLabel("")
+        self.table_note.setObjectName("datasetTableNote")
+        self.table_note.setWordWrap(True)
+        self.table_note.setVisible(False)
+        self.table_toggle.toggled.connect(self._on_table_toggled)
+        self.table.samplePicked.connect(self.samplePicked)
+        self.table.message.connect(self.table_note.setText)
+
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addLayout(top)
@@ -248,6 +275,9 @@ class DatasetPanel(QWidget):
         lay.addWidget(self.progress_row)
         lay.addWidget(self.status)
         lay.addWidget(self.summary, 1)
+        lay.addWidget(self.table_toggle)
+        lay.addWidget(self.table)
+        lay.addWidget(self.table_note)
 
         app = QApplication.instance()
         if app is not None:
@@ -618,6 +648,19 @@ class DatasetPanel(QWidget):
         self._sync_combo()
         self._show_params()
         self.summary.setText(summarize(ds, table, source))
+        self.table.set_data(table, ds)
+        self._update_table_note()
+
+    def _on_table_toggled(self, on: bool) -> None:
+        self.table.setVisible(on)
+        self.table_note.setVisible(on)
+        self.table_toggle.setArrowType(Qt.ArrowType.DownArrow if on else Qt.ArrowType.RightArrow)
+        self.table_toggle.setText("Hide rows" if on else "Show rows (pick a sample to inspect)")
+
+    def _update_table_note(self) -> None:
+        hidden = self.table.model_.n_hidden_columns()
+        more = f" ({hidden} more columns not shown)" if hidden else ""
+        self.table_note.setText(f"Select a row: the inspector takes that sample{more}.")
 
 
 def summarize(ds: Any, table: RawTable | None = None, source: str = "") -> str:

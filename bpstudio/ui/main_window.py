@@ -76,7 +76,7 @@ from bpstudio.engine import FitConfig
 from bpstudio.engine.remote import Finished, Progress
 from bpstudio.engine.stages import FORWARD
 from bpstudio.session import Run, RunStatus, Session
-from bpstudio.ui import actions, compare, dialogs, theme, window_settings
+from bpstudio.ui import actions, compare, dialogs, param_edit, room, theme, window_settings
 from bpstudio.ui.activation_diagnostics import ActivationDiagnostics
 from bpstudio.ui.backprop_inspector import BackpropInspector
 from bpstudio.ui.dataset_panel import DatasetPanel
@@ -181,6 +181,7 @@ class MainWindow(QMainWindow):
         self.project = ProjectFiles(self)
         self._build_actions()
         self._build_undo()
+        param_edit.install(self)  # hand edits of a weight or bias (paused or idle)
         self.lessons = LessonRunner(self)  # the Lessons menu and the lesson dock
         self.lessons_menu = self.lessons.menu
         actions.build_menus(self)
@@ -194,6 +195,7 @@ class MainWindow(QMainWindow):
         self.resize(1400, 860)
         saved_spec = window_settings.restore(self, self._settings) if restore else None
         self.lessons.dock.hide()  # a lesson is never restored: its dock was saved with the layout
+        room.fit_to_screen(self)  # a short screen: the tabs get the height, Runs collapses
         self.dataset_panel.datasetChanged.connect(self._on_dataset_changed)
         self.dataset_panel.recentFilesChanged.connect(self._rebuild_recent_menu)
         self.network_editor.specChanged.connect(self._on_spec_changed)
@@ -299,13 +301,16 @@ class MainWindow(QMainWindow):
         ):
             part.setObjectName(name)  # the automation names stay unique
         self.stage_diagram.set_fill_mode("activation")
-        self.stage_diagram.canvas.setMinimumSize(240, 110)  # the inspector keeps the room
+        self.stage_diagram.canvas.setMinimumSize(240, 150)  # room for 8 neurons a column
         self.inspector_split = QSplitter(Qt.Orientation.Vertical)
         self.inspector_split.setObjectName("inspectorSplitter")
         self.inspector_split.addWidget(self.stage_diagram)
         self.inspector_split.addWidget(self.inspector)
         self.inspector_split.setStretchFactor(1, 1)
-        self.inspector_split.setSizes([240, 360])
+        self.inspector_split.setSizes([210, 390])
+        self.inspector_split.setChildrenCollapsible(False)
+        # a short window scrolls the tab rather than squeezing the diagram and the stage card
+        self.inspector_scroll = room.scrolling(self.inspector_split, 600, "inspectorScroll")
         self.weights_view = WeightsView()
         self.inspector.set_fit_config(FitConfig.from_dict(self.training_panel.fit_config()))
         # beside the gradient norms: why they are what they are, and whether backprop is right
@@ -350,7 +355,7 @@ class MainWindow(QMainWindow):
         pages = {
             "surface": self.surface_panel,
             "network": self.network_view,
-            "trace": self.inspector_split,
+            "trace": self.inspector_scroll,
             "weights": self.weights_view,
             "accuracy": self.metrics_view,
         }
@@ -400,6 +405,7 @@ class MainWindow(QMainWindow):
             diagram.weightClicked.connect(self.show_weight_origin)
         self.weights_view.weightClicked.connect(self.show_weight_origin)
         self.surface_view.scene().sigMouseClicked.connect(self._on_surface_clicked)
+        self.dataset_panel.samplePicked.connect(self._on_table_sample)
 
         self.notice = NoticeBar()
         centre = QWidget()
@@ -428,7 +434,9 @@ class MainWindow(QMainWindow):
         self.runs_dock.setFeatures(
             QDockWidget.DockWidgetFeature.DockWidgetMovable
             | QDockWidget.DockWidgetFeature.DockWidgetClosable
+            | QDockWidget.DockWidgetFeature.DockWidgetFloatable
         )
+        self.runs_dock_title = room.collapsible(self.runs_dock, self)  # ▾: down to its title
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.runs_dock)
         self.resizeDocks([self.runs_dock], [118], Qt.Orientation.Vertical)  # header + 3 rows
         self.runs_dock_action = self.runs_dock.toggleViewAction()
@@ -497,18 +505,19 @@ class MainWindow(QMainWindow):
         self._update_undo_actions()
 
     def _update_undo_actions(self, *_: Any) -> None:
-        st, busy = self.undo_stack, self.runs.busy()
-        self.action_undo.setEnabled(st.canUndo() and not busy)
-        self.action_redo.setEnabled(st.canRedo() and not busy)
+        st = self.undo_stack
+        # while paused, a hand edit of a weight can be undone (param_edit.may_undo)
+        self.action_undo.setEnabled(st.canUndo() and param_edit.may_undo(self))
+        self.action_redo.setEnabled(st.canRedo() and param_edit.may_undo(self, redo=True))
         self.action_undo.setText(f"&Undo {st.undoText()}" if st.canUndo() else "&Undo")
         self.action_redo.setText(f"&Redo {st.redoText()}" if st.canRedo() else "&Redo")
 
     def undo(self) -> None:
-        if not self.runs.busy() and self.undo_stack.canUndo():
+        if self.undo_stack.canUndo() and param_edit.may_undo(self):
             self.undo_stack.undo()
 
     def redo(self) -> None:
-        if not self.runs.busy() and self.undo_stack.canRedo():
+        if self.undo_stack.canRedo() and param_edit.may_undo(self, redo=True):
             self.undo_stack.redo()
 
     def _build_status_bar(self) -> None:
@@ -883,6 +892,10 @@ class MainWindow(QMainWindow):
         self.set_current_tab("trace")
         self.inspector.click_weight(int(layer), int(j), int(k))
 
+    def _on_table_sample(self, split: str, index: int) -> None:
+        """A row selected in the data table: the inspector (and the diagrams) take it."""
+        self.inspector.set_sample_index(int(index), split)
+
     def _on_surface_clicked(self, event: Any) -> None:
         """A click on the decision surface picks the nearest training sample for the trace."""
         ds = self._dataset
@@ -1053,6 +1066,7 @@ class MainWindow(QMainWindow):
         for t in self.throttled:
             t.stop()
         self.inspector.stop()
+        self.param_editor.stop()
         self.diagnostics.stop()
         self.statusBar().clearMessage()  # stops the status bar's own message timer
         self.dataset_panel.shutdown()

@@ -24,7 +24,13 @@ the tests: well under 50 ms). Painting is a single ``paintEvent`` over arrays pr
 A click on a link emits ``weightClicked(l, j, k)`` (0-based units: what
 ``BackpropInspector.click_weight`` takes).
 
-Leaves out: editing weights by dragging, animating values along the links.
+Hand edits (when the window sets ``editable``: training paused or idle): Shift+click or
+right-click a link or a neuron of layer ≥ 2 emits ``editRequested(kind, l, j, k, global pos)``
+("w" or "b"); Shift+drag up/down emits ``paramDragged(kind, l, j, k, value, token)`` as it goes
+(``token`` tells one drag from the next; the value follows ``param_edit.drag_value``).
+:mod:`bpstudio.ui.param_edit` does the editing.
+
+Leaves out: animating values along the links.
 """
 
 from __future__ import annotations
@@ -34,10 +40,11 @@ import time
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QPoint, QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import (
     QBrush,
     QColor,
+    QContextMenuEvent,
     QFont,
     QFontMetricsF,
     QMouseEvent,
@@ -46,10 +53,19 @@ from PySide6.QtGui import (
     QPalette,
     QPen,
 )
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QToolTip, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QMenu,
+    QToolTip,
+    QVBoxLayout,
+    QWidget,
+)
 
 from bpstudio.ui import theme
-from bpstudio.ui.stage_text import idx_text
+from bpstudio.ui.param_edit import drag_value
+from bpstudio.ui.stage_text import idx_text, plain_name
 from bpstudio.ui.trace_view import (
     NEGATIVE,
     NEGATIVE_DARK,
@@ -96,6 +112,9 @@ class _Canvas(QWidget):
         self.view._paint(self)
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt override
+        if self._drag_move(event):
+            event.accept()
+            return
         text = self.view.tooltip_at(event.position())
         if text:
             QToolTip.showText(event.globalPosition().toPoint(), f"<p>{text}</p>", self)
@@ -103,23 +122,82 @@ class _Canvas(QWidget):
             QToolTip.hideText()
         super().mouseMoveEvent(event)
 
+    def _drag_move(self, event: QMouseEvent) -> bool:
+        drag = self.view._drag
+        if drag is None:
+            return False
+        kind, ell, j, k, v0, y0, token = drag
+        dy = y0 - event.position().y()
+        if abs(dy) >= 2 or self.view._dragged:
+            self.view._dragged = True
+            self.view.paramDragged.emit(kind, ell, j, k, drag_value(v0, dy), token)
+        return True
+
     def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt override
-        hit = self.view.edge_at(event.position())
-        if hit is not None and event.button() == Qt.MouseButton.LeftButton:
-            self.view.weightClicked.emit(*hit)
+        view = self.view
+        left = event.button() == Qt.MouseButton.LeftButton
+        shift = bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier)
+        if left and shift and view.editable:
+            target = view.param_at(event.position())
+            if target is not None:
+                view._drag_count += 1
+                view._drag = (
+                    *target,
+                    view.param_value(*target),
+                    event.position().y(),
+                    view._drag_count,
+                )
+                view._dragged = False
+                event.accept()
+                return
+        hit = view.edge_at(event.position())
+        if hit is not None and left:
+            view.weightClicked.emit(*hit)
             event.accept()
             return
         super().mousePressEvent(event)
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt override
+        view = self.view
+        drag, view._drag = view._drag, None
+        if drag is not None:
+            if not view._dragged:  # Shift+click: type the value
+                kind, ell, j, k = drag[:4]
+                view.editRequested.emit(kind, ell, j, k, event.globalPosition().toPoint())
+            event.accept()
+            return
+        super().mouseReleaseEvent(event)
+
+    def contextMenuEvent(self, event: QContextMenuEvent) -> None:  # noqa: N802 - Qt override
+        target = self.view.param_at(QPointF(event.pos()))
+        if target is None:
+            super().contextMenuEvent(event)
+            return
+        kind, ell, j, k = target
+        name = plain_name(kind, ell, *((j, k) if kind == "w" else (j,)))
+        menu = QMenu(self)
+        act = menu.addAction(f"Edit {name} = {self.view.param_value(*target):.5g}…")
+        act.setEnabled(self.view.editable)
+        if not self.view.editable:
+            menu.addAction("(pause training to edit)").setEnabled(False)
+        if menu.exec(event.globalPos()) is act:
+            self.view.editRequested.emit(kind, ell, j, k, event.globalPos())
 
 
 class NetworkDiagramView(QWidget):
     """Layers as columns of neurons, weights as coloured lines; see the module docstring."""
 
     weightClicked = Signal(int, int, int)  # layer l, unit j of l, unit k of l − 1 (0-based)
+    editRequested = Signal(str, int, int, int, QPoint)  # "w"/"b", l, j, k, where (global)
+    paramDragged = Signal(str, int, int, int, float, int)  # …, the new value, the drag's token
 
     def __init__(self, parent: QWidget | None = None, *, max_nodes: int = MAX_NODES) -> None:
         super().__init__(parent)
         self.setObjectName("networkDiagram")
+        self.editable = False  # hand edits allowed (the window: paused or idle)
+        self._drag: tuple | None = None  # (kind, l, j, k, value at the press, y, token)
+        self._dragged = False
+        self._drag_count = 0
         self.max_nodes = max_nodes
         self.sizes: list[int] = []
         self.activations: list[str] = []
@@ -667,6 +745,30 @@ class NetworkDiagramView(QWidget):
                     return ", ".join(parts)
         hit = self.edge_at(pos)
         return self._edge_text(*hit) if hit is not None else ""
+
+    def node_at(self, pos: QPointF) -> tuple[int, int] | None:
+        """The neuron (l, unit) under ``pos`` (shown units only), or None."""
+        r = self._radius
+        for li, layer_pos in enumerate(self._pos):
+            for unit, c in layer_pos.items():
+                if unit >= 0 and (c.x() - pos.x()) ** 2 + (c.y() - pos.y()) ** 2 <= (r + 2) ** 2:
+                    return li + 1, unit
+        return None
+
+    def param_at(self, pos: QPointF) -> tuple[str, int, int, int] | None:
+        """The parameter under ``pos``: ("b", l, j, 0) on a neuron of layer ≥ 2, ("w", l, j, k)
+        on a link, else None."""
+        if not self._pos:
+            return None
+        node = self.node_at(pos)
+        if node is not None:
+            return ("b", node[0], node[1], 0) if node[0] >= 2 else None
+        hit = self.edge_at(pos)
+        return ("w", *hit) if hit is not None else None
+
+    def param_value(self, kind: str, layer: int, j: int, k: int = 0) -> float:
+        """The shown value of w^l_jk or b^l_j."""
+        return float(self.weights[layer][j, k] if kind == "w" else self.biases[layer][j])
 
     def edge_at(self, pos: QPointF) -> tuple[int, int, int] | None:
         """The link (l, j, k) within 3 px of ``pos`` (the nearest), or None."""

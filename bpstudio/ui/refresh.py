@@ -141,6 +141,12 @@ class Throttled(QObject):
         self.delivered += 1
         self.view.set_network(self._net)
 
+    def flush(self) -> None:
+        """Deliver a waiting call now (a hand edit must show at once, not in 0.26 s)."""
+        if self.timer.isActive():
+            self.timer.stop()
+            self._deliver()
+
     def stop(self) -> None:
         self.timer.stop()
 

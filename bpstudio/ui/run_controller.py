@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import enum
 import math
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -142,6 +143,10 @@ class RunController(QObject):
         self.epoch_offset = 0  # epochs completed by earlier runs
         self.steps_done = 0  # steps completed by earlier runs
         self.paused_step: int | None = None  # the step the child confirmed pausing at
+        # the paused run's optimiser (remote.Progress.optimizer_state), None unless paused
+        self.optimizer_state: Any = None
+        # called before Resume / Step / Stop reach the child (a pending hand edit goes first)
+        self.before_command: Callable[[], None] | None = None
         self.last_lr: float | None = None
         self._rate: tuple[float, int] | None = None  # (elapsed, step) at the previous message
         self.steps_per_s = 0.0
@@ -161,6 +166,8 @@ class RunController(QObject):
         return self.state != RunState.IDLE
 
     def _set_state(self, state: RunState) -> None:
+        if state != RunState.PAUSED:
+            self.optimizer_state = None  # running, it moves on; a new run starts fresh
         self.state = state
         self.stateChanged.emit(str(state))
 
@@ -237,22 +244,30 @@ class RunController(QObject):
             self.worker.submit("pause")
             self._set_state(RunState.PAUSED)
 
+    def _before(self) -> None:
+        if self.before_command is not None:
+            self.before_command()
+
     def resume(self) -> None:
         if self.state == RunState.PAUSED:
+            self._before()
             self.worker.submit("resume")
             self.paused_step = None
             self._set_state(RunState.RUNNING)
 
     def step(self) -> None:
         if self.state == RunState.PAUSED:
+            self._before()
             self.worker.submit("step", 1)
 
     def step_epoch(self) -> None:
         if self.state == RunState.PAUSED:
+            self._before()
             self.worker.submit("step_epoch")
 
     def stop(self) -> None:
         if self.state in (RunState.RUNNING, RunState.PAUSED):
+            self._before()
             self.worker.submit("stop")
             self._set_state(RunState.STOPPING)
 
@@ -261,6 +276,14 @@ class RunController(QObject):
             return
         if self.state in (RunState.RUNNING, RunState.PAUSED):
             self.worker.submit("set_lr", float(lr))
+
+    def set_params(self, params: dict[str, np.ndarray]) -> bool:
+        """The user edited the paused network: the child trains on from ``params``. False
+        (nothing sent) unless a single run is paused."""
+        if self.state != RunState.PAUSED or self.sweeping:
+            return False
+        self.worker.submit("set_params", {k: np.array(v, copy=True) for k, v in params.items()})
+        return True
 
     def set_pace(self, pace: float | None) -> None:
         """Steps per second for the running child (None: full speed), applied at once."""
@@ -292,8 +315,11 @@ class RunController(QObject):
         self.last_lr = p.lr
         if p.paused and self.state == RunState.PAUSED:
             self.paused_step = p.step
+            if p.optimizer_state is not None:
+                self.optimizer_state = p.optimizer_state
         elif not p.paused:
             self.paused_step = None
+            self.optimizer_state = None
         self.progressed.emit(p)
         self.statusChanged.emit(self._status(p))
 

@@ -386,11 +386,15 @@ def _update(w: SampleWalk, l: int, j: int, k: int) -> tuple[str, str, str, str]:
         f"after the step on every weight and bias"
     )
     fresh = all(not np.any(a) for per in u.state_before.values() for a in per.values())
-    state = (
-        f"from a fresh {u.optimizer} state (v, m start at 0, t = {u.t})"
-        if fresh
-        else f"from the given {u.optimizer} state at step t = {u.t}"
-    )
+    if u.source:
+        state = (
+            f"from the live {u.optimizer} state of {u.source} (t = {u.t}: the step training "
+            f"takes next)"
+        )
+    elif fresh:
+        state = f"from a fresh {u.optimizer} state (v, m start at 0, t = {u.t})"
+    else:
+        state = f"from the given {u.optimizer} state at step t = {u.t}"
     note = (
         f"Training takes this step with ∂J/∂θ averaged over a mini-batch (see “This "
         f"mini-batch”); here it uses this sample alone, {state}. Pick the layer and the "

@@ -5,7 +5,8 @@ positive, orange for negative, fading into the background at 0, as the network d
 and the backprop trace's cells.
 
 A click on a cell emits ``weightClicked(l, i, j)`` (0-based units: what
-``BackpropInspector.click_weight`` takes). For image-like inputs (64 = 8×8, 784 = 28×28) the
+``BackpropInspector.click_weight`` takes); Shift+click emits ``editRequested("w", l, i, j, pos)``
+to type the weight's value (``param_edit``). For image-like inputs (64 = 8×8, 784 = 28×28) the
 ``weightsModeCombo`` also offers the first hidden layer's tiles (:mod:`bpstudio.ui.weight_tiles`:
 each unit's incoming weights as an image), whose pixels click through the same way.
 
@@ -18,7 +19,7 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, Qt, Signal
+from PySide6.QtCore import QPoint, QPointF, Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -50,6 +51,7 @@ class WeightsView(QWidget):
     """Heatmap of one weight matrix W^l (rows: units of layer l, columns: units of layer l−1)."""
 
     weightClicked = Signal(int, int, int)  # layer l, unit i of l, unit j of l − 1 (0-based)
+    editRequested = Signal(str, int, int, int, QPoint)  # "w", l, i, j, where (global)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -220,6 +222,11 @@ class WeightsView(QWidget):
         p = self.image.mapFromScene(event.scenePos())
         j, i = int(np.floor(p.x())), int(np.floor(p.y()))
         if 0 <= i < W.shape[0] and 0 <= j < W.shape[1]:
+            mods = event.modifiers() if hasattr(event, "modifiers") else Qt.KeyboardModifier(0)
+            if mods & Qt.KeyboardModifier.ShiftModifier:
+                where = event.screenPos().toPoint() if hasattr(event, "screenPos") else QPoint()
+                self.editRequested.emit("w", int(key[1:]), i, j, where)
+                return
             self.weightClicked.emit(int(key[1:]), i, j)
 
     def _update_readout(self) -> None:

@@ -112,7 +112,8 @@ class TrainingWorker(QObject):
 
     def submit(self, *command: Any) -> None:
         """Queue a command: ("prewarm",), ("run", RunRequest), ("pause",), ("resume",),
-        ("step", n), ("step_epoch",), ("stop",), ("set_lr", x), ("set_pace", steps_per_s | None).
+        ("step", n), ("step_epoch",), ("stop",), ("set_lr", x), ("set_pace", steps_per_s | None),
+        ("set_params", {"W2": …}) (a paused run trains on from these).
         Thread-safe."""
         self._commands.put(command)
         with contextlib.suppress(OSError):
@@ -197,6 +198,8 @@ class TrainingWorker(QObject):
                     trainer.set_lr(cmd[1])
                 elif kind == "set_pace":
                     trainer.set_pace(cmd[1])
+                elif kind == "set_params":
+                    trainer.set_params(cmd[1])
                 elif kind == "step":
                     trainer.step(cmd[1] if len(cmd) > 1 else 1)
                 elif kind in ("pause", "resume", "step_epoch", "stop"):

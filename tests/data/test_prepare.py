@@ -218,3 +218,28 @@ def test_values_too_large_to_scale_name_the_column(tmp_path):
     p.write_text("a,b,label\n1,1e308,A\n2,-1e308,B\n3,1e308,A\n4,2,B\n")
     with pytest.raises(DataError, match="column 'b' has values too large to scale"):
         prepare(read_csv(p))
+
+
+def test_source_rows_map_each_split_row_to_its_table_row_after_shuffling_and_drops():
+    """Rows without a target and rows with a gap are dropped; the rest is shuffled into three
+    splits. source_rows / locate say which table row each split row is, both ways."""
+    frame = penguins(60, seed=3)
+    frame["bill"] = frame["bill"].astype(float)
+    frame.loc[[4, 17], "bill"] = np.nan  # dropped under missing="drop"
+    frame.loc[9, "species"] = None  # no target: dropped
+    t = table_of(frame)
+    ds = prepare(t, DatasetOptions(target="species", val_fraction=0.2, test_fraction=0.2,
+                                   scaling="none", seed=5))  # fmt: skip
+    got = {s: ds.source_rows[s] for s in ("train", "val", "test")}
+    assert sum(len(v) for v in got.values()) == 57 and ds.n_dropped == 3
+    assert len(ds.X_val) == len(got["val"]) and len(ds.X_test) == len(got["test"]) > 0
+    cols = ds.feature_names
+    j = cols.index("bill")
+    for split, X in (("train", ds.X_train), ("val", ds.X_val), ("test", ds.X_test)):
+        rows = got[split]
+        assert not np.array_equal(rows, np.sort(rows))  # shuffled, not in file order
+        np.testing.assert_array_equal(X[:, j], frame["bill"].to_numpy()[rows])
+        for i in (0, len(rows) - 1):
+            assert ds.locate(int(rows[i])) == (split, i)
+    for dropped in (4, 9, 17):
+        assert ds.locate(dropped) is None

@@ -13,7 +13,7 @@ import time
 import numpy as np
 import pytest
 
-from bpstudio.engine import Network
+from bpstudio.engine import FitConfig, Network, fit
 from bpstudio.engine.remote import Failed, Finished, Progress, Ready, RemoteTrainer, RunRequest
 
 TIMEOUT = 30.0
@@ -326,3 +326,50 @@ def test_pause_and_stop_are_prompt_while_paced_slowly(trainer):
 def test_bad_pace_is_refused():
     with pytest.raises(ValueError, match="pace"):
         RemoteTrainer().set_pace(0.0)
+
+
+def test_a_pause_carries_the_optimiser_state_and_the_next_step_uses_it(trainer):
+    """Adam on one sample: the paused message's state makes the update stage equal the child's
+    next step; a progress message of a running child carries none."""
+    from bpstudio.engine.stages import walk
+
+    net = _net()
+    x, y = np.array([[0.3, -0.7]]), np.array([[1.0]])
+    cfg = {"epochs": None, "batch_size": 1, "lr": 0.05, "optimizer": "adam"}
+    trainer.run(RunRequest(net.config(), net.get_params(), cfg, "one", x, y, step_budget=1))
+    _collect(trainer, lambda m: isinstance(m, Progress) and m.paused)
+    trainer.step(4)
+    msg = _collect(trainer, lambda m: isinstance(m, Progress) and m.paused)[-1]
+    st = msg.optimizer_state
+    assert st is not None and st.optimizer == "adam" and st.t == 5 and set(st.arrays) == {"m", "v"}
+    paused = Network.from_config(net.config(), msg.params)
+    w = walk(paused, x[0], y[0], FitConfig.from_dict(cfg), t=st.t + 1, state=st.arrays)
+    trainer.step()
+    nxt = _collect(trainer, lambda m: isinstance(m, Progress) and m.paused)[-1]
+    for name, value in nxt.params.items():
+        np.testing.assert_allclose(w.update.new[name], value, rtol=1e-12, atol=1e-14)
+    trainer.resume()
+    running = _collect(trainer, lambda m: isinstance(m, Progress) and len(m.steps) > 0)
+    assert all(m.optimizer_state is None for m in running if not m.paused)
+    trainer.stop()
+    _collect(trainer, lambda m: isinstance(m, Finished))
+
+
+def test_set_params_while_paused_is_trained_from(trainer):
+    net = _net()
+    X, Y = _xor_data()
+    cfg = {"epochs": None, "batch_size": 200, "lr": 0.5, "shuffle": False}
+    trainer.run(RunRequest(net.config(), net.get_params(), cfg, "xor", X, Y, step_budget=1))
+    msg = _collect(trainer, lambda m: isinstance(m, Progress) and m.paused)[-1]
+    edited = {k: v.copy() for k, v in msg.params.items()}
+    edited["W2"][3, 1] = 2.5
+    trainer.set_params(edited)
+    trainer.step()
+    nxt = _collect(trainer, lambda m: isinstance(m, Progress) and m.paused)[-1]
+    ref = Network.from_config(net.config(), edited)
+    fit(ref, X, Y, config=FitConfig.from_dict({**cfg, "epochs": 1}))
+    for name, value in nxt.params.items():
+        np.testing.assert_allclose(value, ref.params[name], rtol=1e-10, atol=1e-12)
+    trainer.stop()
+    fin = _collect(trainer, lambda m: isinstance(m, Finished))[-1]
+    np.testing.assert_allclose(fin.params["W2"], nxt.params["W2"])
