@@ -842,8 +842,9 @@ class MainWindow(QMainWindow):
         """The inspected sample changed: the diagram, the gradient check and the mini-batch
         the inspector shows follow it."""
         x, y, i = self._trace_sample()
-        self.network_view.set_sample(x, y, i)
-        self.stage_diagram.set_sample(x, y, i)
+        split = self.inspector.split()
+        self.network_view.set_sample(x, y, i, split)
+        self.stage_diagram.set_sample(x, y, i, split)
         if x is not None:
             self.gradient_check.set_sample(x, y)
         self._update_batch()

@@ -93,6 +93,9 @@ FILL_MODES = (
 )
 
 
+SPLIT_NAMES = {"train": "training", "val": "validation", "test": "test"}
+
+
 def seed_name(sym: str, layer: int, *idx: int) -> str:
     """Rich text in the seed's notation: seed_name("w", 3, 1, 0) → w<sup>3</sup><sub>21</sub>."""
     return f"<i>{sym}</i><sup>{layer}</sup><sub>{idx_text(*idx)}</sub>"
@@ -212,6 +215,7 @@ class NetworkDiagramView(QWidget):
         self.updates: dict[int, np.ndarray] | None = None  # l -> ΔW^l
         self._explicit_update = False
         self.sample_index: int | None = None
+        self.sample_split = "train"  # the split sample_index counts in
         self.highlight: dict | None = None
         self._net: Any = None
         self._sample: tuple[np.ndarray, np.ndarray] | None = None
@@ -369,11 +373,17 @@ class NetworkDiagramView(QWidget):
         self.canvas.update()
 
     def set_sample(
-        self, x: np.ndarray | None, y: np.ndarray | None, index: int | None = None
+        self,
+        x: np.ndarray | None,
+        y: np.ndarray | None,
+        index: int | None = None,
+        split: str = "train",
     ) -> None:
-        """The sample whose a, z, δ fill the neurons and whose ∂J/∂w the links can show."""
+        """The sample whose a, z, δ fill the neurons and whose ∂J/∂w the links can show
+        (``index`` in ``split``: "train", "val" or "test", named in the legend)."""
         self._sample = None if x is None or y is None else (np.asarray(x), np.asarray(y))
         self.sample_index = index
+        self.sample_split = split
         self._recompute_sample()
         self._update_legend()
         self.canvas.update()
@@ -509,8 +519,8 @@ class NetworkDiagramView(QWidget):
             fill = "bias b<sup>l</sup><sub>j</sub>"
         elif self.sample_index is not None:
             fill = (
-                f"{name[mode]} {sym}<sup>l</sup><sub>j</sub> of training sample "
-                f"{self.sample_index + 1}"
+                f"{name[mode]} {sym}<sup>l</sup><sub>j</sub> of "
+                f"{SPLIT_NAMES.get(self.sample_split, 'training')} sample {self.sample_index + 1}"
             )
         else:
             fill = f"{name[mode]} {sym}<sup>l</sup><sub>j</sub> (no sample chosen)"

@@ -216,3 +216,21 @@ def test_a_width_sweep_keeps_the_weights_of_the_layers_that_keep_their_shape():
         np.testing.assert_array_equal(v.params["W2"], base.params["W2"])
     for k in base.params:  # the variant of the base's own width starts exactly as the base
         np.testing.assert_array_equal(vs[1].params[k], base.params[k])
+
+
+def test_panning_one_overlay_plot_moves_the_others_but_new_data_repaints_only_its_own(qtbot):
+    """The three overlay plots share the x range the user chooses; they are not linked through
+    pyqtgraph (a linked auto-range made every redraw of one plot repaint all three)."""
+    from bpstudio.ui.compare import CompareView
+
+    view = CompareView()
+    qtbot.addWidget(view)
+    plots = (view.loss_plot, view.metric_plot, view.grad_plot)
+    for p in plots:
+        assert p.getPlotItem().vb.linkedView(0) is None  # x not linked by pyqtgraph
+    vb = view.grad_plot.getPlotItem().vb
+    vb.setXRange(100.0, 500.0, padding=0)
+    vb.sigRangeChangedManually.emit([True, False])  # as a mouse drag or wheel does
+    for p in plots:
+        lo, hi = p.getPlotItem().vb.viewRange()[0]
+        assert (lo, hi) == pytest.approx((100.0, 500.0))

@@ -36,9 +36,11 @@ def test_selecting_a_table_row_makes_it_the_inspectors_sample(qtbot, window):
         X = ds.X_train if split == "train" else ds.X_val
         np.testing.assert_array_equal(insp.sample()[0], X[i])
         np.testing.assert_array_equal(insp.walk.x, X[i])
-        assert f"{'training' if split == 'train' else 'validation'} sample {i + 1}" in (
-            panel.table_note.text()
-        )
+        named = f"{'training' if split == 'train' else 'validation'} sample {i + 1}"
+        assert named in panel.table_note.text()
+        assert w.network_view.sample_split == split
+        w.network_view.set_fill_mode("activation")
+        assert named in w.network_view.legend.text()  # the diagram's legend names the split
     # the diagram follows the inspected training sample
     r = int(ds.source_rows["train"][3])
     panel.table.selectRow(r)
