@@ -76,6 +76,7 @@ from bpstudio.engine.training import (
     class_labels,
     fit,
     looks_like_classes,
+    runaway_weights,
 )
 
 _FIT_FIELDS = frozenset(f.name for f in fields(FitConfig))
@@ -907,37 +908,15 @@ class _Group:
             self._finish(leaving, step, None, done)
 
     def _runaway(self, k: int, ep: int, st: int, losses: np.ndarray) -> str:
-        """fit's runaway-weights check for run k at the end of an epoch (`_Trainer.runaway`, its
-        wording): weights past √max of the dtype, or 10⁶ times their start with a loss no lower
-        than the untrained net's, are divergence; puts back the start-of-epoch θ. "" if not."""
-        r, theta, snapshot, hard_limit = (
-            self.runs[k],
-            self.Theta[k],
-            self.snapshot[k],
-            self.hard_limit,
-        )
+        """fit's runaway-weights check (:func:`~bpstudio.engine.training.runaway_weights`) for
+        run k at the end of an epoch; puts back its start-of-epoch θ. "" if not."""
+        r = self.runs[k]
         if r.first_loss is None:
             r.first_loss = float(losses[0])
-        train_loss = float(np.mean(losses))
-        peak = float(max(theta.max(), -theta.min())) if theta.size else 0.0
-        hard = peak > hard_limit
-        if not hard and not (peak > 1e6 * r.start_peak and train_loss >= r.first_loss):
-            return ""
-        if np.all(np.abs(snapshot) <= hard_limit):
-            np.copyto(theta, snapshot)
-            kept = f"The weights were reset to their values at the start of epoch {ep}."
-        else:
-            kept = "The weights were not usable at the start of the epoch either."
-        why = (
-            f"beyond {hard_limit:.2g}, where their squares overflow {self.dtype.name}"
-            if hard
-            else f"{peak / r.start_peak:.2g} times their start while the loss did not fall"
-        )
-        return (
-            f"Training diverged at epoch {ep}, step {st}: the weights ran away to {peak:.3g} "
-            f"({why}). {kept} Try a smaller learning rate α (now {_fmt(r.lr)}, e.g. "
-            f"{_fmt(r.lr / 10)}), or scale the inputs (standardize the features)."
-        )
+        return runaway_weights(
+            self.Theta[k], self.snapshot[k], self.hard_limit, r.start_peak, r.first_loss,
+            float(np.mean(losses)), r.lr, self.dtype, ep, st,
+        )  # fmt: skip
 
     def _diverged(self, k: int, ep: int, st: int, Xb: np.ndarray) -> str:
         """fit's divergence message for run k; puts back its start-of-epoch θ if not finite."""

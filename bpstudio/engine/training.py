@@ -429,6 +429,44 @@ class _EpochScores:
         )
 
 
+def runaway_weights(
+    theta: np.ndarray,
+    snapshot: np.ndarray,
+    hard_limit: float,
+    start_peak: float,
+    first_loss: float,
+    train_loss: float,
+    lr: float,
+    dtype: np.dtype,
+    ep: int,
+    st: int,
+) -> str:
+    """Runaway weights are divergence too, even while the loss stays finite (a saturated
+    softmax keeps a clipped cross-entropy finite): past √max of the dtype their squares
+    overflow, and weights 10⁶ times their start with a loss no lower than the untrained net's
+    are blowing up. Returns the message (and puts the start-of-epoch ``snapshot`` back into
+    ``theta``), or "". One home for ``fit`` and ``fit_many`` (per run)."""
+    peak = float(max(theta.max(), -theta.min())) if theta.size else 0.0
+    hard = peak > hard_limit
+    if not hard and not (peak > 1e6 * start_peak and train_loss >= first_loss):
+        return ""
+    if np.all(np.abs(snapshot) <= hard_limit):
+        np.copyto(theta, snapshot)
+        kept = f"The weights were reset to their values at the start of epoch {ep}."
+    else:
+        kept = "The weights were not usable at the start of the epoch either."
+    why = (
+        f"beyond {hard_limit:.2g}, where their squares overflow {np.dtype(dtype).name}"
+        if hard
+        else f"{peak / start_peak:.2g} times their start while the loss did not fall"
+    )
+    return (
+        f"Training diverged at epoch {ep}, step {st}: the weights ran away to {peak:.3g} "
+        f"({why}). {kept} Try a smaller learning rate α (now {_fmt(lr)}, e.g. "
+        f"{_fmt(lr / 10)}), or scale the inputs (standardize the features)."
+    )
+
+
 class _Trainer:
     """Everything one fit allocates once: working parameters θ and gradients g (flat vectors with
     per-layer views), the fused kernels, the optimiser, L2 masks, the data buffers and the
@@ -560,33 +598,13 @@ class _Trainer:
         )
 
     def runaway(self, ep: int, st: int, losses: list[float]) -> str:
-        """Runaway weights are divergence too, even while the loss stays finite (a saturated
-        softmax keeps a clipped cross-entropy finite): past √max of the dtype their squares
-        overflow, and weights 10⁶ times their start with a loss no lower than the untrained net's
-        are blowing up. Returns the message (and puts back the start-of-epoch weights), or ""."""
-        theta, snapshot, hard_limit, lr = self.theta, self.snapshot, self.hard_limit, self.lr
+        """See :func:`runaway_weights` (this run's θ, snapshot and α)."""
         if self.first_loss is None:
             self.first_loss = losses[0]
-        train_loss = float(np.mean(losses))
-        peak = float(max(theta.max(), -theta.min())) if theta.size else 0.0
-        hard = peak > hard_limit
-        if not hard and not (peak > 1e6 * self.start_peak and train_loss >= self.first_loss):
-            return ""
-        if np.all(np.abs(snapshot) <= hard_limit):
-            np.copyto(theta, snapshot)
-            kept = f"The weights were reset to their values at the start of epoch {ep}."
-        else:
-            kept = "The weights were not usable at the start of the epoch either."
-        why = (
-            f"beyond {hard_limit:.2g}, where their squares overflow {self.data.dtype.name}"
-            if hard
-            else f"{peak / self.start_peak:.2g} times their start while the loss did not fall"
-        )
-        return (
-            f"Training diverged at epoch {ep}, step {st}: the weights ran away to {peak:.3g} "
-            f"({why}). {kept} Try a smaller learning rate α (now {_fmt(lr)}, e.g. "
-            f"{_fmt(lr / 10)}), or scale the inputs (standardize the features)."
-        )
+        return runaway_weights(
+            self.theta, self.snapshot, self.hard_limit, self.start_peak, self.first_loss,
+            float(np.mean(losses)), self.lr, self.data.dtype, ep, st,
+        )  # fmt: skip
 
     # --- an epoch ------------------------------------------------------------------------------
     def start_epoch(self, ep: int) -> np.ndarray:
