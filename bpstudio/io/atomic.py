@@ -20,6 +20,7 @@ import json
 import math
 import os
 import re
+import signal
 import stat
 import tempfile
 import time
@@ -130,16 +131,40 @@ def atomic_open(path: str | os.PathLike[str], mode: str = "wb") -> Iterator[IO[A
         raise
 
 
+_HELD = (signal.SIGINT, signal.SIGTERM)
+
+
+def _hold_signals() -> Any:
+    """Block SIGINT and SIGTERM for this thread (POSIX); returns what to restore, or None."""
+    if not hasattr(signal, "pthread_sigmask"):
+        return None
+    return signal.pthread_sigmask(signal.SIG_BLOCK, _HELD)
+
+
+def _release_signals(held: Any) -> None:
+    if held is not None:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+
+
 @contextlib.contextmanager
 def _atomic_regular(target: Path, mode: str) -> Iterator[IO[Any]]:
     if target.is_symlink():
         target = Path(os.path.realpath(target))
     folder = target.parent if str(target.parent) else Path(".")
     clean_stale_temps(folder)
-    fd, tmp_name = tempfile.mkstemp(
-        prefix=f".{target.name}.{os.getpid()}-", suffix=".tmp", dir=folder
-    )
+    # Ctrl+C / SIGTERM raise in Python code: one landing between mkstemp creating the file and
+    # the ``try`` below would leave the temp behind (seen once in CI). Hold them until the temp's
+    # clean-up is in place; a signal that came meanwhile is handled inside the ``try``.
+    held = _hold_signals()
     try:
+        fd, tmp_name = tempfile.mkstemp(
+            prefix=f".{target.name}.{os.getpid()}-", suffix=".tmp", dir=folder
+        )
+    except BaseException:
+        _release_signals(held)
+        raise
+    try:
+        _release_signals(held)
         encoding = None if "b" in mode else "utf-8"
         newline = None if "b" in mode else ""
         with os.fdopen(fd, mode, encoding=encoding, newline=newline) as handle:
