@@ -65,7 +65,8 @@ def panel_settings_from_fit(fit: FitConfig) -> dict[str, Any]:
 class ProjectFiles(QObject):
     """The window's project commands and its autosave (see the module docstring)."""
 
-    _written = Signal(object, object, object)  # (mark, path or None, error or None), any thread
+    # (mark, when the snapshot was taken, path or None, error or None), from any thread
+    _written = Signal(object, float, object, object)
 
     def __init__(self, window: Any) -> None:
         super().__init__(window)
@@ -98,33 +99,41 @@ class ProjectFiles(QObject):
         if mark == self._autosaved:
             return None  # nothing new since the last autosave
         self.capture()
+        taken = time.time()  # what the file will hold is the session at this moment
         snapshot = snapshot_recovery(s)
         folder = self.recovery_folder()
         if background:
             self._writer = threading.Thread(
-                target=self._write, args=(snapshot, folder, mark), name="autosave", daemon=True
+                target=self._write,
+                args=(snapshot, folder, mark, taken),
+                name="autosave",
+                daemon=True,
             )
             self._writer.start()
             return None
         try:
             path = snapshot.write(folder)
         except OSError as exc:
-            self._on_written(mark, None, exc)
+            self._on_written(mark, taken, None, exc)
             return None
-        self._on_written(mark, path, None)
+        self._on_written(mark, taken, path, None)
         return path
 
-    def _write(self, snapshot: Any, folder: Path, mark: tuple) -> None:
+    def _write(self, snapshot: Any, folder: Path, mark: tuple, taken: float) -> None:
         try:
-            self._written.emit(mark, snapshot.write(folder), None)
+            self._written.emit(mark, taken, snapshot.write(folder), None)
         except Exception as exc:  # noqa: BLE001 - reported in the window, the thread just ends
-            self._written.emit(mark, None, exc)
+            self._written.emit(mark, taken, None, exc)
 
-    def _on_written(self, mark: tuple, path: Path | None, error: Exception | None) -> None:
+    def _on_written(
+        self, mark: tuple, taken: float, path: Path | None, error: Exception | None
+    ) -> None:
         if error is not None:
             self.w.statusBar().showMessage(f"Autosave failed: {error}", 8000)
             return
-        self.last_autosave = time.time()
+        if self.last_autosave is not None and taken < self.last_autosave:
+            return  # a background write that landed after a newer one (quit waits for it)
+        self.last_autosave = taken  # the moment the recovery file holds, not when it landed
         self._autosaved = mark
 
     def wait_autosave(self) -> None:
