@@ -20,12 +20,17 @@ def _runs(n: int, epochs: int, steps: int) -> list:
     ]
 
 
-def test_bands_and_hover_read_out(qtbot) -> None:
+def _shown_view(qtbot, width: int, height: int) -> CompareView:
     view = CompareView()
     qtbot.addWidget(view)
-    view.resize(1200, 400)
+    view.resize(width, height)
     view.show()
     qtbot.waitExposed(view)
+    return view
+
+
+def test_bands_and_hover_read_out(qtbot) -> None:
+    view = _shown_view(qtbot, 1200, 400)
     a, b = _runs(2, 100, 48)  # 4,800 steps: many per drawn point
     view.set_runs([a, b])
     c = view.curves[b.id]
@@ -59,11 +64,7 @@ def test_bands_and_hover_read_out(qtbot) -> None:
 
 
 def test_a_redraw_of_12_long_runs_is_cheap(qtbot) -> None:
-    view = CompareView()
-    qtbot.addWidget(view)
-    view.resize(1400, 450)
-    view.show()
-    qtbot.waitExposed(view)
+    view = _shown_view(qtbot, 1400, 450)
     runs = _runs(12, 500, 200)  # 100,000 steps each
     view.set_runs(runs)
     times = []

@@ -1,3 +1,4 @@
+# ruff: noqa: F811 - the window fixture of test_compare is imported, then requested by name
 """A sweep while it trains: a variant that ends early shows as ended at once (Runs table,
 results table, overlay legend) while the others train on; each variant keeps checkpoints as a
 single run of its length does; the main plots show one variant, named in their titles."""
@@ -5,7 +6,6 @@ single run of its length does; the main plots show one variant, named in their t
 from __future__ import annotations
 
 import numpy as np
-import pytest
 from PySide6.QtWidgets import QTableView
 
 from bpstudio.engine import FitConfig, Network, fit
@@ -14,18 +14,9 @@ from bpstudio.session.checkpoints import DEFAULT_EVERY, DEFAULT_MAX_KEPT
 from bpstudio.ui import MainWindow, dialogs
 from bpstudio.ui.runs_panel import COLUMNS
 from bpstudio.ui.sweep import SweepSpec, build_variants
+from tests.ui.test_compare import window  # noqa: F401 - the fixture, requested by name
 
 TIMEOUT = 30_000
-
-
-@pytest.fixture
-def window(qtbot, settings, errors):
-    w = MainWindow(settings=settings, dataset="builtin:xor", restore=False)
-    qtbot.addWidget(w)
-    w.show()
-    qtbot.waitExposed(w)
-    yield w
-    w.close()
 
 
 def _sweep(qtbot, w: MainWindow, monkeypatch, spec: SweepSpec):
