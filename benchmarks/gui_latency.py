@@ -495,13 +495,21 @@ def sweep_run(app, w, seconds: float) -> int:
     clock = QElapsedTimer()
     clock.start()
     last = [0.0]
+    last_cpu = [0.0]
     measuring = [False]
+    late_what: list[tuple[float, float, float, list]] = []  # ticks over 60 ms apart
+    sampler = _Sampler(lambda: clock.nsecsElapsed() / 1e9)
 
     def on_tick() -> None:
         now = clock.nsecsElapsed() / 1e9
+        cpu = time.thread_time()
         if measuring[0] and last[0]:
             lateness.append(max(0.0, now - last[0] - 0.010))
+            if now - last[0] > 0.060:
+                late_what.append((now, now - last[0], cpu - last_cpu[0],
+                                  sampler.between(last[0], now)))  # fmt: skip
         last[0] = now
+        last_cpu[0] = cpu
 
     timer = QTimer()
     timer.setTimerType(Qt.TimerType.PreciseTimer)
@@ -524,6 +532,7 @@ def sweep_run(app, w, seconds: float) -> int:
     steps0 = [r.steps for r in sweep.runs]
     n_redraws0 = len(redraws)
     t_measure = time.perf_counter()
+    sampler.start()
     timer.start()
     measuring[0] = True
     end = t_measure + seconds
@@ -532,6 +541,7 @@ def sweep_run(app, w, seconds: float) -> int:
         time.sleep(0.0005)
     measuring[0] = False
     timer.stop()
+    sampler.close()
     wall = time.perf_counter() - t_measure
     gui_cpu = (time.thread_time() - gui0) / wall
     child_cpu = (_cpu_seconds(child) - child0) / wall
@@ -570,6 +580,14 @@ def sweep_run(app, w, seconds: float) -> int:
         f"(of one core); stop took {stop_s:.2f} s; load average {load:.2f} on "
         f"{os.cpu_count()} cores"
     )
+    if late_what:
+        busy = sum(1 for _, gap, cpu, _ in late_what if cpu > 0.5 * gap)
+        print(
+            f"  ticks over 60 ms apart: {len(late_what)}, in {busy} of them the GUI thread ran "
+            "more than half the gap (the others: it waited for a core)"
+        )
+    for _, gap, cpu, what in sorted(late_what, key=lambda r: -r[1])[:8]:
+        print(f"  late tick: gap {1000 * gap:.0f} ms, GUI thread CPU {1000 * cpu:.0f} ms: {what}")
     live = len(measured) / wall >= 2 and gaps.max() <= 1.0
     ok = 1000 * p95 <= 30 and 1000 * mx <= 100 and live
     print(

@@ -57,7 +57,7 @@ from PySide6.QtWidgets import (
 from bpstudio.session import Run, RunStatus
 from bpstudio.session.diff import diff_text
 from bpstudio.session.series import Envelope
-from bpstudio.ui.plots import HOVER_RATE, readout_stylesheet
+from bpstudio.ui.plots import HOVER_RATE, ValueAxis, readout_stylesheet, settle_view
 
 X_MODES = ("step", "epoch", "time")
 X_LABELS = {"step": "step", "epoch": "epoch", "time": "training time (s)"}
@@ -83,6 +83,43 @@ def band_xy(x: np.ndarray, env: Envelope) -> tuple[np.ndarray, np.ndarray]:
     if not spread.any():
         return np.empty(0), np.empty(0)
     return np.repeat(x[spread], 2), np.column_stack([env.ymin[spread], env.ymax[spread]]).ravel()
+
+
+def data_extent(
+    pairs: list[tuple[np.ndarray, np.ndarray]], log_y: bool
+) -> list[list[float] | None] | None:
+    """[[x min, x max], [y min, y max]] over (x, y) arrays as a plot draws them: finite points
+    only, y as log10 of the positive values on a log axis; None for an axis with no point."""
+    lo = [np.inf, np.inf]
+    hi = [-np.inf, -np.inf]
+    for x, y in pairs:
+        x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+        if log_y:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                y = np.log10(np.where(y > 0, y, np.nan))
+        ok = np.isfinite(x) & np.isfinite(y)
+        if not ok.any():
+            continue
+        for ax, v in ((0, x[ok]), (1, y[ok])):
+            lo[ax] = min(lo[ax], float(v.min()))
+            hi[ax] = max(hi[ax], float(v.max()))
+    if not np.isfinite(lo[0]):
+        return None
+    return [[lo[0], hi[0]], [lo[1], hi[1]]]
+
+
+class _OverlayViewBox(pg.ViewBox):
+    """A view box whose auto-range reads the extents the Compare view keeps of each run's
+    curves (``bounds_of``), not every item's ``dataBounds``: pyqtgraph recomputes those over
+    each curve's data after every view change, twice a redraw, 2.5 ms per plot of 12 runs each
+    time. Zoom, pan, the "A" button and View All behave as in any pyqtgraph plot."""
+
+    bounds_of: Any = None  # () -> [[x0, x1] | None, [y0, y1] | None]
+
+    def childrenBounds(self, frac=None, orthoRange=(None, None), items=None):  # noqa: N802, N803
+        if items is None and self.bounds_of is not None:
+            return self.bounds_of()
+        return super().childrenBounds(frac=frac, orthoRange=orthoRange, items=items)
 
 
 def run_outcome(run: Run) -> str:
@@ -136,6 +173,10 @@ class _RunCurves:
 
     def __init__(self, view: CompareView, run: Run, color: QColor) -> None:
         self.run, self.color = run, color
+        self.bounded = True  # its curves count for the plots' auto-range (not if it diverged)
+        # part → [[x min, x max], [y min, y max]] of what it drew, in view units (log10 of y on a
+        # log plot), or None: what the plots' auto-range reads (``_OverlayViewBox``)
+        self.extent: dict[str, list[list[float] | None] | None] = {}
         self.items: list[pg.PlotDataItem] = []
         self.grad: dict[str, pg.PlotDataItem] = {}
         self.keys: dict[str, tuple] = {}  # part → what it was drawn from
@@ -209,11 +250,13 @@ class _RunCurves:
         for p in todo:
             self.keys[p] = key
         anchors = step_map(run, mode)
+        drawn: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {p: [] for p in todo}
         if "loss" in todo:
             env = h.loss.view(columns=columns)
             x = to_x(env.x, anchors)
             self.loss.setData(x, env.y)
             self.loss_band.setData(*band_xy(x, env), connect="pairs")
+            drawn["loss"] += [(x, env.y), (x, env.ymin), (x, env.ymax)]
         epochs, steps = h.epoch_numbers, h.epochs["step"].y
         symbols = len(h) <= SYMBOL_LIMIT
 
@@ -231,18 +274,24 @@ class _RunCurves:
             pairs = ((self.metric, "train_rmse", 1.0), (self.val_metric, "val_rmse", 1.0))
         items = []
         if "loss" in todo:
-            items += [(self.train_epoch, "train_loss", 1.0), (self.val, "val_loss", 1.0)]
+            items += [
+                (self.train_epoch, "train_loss", 1.0, "loss"),
+                (self.val, "val_loss", 1.0, "loss"),
+            ]
         if "metric" in todo:
-            items += list(pairs)
-        for item, name, scale in items:
+            items += [(item, name, scale, "metric") for item, name, scale in pairs]
+        for item, name, scale, part in items:
             env = h.epochs[name].view(columns=columns) if name in h.epochs else None
             if env is None or not len(env.x):
                 item.setData([], [])
                 continue
             ok = np.isfinite(env.y)
             item.setSymbol(item.symbol_kind if symbols else None)
-            item.setData(epoch_x(env.x[ok]), env.y[ok] * scale)
+            x, y = epoch_x(env.x[ok]), env.y[ok] * scale
+            item.setData(x, y)
+            drawn[part].append((x, y))
         if "grad" not in todo:
+            self._note_extents(drawn)
             return True
         for i, (name, series) in enumerate(
             sorted(
@@ -263,7 +312,14 @@ class _RunCurves:
             x = to_x(env.x, anchors)
             item.setData(x, env.y)
             self.grad_bands[name].setData(*band_xy(x, env), connect="pairs")
+            drawn["grad"] += [(x, env.y), (x, env.ymin), (x, env.ymax)]
+        self._note_extents(drawn)
         return True
+
+    def _note_extents(self, drawn: dict[str, list[tuple[np.ndarray, np.ndarray]]]) -> None:
+        logs = {"loss": True, "metric": False, "grad": True}
+        for part, pairs in drawn.items():
+            self.extent[part] = data_extent(pairs, log_y=logs[part])
 
 
 class CompareView(QWidget):
@@ -277,9 +333,9 @@ class CompareView(QWidget):
         self.order: list[Run] = []
         self.current: Run | None = None
         self.reference: Run | None = None
-        self.loss_plot = self._plot("Loss", log=True)
-        self.metric_plot = self._plot("Accuracy (%)")
-        self.grad_plot = self._plot("Gradient norm ‖∂J/∂Wˡ‖", log=True)
+        self.loss_plot = self._plot("compareLossPlot", "Loss", log=True)
+        self.metric_plot = self._plot("compareMetricPlot", "Accuracy (%)")
+        self.grad_plot = self._plot("compareGradPlot", "Gradient norm ‖∂J/∂Wˡ‖", log=True)
         # One x range for the three when the user pans or zooms one. Not pyqtgraph's setXLink:
         # with it every new point's auto-range of one plot repainted the other two, so each
         # redraw cost three paints (measured in a 12-variant sweep: 41 paints a second of ~10
@@ -354,8 +410,12 @@ class CompareView(QWidget):
                 )
             )
 
-    def _plot(self, title: str, log: bool = False) -> pg.PlotWidget:
-        p = pg.PlotWidget()
+    def _plot(self, name: str, title: str, log: bool = False) -> pg.PlotWidget:
+        vb = _OverlayViewBox()
+        part = {"compareLossPlot": "loss", "compareMetricPlot": "metric"}.get(name, "grad")
+        vb.bounds_of = lambda: self.bounds(part)
+        p = pg.PlotWidget(viewBox=vb, axisItems={"left": ValueAxis("left")})
+        p.setObjectName(name)
         p.setTitle(title, size="9pt")
         p.showGrid(x=True, y=True, alpha=0.25)
         p.setLogMode(y=log)
@@ -454,6 +514,7 @@ class CompareView(QWidget):
         if c is None:
             return
         c.set_visible(on)
+        self._ranges_changed()
         for i in range(self.runs_list.count()):
             item = self.runs_list.item(i)
             if item.data(Qt.ItemDataRole.UserRole) == run.id:
@@ -580,6 +641,31 @@ class CompareView(QWidget):
         self._next_part += 1
         self.refresh(parts=(part,))
 
+    def bounds(self, part: str) -> list[list[float] | None]:
+        """The data range of ``part``'s plot over the visible runs, in view units: what its
+        auto-range fits. A diverged run's curves are drawn but left out (its loss of 10¹⁷⁰
+        flattened every other run into the bottom row, and its 300 decades made an axis of
+        2,773 ticks), unless every visible run diverged."""
+        shown = [self.curves[r.id] for r in self.visible_runs()]
+        counted = [c for c in shown if c.bounded] or shown
+        out: list[list[float] | None] = [None, None]
+        for c in counted:
+            e = c.extent.get(part)
+            if e is None:
+                continue
+            for ax in (0, 1):
+                cur, new = out[ax], e[ax]
+                if new is not None:
+                    out[ax] = (
+                        list(new) if cur is None else [min(cur[0], new[0]), max(cur[1], new[1])]
+                    )
+        return out
+
+    def _ranges_changed(self) -> None:
+        """Which runs count for the ranges changed: fit again (where auto-range is on)."""
+        for plot in self._plots.values():
+            plot.getPlotItem().vb.queueUpdateAutoRange()
+
     def refresh(self, force: bool = False, parts: tuple[str, ...] = PARTS) -> int:
         """Redraw ``parts`` of the runs whose history moved; returns how many runs were."""
         if not force and not self.isVisible():
@@ -587,19 +673,18 @@ class CompareView(QWidget):
         columns = max(50, min(COLUMNS, self.loss_plot.width() // 2))
         n = 0
         plots = {"loss": self.loss_plot, "metric": self.metric_plot, "grad": self.grad_plot}
-        boxes = [plots[p].getPlotItem().vb for p in parts]
-        auto = [vb.autoRangeEnabled() for vb in boxes]
-        for vb in boxes:  # one auto-range per plot after all the curves, not one per curve
-            vb.disableAutoRange()
-        try:
-            for run in self.order:
-                c = self.curves[run.id]
-                if force:
-                    c.keys.clear()
-                n += c.update(self.mode, columns, parts)
-        finally:
-            for vb, (ax, ay) in zip(boxes, auto, strict=True):
-                vb.enableAutoRange(x=ax, y=ay)
+        for run in self.order:
+            c = self.curves[run.id]
+            bounded = run.stop_reason != "diverged"
+            if bounded != c.bounded:
+                c.bounded = bounded
+                self._ranges_changed()
+            if force:
+                c.keys.clear()
+            n += c.update(self.mode, columns, parts)
+        if n:
+            for p in parts:
+                settle_view(plots[p].getPlotItem().vb)
         return n
 
     def curve_count(self, plot: str = "loss") -> int:
@@ -830,6 +915,11 @@ class Comparison:
         self.dock.show()
         self.dock.raise_()
         if not was and not self.dock.isFloating():
+            title = getattr(w, "runs_dock_title", None)
+            if title is not None and w.runs_dock.isVisible() and not w.runs_dock.isFloating():
+                # The two share the bottom row, and a collapsed Runs dock (a short screen) holds
+                # that row to its title's height: the plots got 70 px.
+                title.set_collapsed(False)
             w.resizeDocks([self.dock], [max(260, int(0.42 * w.height()))], Qt.Orientation.Vertical)
             if w.runs_dock.isVisible():
                 w.resizeDocks(

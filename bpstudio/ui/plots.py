@@ -133,14 +133,29 @@ def epochs_to_steps(epochs: np.ndarray, boundaries: FullSeries) -> np.ndarray:
     return _piecewise(epochs, e, s)
 
 
+def settle_view(vb: pg.ViewBox) -> None:
+    """Settle auto-range and the view transform now, not in the next paint: pyqtgraph does both
+    in prepareForPaint, and the transform change then makes the curves recompute what they draw
+    and queue one more auto-range, so every data update cost two full paints (measured: 2.0–2.5
+    paint events per refresh → 1.0, in the single-run plots and in the Compare overlay)."""
+    vb.prepareForPaint()
+    vb.prepareForPaint()  # the first pass can queue one more auto-range (bounds changed)
+
+
 class ValueAxis(pg.AxisItem):
     """An axis whose log-mode labels do not overlap: only powers of ten are labelled when the
     view spans more than ~1.5 decades, and 1, 2, 5 × 10ⁿ below that (pyqtgraph labels every
     minor tick 2…9, and 8·10ⁿ and 9·10ⁿ collide). Its minor grid thins out the same way: over
     many decades pyqtgraph draws nine lines a decade, and the grid was most of a repaint
-    (measured: a gradient-norm plot over 9 decades, 20 ms a paint with them, 7 ms without)."""
+    (measured: a gradient-norm plot over 9 decades, 20 ms a paint with them, 7 ms without).
+    When the major ticks skip decades (10⁰, 10¹⁰, 10²⁰, …) there is no minor level at all, as in
+    matplotlib: pyqtgraph adds one tick a decade there too, and a diverged run's curve over 300
+    decades gave an axis of 2,773 ticks and paints of up to 120 ms."""
 
     def logTickValues(self, minVal, maxVal, size, stdTicks):  # noqa: N802, N803 - pyqtgraph API
+        decades = [spacing for spacing, _ in stdTicks if spacing >= 1.0]
+        if decades and min(decades) > 1.0:  # majors skip decades: no minor ticks
+            return [(spacing, values) for spacing, values in stdTicks if spacing >= 1.0]
         ticks = super().logTickValues(minVal, maxVal, size, stdTicks)
         span = abs(maxVal - minVal)
         if span <= 1.5:
@@ -588,12 +603,7 @@ class BufferedPlot(pg.PlotWidget):
         return touched
 
     def _settle_view(self) -> None:
-        # Settle auto-range and the view transform now, not in the next paint: pyqtgraph does both
-        # in prepareForPaint, and the transform change then marks the items dirty again, so every
-        # data update cost two full paints (measured: 2.0-2.5 paint events per refresh → 1.0).
-        vb = self.getPlotItem().vb
-        vb.prepareForPaint()
-        vb.prepareForPaint()  # the first pass can queue one more auto-range (bounds changed)
+        settle_view(self.getPlotItem().vb)
 
     def _on_x_range_changed(self, *_: Any) -> None:
         if self.getPlotItem() is None:  # closed
@@ -914,13 +924,6 @@ class GradientNormPlot(BufferedPlot):
 
     def set_layers(self, names: list[str]) -> None:
         """Start over with one W curve (and a hidden b curve) per layer: ["W2", "W3", …]."""
-        for s in list(self._series.values()):
-            self.getPlotItem().removeItem(s.curve)
-            self.getPlotItem().removeItem(s.band)
-            self.legend.removeItem(s.curve)
-        self._series.clear()
-        self.curves.clear()
-        self._color_index = 0
         layers = []
         for n in names:
             n = str(n)
@@ -928,6 +931,18 @@ class GradientNormPlot(BufferedPlot):
                 n = n[1:]
             if n.isdigit() and n not in layers:
                 layers.append(n)
+        if layers and layers == [k[1:] for k in self._series if k[:1] == "W"]:
+            # the same layers (another variant of a sweep shown): keep the curves, drop the data
+            # (making 2 items and a legend row per layer again cost ~30 ms a switch)
+            self.clear()
+            return
+        for s in list(self._series.values()):
+            self.getPlotItem().removeItem(s.curve)
+            self.getPlotItem().removeItem(s.band)
+            self.legend.removeItem(s.curve)
+        self._series.clear()
+        self.curves.clear()
+        self._color_index = 0
         self._n_layers = len(layers)
         for i, layer in enumerate(layers):
             self._add_layer(layer, i)

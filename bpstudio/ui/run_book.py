@@ -325,7 +325,9 @@ class RunBook:
                     or now - self._row_at.get(run.id, -ROW_INTERVAL) >= ROW_INTERVAL
                 ):
                     self._row_at[run.id] = now
-                    self.w.runs_panel.refresh_run(run)
+                    self.w.runs_panel.refresh_run(
+                        run, fit=kind is not SessionEventKind.RUN_PROGRESS
+                    )
         self.update_title()
 
     def update_title(self) -> None:

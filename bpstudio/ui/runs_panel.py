@@ -5,8 +5,13 @@ validation loss, validation accuracy (classification) or RMSE (regression), wall
 and a branch's parent ("run 3 @ step 1200", drawn as a link: double-click it, or press Enter on
 it, to go to the parent run; :meth:`RunsPanel.go_to_parent`).
 The table reads the runs through :func:`run_row` (one place that knows the session's ``Run``);
-the window calls :meth:`RunsPanel.refresh_row` while the current run trains (≤ 5 Hz) and
+the window calls :meth:`RunsPanel.refresh_run` while runs train (≤ 2 Hz a run) and
 :meth:`RunsPanel.reset` when runs are added, deleted or restored.
+
+Columns are fitted to their contents when rows come or go and when a run pauses or ends, not on
+every progress refresh (Qt's ResizeToContents re-measured every cell of every row for each
+refreshed row: with a 12-run sweep training, most of the window's late ticks), and the user can
+drag them wider; the name column takes the rest of the width.
 
 Leaves out: comparing runs in one plot (the comparison issue), sorting (rows stay in run order,
 numbered from 1 as ``bpstudio runs`` numbers them).
@@ -18,7 +23,7 @@ import math
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from PySide6.QtCore import QAbstractTableModel, QItemSelectionModel, QModelIndex, Qt, Signal
+from PySide6.QtCore import QAbstractTableModel, QItemSelectionModel, QModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QVBoxLayout, QWidget
 
@@ -187,8 +192,12 @@ class RunsPanel(QWidget):
         self.table.verticalHeader().hide()
         self.table.setAlternatingRowColors(True)
         header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setSectionResizeMode(NAME_COLUMN, QHeaderView.ResizeMode.Stretch)
+        self._fit_timer = QTimer(self)  # one fit of the columns after a burst of changes
+        self._fit_timer.setSingleShot(True)
+        self._fit_timer.setInterval(0)
+        self._fit_timer.timeout.connect(self.table.resizeColumnsToContents)
         self.table.setToolTip(
             "Select a run to show it in every view; double-click a name to rename"
         )
@@ -227,13 +236,21 @@ class RunsPanel(QWidget):
             self.model.reset()
         finally:
             self._quiet -= 1
+        self.fit_columns()
         if keep is not None:
             self.select_run(keep, quiet=True)
 
-    def refresh_run(self, run: Any) -> None:
+    def fit_columns(self) -> None:
+        """Fit the columns to their contents, once, when the window is next idle."""
+        self._fit_timer.start()
+
+    def refresh_run(self, run: Any, *, fit: bool = False) -> None:
+        """Redraw ``run``'s row (``fit``: and fit the columns to the new values)."""
         for i in range(self.model.rowCount()):
             if self.model.run_at(i) is run:
                 self.model.refresh_row(i)
+        if fit:
+            self.fit_columns()
 
     def _on_activated(self, index: QModelIndex) -> None:
         if index.column() == PARENT_COLUMN:

@@ -83,3 +83,33 @@ def test_a_redraw_of_12_long_runs_is_cheap(qtbot) -> None:
     print(f"\n12 runs × 100k steps: one plot's redraw + paint ≤ {1e3 * worst:.1f} ms, "
           f"median {1e3 * float(np.median(times)):.1f} ms; hover {1e3 * hover:.2f} ms")  # fmt: skip
     assert worst < 0.25 and hover < 0.02  # generous: a shared, busy machine
+
+
+def test_a_diverged_run_is_drawn_but_does_not_set_the_range(qtbot) -> None:
+    from bpstudio.session import RunStatus, StopReason
+
+    view = _shown_view(qtbot, 1200, 400)
+    runs = _runs(3, 20, 48)
+    bad = runs[2]
+    steps = np.arange(bad.steps + 1, bad.steps + 41, dtype=float)
+    bad.history.record_steps(steps, np.geomspace(1.0, 1e170, 40), None, steps,
+                             {"W2": np.geomspace(1e-70, 1.0, 40)})  # fmt: skip
+    bad.steps = int(steps[-1])
+    bad.status, bad.stop_reason = RunStatus.ENDED, StopReason.DIVERGED
+    view.set_runs(runs)
+    lo, hi = view.loss_plot.getPlotItem().vb.viewRange()[1]  # log10 units
+    assert hi < 5 and lo > -10  # the others' losses, not 10¹⁷⁰
+    assert len(view.curves[bad.id].loss.xData)  # still drawn (it leaves through the top)
+    assert view.grad_plot.getPlotItem().vb.viewRange()[1][0] > -20
+    axis = view.loss_plot.getPlotItem().getAxis("left")
+    assert axis.range[1] < 5
+    for r in runs[:2]:  # every run diverged: then they all count
+        r.status, r.stop_reason = RunStatus.ENDED, StopReason.DIVERGED
+    view.refresh(force=True)
+    assert view.loss_plot.getPlotItem().vb.viewRange()[1][1] > 150
+    ticks = axis.tickValues(*axis.range, 300)
+    assert sum(len(v) for _, v in ticks) < 60  # was 2,773 ticks over 300 decades
+    view.set_run_visible(runs[0], False)  # hidden runs do not count either
+    view.refresh(force=True)
+    x1 = view.loss_plot.getPlotItem().vb.viewRange()[0][1]
+    assert x1 < 1.2 * max(r.steps for r in runs[1:])

@@ -316,3 +316,27 @@ def test_wide_log_axis_uses_one_notation() -> None:
     axis.range = [-7.5, 0.5]
     labels = [t for t in axis.tickStrings([-7.0, -4.0, -3.0, -1.0, 0.0], 1.0, 1.0) if t]
     assert labels == ["10⁻⁷", "10⁻⁴", "10⁻³", "10⁻¹", "1"]  # not "0.0001" beside "10⁻⁵"
+
+
+def test_log_axis_over_hundreds_of_decades_has_no_minor_level() -> None:
+    axis = ValueAxis("left")
+    axis.setLogMode(False, True)
+    ticks = axis.tickValues(-136.0, 171.0, 300)
+    assert all(spacing is not None for spacing, _ in ticks)  # majors skip decades: no minors
+    assert 3 <= sum(len(v) for _, v in ticks) < 60  # pyqtgraph alone: 2,773, a 120 ms paint
+    few = axis.tickValues(-3.0, 0.5, 300)  # a few decades keep their minor ticks
+    assert any(spacing is None and len(v) for spacing, v in few)
+
+
+def test_same_layers_again_keep_the_curves_and_drop_the_data(qtbot) -> None:
+    plot = _shown(qtbot, GradientNormPlot())
+    plot.set_layers(["W2", "W3"])
+    plot.append(np.arange(1, 50), {"W2": np.ones(49), "W3": np.ones(49)})
+    plot.refresh()
+    curves = dict(plot.curves)
+    plot.set_layers(["W2", "W3"])  # another variant of a sweep shown: the same network
+    assert all(plot.curves[k] is curves[k] for k in curves)
+    assert all(len(plot.series(k)) == 0 for k in curves)
+    assert not len(plot.curves["W2"].getOriginalDataset()[0] or [])
+    plot.set_layers(["W2", "W3", "W4"])
+    assert "W4" in plot.curves and plot.curves["W2"] is not curves["W2"]
