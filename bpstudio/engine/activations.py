@@ -165,15 +165,14 @@ def _relu_hot(dtype: np.dtype, full: Full = None) -> HotPair:
 
 
 def _leaky_relu_hot(dtype: np.dtype, full: Full = None) -> HotPair:
-    zero, slope, rest = _c(0.0, dtype), _c(LEAKY_SLOPE, dtype), _c(1.0 - LEAKY_SLOPE, dtype)
+    zero, slope, slopes = _c(0.0, dtype), _c(LEAKY_SLOPE, dtype), _full(full, LEAKY_SLOPE, dtype)
 
     def apply_(z: np.ndarray, tmp: np.ndarray | None = None) -> None:
         np.maximum(z, np.multiply(z, slope, out=tmp), out=z)
 
     def backprop_(a: np.ndarray, delta: np.ndarray, tmp: np.ndarray) -> None:
-        np.greater(a, zero, out=tmp)  # σ'(z) = 1 if a > 0 else slope
-        np.multiply(tmp, rest, out=tmp)
-        np.add(tmp, slope, out=tmp)
+        np.greater(a, zero, out=tmp)  # σ'(z) = 1 if a > 0 else slope: max([a > 0], slope)
+        np.maximum(tmp, slopes, out=tmp)
         np.multiply(delta, tmp, out=delta)
 
     return apply_, backprop_

@@ -272,11 +272,12 @@ class Kernel(KernelBase):
             # already keeps exp from overflowing. If a row's values sit so far below the batch
             # max that its sum nearly underflows, Z^L is recomputed and shifted row by row.
             m = p.rowmax
-            np.subtract(AL, np.max(AL), out=AL)
+            # (the ufuncs' own reduce: np.max/np.min add a Python wrapper's microsecond)
+            np.subtract(AL, np.maximum.reduce(AL, axis=None), out=AL)
             np.exp(AL, out=AL)
             np.matmul(AL, self.ones_k, out=m)  # row sums as a GEMV: faster than add.reduce
-            if not np.min(m) >= self.tiny_sum:  # rare: recompute Z^L, shift by each row's max
-                self._output_z(a_last, AL)
+            if not np.minimum.reduce(m, axis=None) >= self.tiny_sum:  # rare: recompute Z^L,
+                self._output_z(a_last, AL)  # shift by each row's max
                 np.max(AL, axis=1, keepdims=True, out=m)
                 np.subtract(AL, m, out=AL)
                 np.exp(AL, out=AL)
