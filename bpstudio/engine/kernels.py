@@ -3,6 +3,12 @@
 Same equations as `backprop.py` (read that first), rewritten for speed. Where it departs:
 - every array is preallocated (one `Plan` per distinct batch length) and written with `out=`;
 - activations are applied in place over Z^l, and σ'(Z^l) is computed from A^l, so Z is never kept;
+  each hidden layer's σ and σ' are bound once to its buffers (`bind_hidden`, which `fit_many`'s
+  kernel uses too) and run over whole contiguous buffers (see "augmented" below);
+- `maximum`/`minimum` get operands of the buffer's shape, not 0-d constants (relu's 0, the log
+  floor, ELU's 0 and 1, leaky relu's slope): NumPy has no fast loop for a 0-d operand there
+  (about 3× slower on a 64 × 65 buffer); add, subtract, multiply and divide keep 0-d constants,
+  which are as fast (activations.py, "hot-path forms");
 - a scale `s` (learning rate α, or Adam's (1 − β1), divided by the batch size N) is folded into
   Δ^L, so BP3/BP4 write the finished step `N·s·∂J/∂θ` straight into the flat gradient vector and
   BP2 carries the factor down for free (it is linear in Δ);
@@ -11,9 +17,15 @@ Same equations as `backprop.py` (read that first), rewritten for speed. Where it
 - "augmented" mode, for small layers where every NumPy call costs more than its arithmetic: each
   activation buffer carries an extra column of ones, so `[A^{l-1}, 1] @ [(W^l)ᵀ; b^l]` adds the
   bias inside the forward GEMM, and `[A^{l-1}, 1]ᵀ @ Δ^l` yields ∂J/∂W^l (BP4) and, in its last
-  row, Σ_rows Δ^l = ∂J/∂b^l (BP3) in one call. Large layers skip it: the strided buffers it needs
-  cost more there than the two calls it saves.
+  row, Σ_rows Δ^l = ∂J/∂b^l (BP3) in one call. The GEMMs see [A^l, 1] and a view of A^l without
+  the column; σ and σ' run over the whole buffers, the column included (Δ^l and the scratch get
+  one too, Δ's kept at 0), because on the strided view NumPy costs about four times as much on
+  these small arrays; the ones column is put back after σ unless σ(1) = 1 (relu, leaky relu,
+  ELU). Large layers skip it: the strided buffers it needs cost more there than the two calls
+  it saves.
 Constants (1, the scale s) are 0-d arrays of the training dtype: cheaper to pass than Python floats.
+The hidden layers' forward pass and BP2–BP4 (`KernelBase.hidden_forward`/`backward`) are the same
+code in both kernels; `many.py` lists where `fit_many`'s step departs from this one.
 Left out: fusing layers, multi-threading (BLAS threads are left as the caller set them).
 """
 

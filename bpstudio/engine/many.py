@@ -13,14 +13,14 @@ as in `kernels.py`), L2 strength, optimiser state, the shuffle order and, when s
 permuted data. A group of one, or a run nothing else can share a kernel with, goes to plain `fit`.
 
 Where it departs from `kernels.Kernel` (read that first; the equations are the same, and the
-block views, hot activations, BP1 mode and constants are `kernels.KernelBase`'s for both):
+block views, hot activations, BP1 mode, constants, the hidden layers' forward pass and BP2–BP4 are
+`kernels.KernelBase`'s for both, as is the binding of σ and σ' to whole buffers with full-array
+operands for `maximum`/`minimum` (`kernels.bind_hidden`)):
 - each run keeps its own row order, so X and Y are (K, N, n) unless every run shuffles alike (same
   seed, or no shuffling), in which case one copy is shared and broadcast by `matmul`;
 - softmax subtracts each run's own batch maximum (as `fit` does for its one run);
-- augmented hidden buffers [A^l, 1] are worked on whole, ones column included, and the column
-  put back after σ: NumPy's elementwise calls cost several times more on a strided view;
-- relu's max(Z, 0) and the log floor compare with full arrays, not 0-d constants: NumPy's
-  maximum has no fast loop for a 0-d operand (about four times slower on a (4, 64, 65) buffer);
+- hidden layers of one width take turns with two Δ buffers and share one scratch buffer (K runs'
+  buffers fill the caches);
 - a mini-batch's losses are written raw (Σ (a − y)², Σ y ln a, …) into one row of a per-epoch
   table and divided by the batch's normaliser once per epoch;
 - a run that stops (epoch limit, early stopping, divergence, a stop request) leaves the group: its
@@ -40,11 +40,12 @@ stopped early while the others train on. Numbers equal `fit`'s up to the order o
 sums (the tests find them identical in float64). What stacking saves is per-call overhead, never
 GEMM work: a batched `np.matmul` calls BLAS once per run (K GEMMs of the same shapes fit would do),
 so when GEMMs are most of fit's time the gain is capped by the rest (W3 of `benchmarks/sweep.py`:
-the GEMMs are ~2/3 of fit's time with AVX2 kernels, so 4 runs can be at most ~1.5× faster than 4
-fits). Left out: one group's runs on several cores, mixing optimisers or activations in one
-kernel, merging the runs' first-layer GEMMs when they share the input batch (one (n, n_1+1) ×
-(n_1+1, K·n_2) product instead of K, and one for BP4): measured on W3, the merged GEMMs cost what
-the K do, and copying W^2 into that layout and ∂J/∂W^2 back adds ~3 µs a step, so it is slower.
+the GEMMs are ~2/3 to ~3/4 of fit's time with AVX2 kernels, so 4 runs can be at most ~1.4×
+(float64) to ~1.5× (float32) faster than 4 fits). Left out: one group's runs on several cores,
+mixing optimisers or activations in one kernel, merging the runs' first-layer GEMMs when they
+share the input batch (one (n, n_1+1) × (n_1+1, K·n_2) product instead of K, and one for BP4):
+measured on W3, the merged GEMMs cost what the K do, and copying W^2 into that layout and
+∂J/∂W^2 back adds ~3 µs a step, so it is slower.
 """
 
 from __future__ import annotations
@@ -110,10 +111,8 @@ class _Plan:
         K, dt, aug = kr.K, kr.dtype, kr.augment
         self.n = n
         widths = kr.sizes[1:-1]
-        # Augmented, hidden A^l, Δ^l and T^l get a trailing column ([A^l, 1] for the GEMMs).
-        # Elementwise work runs over the whole contiguous buffer, column included (a strided
-        # view costs NumPy about four times as much on these small arrays); the ones column is
-        # put back after σ, and Δ's extra column stays 0 (σ' only multiplies it).
+        # Augmented, hidden A^l, Δ^l and T^l get a trailing column ([A^l, 1] for the GEMMs);
+        # σ and σ' run over the whole buffers (see `kernels.bind_hidden`).
         extra = 1 if aug else 0
         self.A_in = [np.ones((K, n, w + extra), dtype=dt) for w in widths]
         # Δ^l is dead once Δ^{l-1} is made and T^l is scratch inside σ', so hidden layers of one
