@@ -22,7 +22,7 @@ products can beat it, so `K fit / bound` is the most any stacking can gain over 
 under each W3 target a line gives the GEMMs' share of the K fits' time, that limit, and the time
 fit_many may spend beyond its GEMMs to meet the target. (Measured here: fit_many's own stacked
 GEMMs take about the bound, so what is left to gain is its elementwise work, the update and
-Python; on W3 those cannot shrink enough when the GEMMs are ~2/3 of fit's time.)
+Python; on W3 those cannot shrink enough when the GEMMs are ~2/3 to ~3/4 of fit's time.)
 The timing loop and the machine header are `benchtime.py`'s (shared with `epoch.py`).
 
 BLAS is limited to ONE thread (threadpoolctl). Output: a table, the targets from issue 9 with

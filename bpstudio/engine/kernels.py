@@ -3,6 +3,12 @@
 Same equations as `backprop.py` (read that first), rewritten for speed. Where it departs:
 - every array is preallocated (one `Plan` per distinct batch length) and written with `out=`;
 - activations are applied in place over Z^l, and σ'(Z^l) is computed from A^l, so Z is never kept;
+  each hidden layer's σ and σ' are bound once to its buffers (`bind_hidden`, which `fit_many`'s
+  kernel uses too) and run over whole contiguous buffers (see "augmented" below);
+- `maximum`/`minimum` get operands of the buffer's shape, not 0-d constants (relu's 0, the log
+  floor, ELU's 0 and 1, leaky relu's slope): NumPy has no fast loop for a 0-d operand there
+  (about 3× slower on a 64 × 65 buffer); add, subtract, multiply and divide keep 0-d constants,
+  which are as fast (activations.py, "hot-path forms");
 - a scale `s` (learning rate α, or Adam's (1 − β1), divided by the batch size N) is folded into
   Δ^L, so BP3/BP4 write the finished step `N·s·∂J/∂θ` straight into the flat gradient vector and
   BP2 carries the factor down for free (it is linear in Δ);
@@ -11,14 +17,21 @@ Same equations as `backprop.py` (read that first), rewritten for speed. Where it
 - "augmented" mode, for small layers where every NumPy call costs more than its arithmetic: each
   activation buffer carries an extra column of ones, so `[A^{l-1}, 1] @ [(W^l)ᵀ; b^l]` adds the
   bias inside the forward GEMM, and `[A^{l-1}, 1]ᵀ @ Δ^l` yields ∂J/∂W^l (BP4) and, in its last
-  row, Σ_rows Δ^l = ∂J/∂b^l (BP3) in one call. Large layers skip it: the strided buffers it needs
-  cost more there than the two calls it saves.
+  row, Σ_rows Δ^l = ∂J/∂b^l (BP3) in one call. The GEMMs see [A^l, 1] and a view of A^l without
+  the column; σ and σ' run over the whole buffers, the column included (Δ^l and the scratch get
+  one too, Δ's kept at 0), because on the strided view NumPy costs about four times as much on
+  these small arrays; the ones column is put back after σ unless σ(1) = 1 (relu, leaky relu,
+  ELU). Large layers skip it: the strided buffers it needs cost more there than the two calls
+  it saves.
 Constants (1, the scale s) are 0-d arrays of the training dtype: cheaper to pass than Python floats.
+The hidden layers' forward pass and BP2–BP4 (`KernelBase.hidden_forward`/`backward`) are the same
+code in both kernels; `many.py` lists where `fit_many`'s step departs from this one.
 Left out: fusing layers, multi-threading (BLAS threads are left as the caller set them).
 """
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -45,55 +58,100 @@ def delta_mode(output: str, loss: str, rows_sum_to_one: bool) -> str:
     return "general"
 
 
+def bind_hidden(kr: KernelBase, A: list, D: list, T: list) -> tuple[list, list, list]:
+    """σ and σ' of each hidden layer bound to its whole buffers, for both kernels' plans.
+
+    `A`, `D`, `T` are the hidden layers' A^l, Δ^l and scratch buffers, whole: augmented, with
+    the trailing column ([A^l, 1]) that the GEMMs see through a view without it. Elementwise work
+    runs over the whole contiguous buffer, that column included: on a strided view NumPy costs
+    about four times as much on these small arrays (it loops row by row). Δ's extra column must
+    start at 0 and stays 0 (σ' only multiplies it). Returns (σ, σ', ones): σ and σ' as calls
+    without arguments (None for the identity), and the ones column to put back after σ, or None
+    where none is needed (not augmented, or σ(1) = 1: relu, leaky relu, elu, identity).
+    The constants `maximum`/`minimum` compare with are read-only arrays of the buffer's shape,
+    one per (shape, value) (see activations.py, "hot-path forms").
+    """
+    consts: dict[tuple, np.ndarray] = {}
+
+    def full_for(shape: tuple[int, ...]):
+        def full(value: float) -> np.ndarray:
+            c = consts.get((shape, value))
+            if c is None:
+                c = consts[(shape, value)] = np.full(shape, value, dtype=kr.dtype)
+                c.flags.writeable = False
+            return c
+
+        return full
+
+    applies, bprimes, ones = [], [], []
+    for name, a, d, t, keeps in zip(kr.activations[:-1], A, D, T, kr.keeps_one[:-1], strict=True):
+        apply_, backprop_ = ACTIVATIONS[name].hot(kr.dtype, full_for(a.shape))
+        applies.append(None if apply_ is None else partial(apply_, a, t))
+        bprimes.append(None if backprop_ is None else partial(backprop_, a, d, t))
+        ones.append(a[..., -1:] if kr.augment and not keeps else None)
+    return applies, bprimes, ones
+
+
+def layer_tuples(kr: KernelBase, p, X_T: Any) -> None:
+    """The per-layer argument tuples a step loops over (see `KernelBase.hidden_forward` and
+    `KernelBase.backward`), set on plan `p`, which has `A_in`, `A`, `D` (cut views), `apply`,
+    `bprime` and `ones_col`; `X_T(a)` is a's transpose as BP4 wants it (the layout differs)."""
+    aug = kr.augment
+    last = len(kr.sizes) - 2
+    # forward, hidden layers: (input or None for X, weights, bias or None, Z^l/A^l, σ, ones)
+    p.hidden = [
+        (
+            p.A_in[i - 1] if i else None,
+            kr.blocks[i] if aug else kr.WT[i],
+            None if aug else kr.b[i],
+            p.A[i],
+            p.apply[i],
+            p.ones_col[i],
+        )
+        for i in range(last)
+    ]
+    # backward, output first: (input ᵀ or None for Xᵀ, Δ^l, ∂W target, ∂b or None,
+    # W^l for BP2 or None at l = 2, Δ^{l-1}, σ'^{l-1} bound to its buffers)
+    p.backward = [
+        (
+            X_T(p.A_in[i - 1]) if i else None,
+            p.D[i],
+            kr.gblocks[i] if aug else kr.gWT[i],
+            None if aug else kr.gb[i],
+            kr.W[i] if i else None,
+            p.D[i - 1] if i else None,
+            p.bprime[i - 1] if i else None,
+        )
+        for i in range(last, -1, -1)
+    ]
+
+
 class Plan:
     """Buffers for one batch length n, and the per-layer argument tuples a step loops over."""
 
     def __init__(self, n: int, kr: Kernel) -> None:
         dt, aug = kr.dtype, kr.augment
         self.n = n
+        k = kr.k
         widths = kr.sizes[1:-1]
-        if aug:  # hidden A^l with a trailing column of ones: [A^l, 1]
-            self.A_in = [np.ones((n, k + 1), dtype=dt) for k in widths]
-            self.A = [a[:, :-1] for a in self.A_in]
-        else:
-            self.A = [np.empty((n, k), dtype=dt) for k in widths]
-            self.A_in = self.A
-        self.D = [np.empty((n, k), dtype=dt) for k in kr.sizes[1:]]
-        self.T = [np.empty((n, k), dtype=dt) for k in kr.sizes[1:]]
+        # Augmented, hidden A^l, Δ^l and T^l get a trailing column ([A^l, 1] for the GEMMs);
+        # σ and σ' run over the whole buffers (see `bind_hidden`).
+        extra = 1 if aug else 0
+        self.A_in = [np.ones((n, w + extra), dtype=dt) for w in widths]
+        D_full = [np.zeros((n, w + extra), dtype=dt) for w in widths]
+        T_full = [np.empty((n, w + extra), dtype=dt) for w in widths]
+        cut = slice(None, -1) if aug else slice(None)
+        self.A = [a[:, cut] for a in self.A_in]
+        self.D = [d[:, cut] for d in D_full] + [np.empty((n, k), dtype=dt)]
+        self.T = [t[:, cut] for t in T_full] + [np.empty((n, k), dtype=dt)]
+        self.apply, self.bprime, self.ones_col = bind_hidden(kr, self.A_in, D_full, T_full)
+        # the log floor as a full array: `maximum` has no fast loop for a 0-d operand
+        self.floor = np.full((n, k), LOG_FLOOR, dtype=dt)
         self.rowmax = np.empty((n, 1), dtype=dt)
         self.ones_row = np.ones((1, n), dtype=dt)  # BP3 as a GEMV: 1ᵀΔ sums the rows
         self.s = np.zeros((), dtype=dt)  # s = fold / n
         self.s_k = np.zeros((), dtype=dt)  # s / k (MSE and sigmoid-CE carry 1/k)
-        last = len(kr.sizes) - 2
-        # forward, hidden layers: (input or None for X, weights, bias or None, Z^l/A^l, σ)
-        self.hidden = [
-            (
-                self.A_in[i - 1] if i else None,
-                kr.blocks[i] if aug else kr.WT[i],
-                None if aug else kr.b[i],
-                self.A[i],
-                kr.apply[i],
-            )
-            for i in range(last)
-        ]
-        # backward, output first: (input ᵀ or None for Xᵀ, Δ^l, ∂W target, ∂b or None,
-        # W^l for BP2 or None at l = 2, Δ^{l-1}, σ'^{l-1}, A^{l-1}, T^{l-1})
-        self.backward = []
-        for i in range(last, -1, -1):
-            prev = i > 0
-            self.backward.append(
-                (
-                    self.A_in[i - 1].T if prev else None,
-                    self.D[i],
-                    kr.gblocks[i] if aug else kr.gWT[i],
-                    None if aug else kr.gb[i],
-                    kr.W[i] if prev else None,
-                    self.D[i - 1] if prev else None,
-                    kr.bprime[i - 1] if prev else None,
-                    self.A[i - 1] if prev else None,
-                    self.T[i - 1] if prev else None,
-                )
-            )
+        layer_tuples(kr, self, lambda a: a.T)
 
     def set_scale(self, fold: float, k: int) -> None:
         self.s[()] = fold / self.n
@@ -122,6 +180,7 @@ class KernelBase:
         augment: bool,
     ) -> None:
         self.sizes = sizes
+        self.activations = activations
         self.output = activations[-1]
         self.loss = loss
         self.k = sizes[-1]
@@ -137,8 +196,14 @@ class KernelBase:
         hot = [ACTIVATIONS[a].hot(self.dtype) for a in activations]
         self.apply = [h[0] for h in hot]  # None for the identity: saves a call per layer
         self.bprime = [h[1] for h in hot]
+        # σ(1) = 1 (relu, leaky relu, elu, identity): an augmented buffer's ones column survives σ
+        self.keeps_one = []
+        for apply in self.apply:
+            probe = np.ones((1, 1), dtype=self.dtype)
+            if apply is not None:
+                apply(probe)
+            self.keeps_one.append(bool(probe[0, 0] == 1.0))
         self.mode = delta_mode(self.output, loss, rows_sum_to_one)
-        self.floor = np.array(LOG_FLOOR, dtype=self.dtype)
         self.one = np.array(1.0, dtype=self.dtype)
         self.ones_k = np.ones((self.k, 1), dtype=self.dtype)
         # A row sum above this keeps every probability ≥ 1e-12 (the log floor) a normal float.
@@ -160,6 +225,32 @@ class KernelBase:
         for p in self.plans.values():
             p.set_scale(fold, self.k)
 
+    def hidden_forward(self, X: np.ndarray, p) -> None:
+        """Z^l = A^{l-1} (W^l)ᵀ + b^l and A^l = σ(Z^l) for the hidden layers (plan p's buffers)."""
+        matmul = np.matmul
+        for a_in, Wm, b, z, apply, ones in p.hidden:
+            matmul(X if a_in is None else a_in, Wm, out=z)  # Z^l = A^{l-1} (W^l)ᵀ + b^l
+            if b is not None:
+                np.add(z, b, out=z)
+            if apply is not None:
+                apply()  # A^l = σ(Z^l), in place over [Z^l, 1] (and σ(1) in the ones column …)
+                if ones is not None:
+                    ones[...] = 1.0  # … which is put back
+
+    def backward(self, X_T: np.ndarray, p) -> None:
+        """BP2–BP4 from Δ^L down (Δ^L already in p.D[-1]); `X_T` is X's transpose."""
+        matmul = np.matmul
+        for a_in_T, d, gW, gb, W, d_prev, bprime in p.backward:
+            # BP4: ∂J/∂W^l = (Δ^l)ᵀ A^{l-1} / N, stored transposed; augmented, the last row
+            # is BP3: ∂J/∂b^l = mean of Δ^l (the 1/N is in s)
+            matmul(X_T if a_in_T is None else a_in_T, d, out=gW)
+            if gb is not None:
+                matmul(p.ones_row, d, out=gb)  # BP3: 1ᵀΔ^l (a GEMV beats add.reduce here)
+            if W is not None:
+                matmul(d, W, out=d_prev)  # BP2: Δ^l = (Δ^{l+1} W^{l+1}) ⊙ σ'(Z^l)
+                if bprime is not None:
+                    bprime()
+
     def _output_z(self, a_last: np.ndarray, out: np.ndarray) -> None:
         """Z^L = A^{L-1} (W^L)ᵀ + b^L into `out`."""
         if self.augment:
@@ -179,13 +270,7 @@ class Kernel(KernelBase):
 
     def step(self, X: np.ndarray, Y: np.ndarray, AL: np.ndarray, p: Plan) -> float:
         """Forward + backward on (X, Y); A^L goes to `AL`; gradients ×(N·s); returns mean loss."""
-        matmul = np.matmul
-        for a_in, Wm, b, z, apply in p.hidden:
-            matmul(X if a_in is None else a_in, Wm, out=z)  # Z^l = A^{l-1} (W^l)ᵀ + b^l
-            if b is not None:
-                np.add(z, b, out=z)
-            if apply is not None:
-                apply(z)  # A^l = σ(Z^l), in place
+        self.hidden_forward(X, p)
         a_last = p.A_in[-1] if p.hidden else X
         self._output_z(a_last, AL)
 
@@ -199,17 +284,18 @@ class Kernel(KernelBase):
             # already keeps exp from overflowing. If a row's values sit so far below the batch
             # max that its sum nearly underflows, Z^L is recomputed and shifted row by row.
             m = p.rowmax
-            np.subtract(AL, np.max(AL), out=AL)
+            # (the ufuncs' own reduce: np.max/np.min add a Python wrapper's microsecond)
+            np.subtract(AL, np.maximum.reduce(AL, axis=None), out=AL)
             np.exp(AL, out=AL)
             np.matmul(AL, self.ones_k, out=m)  # row sums as a GEMV: faster than add.reduce
-            if not np.min(m) >= self.tiny_sum:  # rare: recompute Z^L, shift by each row's max
-                self._output_z(a_last, AL)
+            if not np.minimum.reduce(m, axis=None) >= self.tiny_sum:  # rare: recompute Z^L,
+                self._output_z(a_last, AL)  # shift by each row's max
                 np.max(AL, axis=1, keepdims=True, out=m)
                 np.subtract(AL, m, out=AL)
                 np.exp(AL, out=AL)
                 np.add.reduce(AL, axis=1, keepdims=True, out=m)
             np.divide(AL, m, out=AL)
-            np.maximum(AL, self.floor, out=t)  # logs clipped
+            np.maximum(AL, p.floor, out=t)  # logs clipped
             np.log(t, out=t)
             loss = -float(np.vdot(Y, t)) / n
             np.subtract(AL, Y, out=d)  # BP1, matched pair: Δ^L = A^L − Y
@@ -225,11 +311,11 @@ class Kernel(KernelBase):
                 if self.bprime[-1] is not None:
                     self.bprime[-1](AL, d, t)
             elif mode == "sigmoid_ce":
-                np.maximum(AL, self.floor, out=t)
+                np.maximum(AL, p.floor, out=t)
                 np.log(t, out=t)
                 s1 = float(np.vdot(Y, t))
                 np.subtract(self.one, AL, out=t)
-                np.maximum(t, self.floor, out=t)
+                np.maximum(t, p.floor, out=t)
                 np.log(t, out=t)
                 s2 = float(np.add.reduce(t, axis=None)) - float(np.vdot(Y, t))
                 loss = -(s1 + s2) / (n * self.k)
@@ -242,14 +328,5 @@ class Kernel(KernelBase):
                 d[...] = ACTIVATIONS[self.output].vjp(None, AL, grad_a)  # BP1 general form
                 np.multiply(d, p.s, out=d)
 
-        for a_in_T, d, gW, gb, W, d_prev, bprime, a_prev, t_prev in p.backward:
-            # BP4: ∂J/∂W^l = (Δ^l)ᵀ A^{l-1} / N, stored transposed; augmented, the last row
-            # is BP3: ∂J/∂b^l = mean of Δ^l (the 1/N is in s)
-            matmul(X.T if a_in_T is None else a_in_T, d, out=gW)
-            if gb is not None:
-                matmul(p.ones_row, d, out=gb)  # BP3: 1ᵀΔ^l (a GEMV beats add.reduce here)
-            if W is not None:
-                matmul(d, W, out=d_prev)  # BP2: Δ^l = (Δ^{l+1} W^{l+1}) ⊙ σ'(Z^l)
-                if bprime is not None:
-                    bprime(a_prev, d_prev, t_prev)
+        self.backward(X.T, p)
         return loss

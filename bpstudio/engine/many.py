@@ -13,14 +13,14 @@ as in `kernels.py`), L2 strength, optimiser state, the shuffle order and, when s
 permuted data. A group of one, or a run nothing else can share a kernel with, goes to plain `fit`.
 
 Where it departs from `kernels.Kernel` (read that first; the equations are the same, and the
-block views, hot activations, BP1 mode and constants are `kernels.KernelBase`'s for both):
+block views, hot activations, BP1 mode, constants, the hidden layers' forward pass and BP2–BP4 are
+`kernels.KernelBase`'s for both, as is the binding of σ and σ' to whole buffers with full-array
+operands for `maximum`/`minimum` (`kernels.bind_hidden`)):
 - each run keeps its own row order, so X and Y are (K, N, n) unless every run shuffles alike (same
   seed, or no shuffling), in which case one copy is shared and broadcast by `matmul`;
 - softmax subtracts each run's own batch maximum (as `fit` does for its one run);
-- augmented hidden buffers [A^l, 1] are worked on whole, ones column included, and the column
-  put back after σ: NumPy's elementwise calls cost several times more on a strided view;
-- relu's max(Z, 0) and the log floor compare with full arrays, not 0-d constants: NumPy's
-  maximum has no fast loop for a 0-d operand (about four times slower on a (4, 64, 65) buffer);
+- hidden layers of one width take turns with two Δ buffers and share one scratch buffer (K runs'
+  buffers fill the caches);
 - a mini-batch's losses are written raw (Σ (a − y)², Σ y ln a, …) into one row of a per-epoch
   table and divided by the batch's normaliser once per epoch;
 - a run that stops (epoch limit, early stopping, divergence, a stop request) leaves the group: its
@@ -40,11 +40,12 @@ stopped early while the others train on. Numbers equal `fit`'s up to the order o
 sums (the tests find them identical in float64). What stacking saves is per-call overhead, never
 GEMM work: a batched `np.matmul` calls BLAS once per run (K GEMMs of the same shapes fit would do),
 so when GEMMs are most of fit's time the gain is capped by the rest (W3 of `benchmarks/sweep.py`:
-the GEMMs are ~2/3 of fit's time with AVX2 kernels, so 4 runs can be at most ~1.5× faster than 4
-fits). Left out: one group's runs on several cores, mixing optimisers or activations in one
-kernel, merging the runs' first-layer GEMMs when they share the input batch (one (n, n_1+1) ×
-(n_1+1, K·n_2) product instead of K, and one for BP4): measured on W3, the merged GEMMs cost what
-the K do, and copying W^2 into that layout and ∂J/∂W^2 back adds ~3 µs a step, so it is slower.
+the GEMMs are ~2/3 to ~3/4 of fit's time with AVX2 kernels, so 4 runs can be at most ~1.4×
+(float64) to ~1.5× (float32) faster than 4 fits). Left out: one group's runs on several cores,
+mixing optimisers or activations in one kernel, merging the runs' first-layer GEMMs when they
+share the input batch (one (n, n_1+1) × (n_1+1, K·n_2) product instead of K, and one for BP4):
+measured on W3, the merged GEMMs cost what the K do, and copying W^2 into that layout and
+∂J/∂W^2 back adds ~3 µs a step, so it is slower.
 """
 
 from __future__ import annotations
@@ -53,7 +54,6 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields, replace
-from functools import partial
 from typing import Any
 
 import numpy as np
@@ -61,7 +61,7 @@ import numpy as np
 from bpstudio.engine import backprop as bp
 from bpstudio.engine.activations import ACTIVATIONS
 from bpstudio.engine.errors import EngineError
-from bpstudio.engine.kernels import KernelBase, use_augmented
+from bpstudio.engine.kernels import KernelBase, bind_hidden, layer_tuples, use_augmented
 from bpstudio.engine.losses import LOG_FLOOR, LOSS_TABLE
 from bpstudio.engine.network import Network, check_dtype
 from bpstudio.engine.optimizers import make_optimizer, schedule_factor
@@ -111,10 +111,8 @@ class _Plan:
         K, dt, aug = kr.K, kr.dtype, kr.augment
         self.n = n
         widths = kr.sizes[1:-1]
-        # Augmented, hidden A^l, Δ^l and T^l get a trailing column ([A^l, 1] for the GEMMs).
-        # Elementwise work runs over the whole contiguous buffer, column included (a strided
-        # view costs NumPy about four times as much on these small arrays); the ones column is
-        # put back after σ, and Δ's extra column stays 0 (σ' only multiplies it).
+        # Augmented, hidden A^l, Δ^l and T^l get a trailing column ([A^l, 1] for the GEMMs);
+        # σ and σ' run over the whole buffers (see `kernels.bind_hidden`).
         extra = 1 if aug else 0
         self.A_in = [np.ones((K, n, w + extra), dtype=dt) for w in widths]
         # Δ^l is dead once Δ^{l-1} is made and T^l is scratch inside σ', so hidden layers of one
@@ -128,25 +126,10 @@ class _Plan:
         self.A = [a[..., cut] for a in self.A_in]
         self.D = [d[..., cut] for d in self.D_full] + [np.empty((K, n, kr.k), dtype=dt)]
         self.T = [t[..., cut] for t in self.T_full] + [np.empty((K, n, kr.k), dtype=dt)]
-        # σ(1) = 1 (relu, leaky relu, elu): the ones column survives σ and needs no restore
-        self.ones_col = [
-            a[..., -1:] if aug and not kr.keeps_one[i] else None for i, a in enumerate(self.A_in)
-        ]
+        # σ, σ' of each hidden layer bound to its whole buffers, as in kernels.Plan
+        bound = bind_hidden(kr, self.A_in, self.D_full, self.T_full)
+        self.apply, self.bprime, self.ones_col = bound
         k = kr.k
-        # σ of each hidden layer bound to its buffer (a call without arguments). NumPy's maximum
-        # has no fast loop for a 0-d operand: against a buffer of the operand's shape it runs
-        # about four times faster here, so relu compares with a zeros buffer (one per shape,
-        # read only) and the log floor is a full (K, n, k) array.
-        zeros: dict[tuple[int, ...], np.ndarray] = {}
-        self.apply: list[Callable[[], Any] | None] = []
-        for i, a in enumerate(self.A_in):
-            if kr.apply[i] is None:
-                self.apply.append(None)
-            elif kr.hidden_acts[i] == "relu":
-                z0 = zeros.setdefault(a.shape, np.zeros(a.shape, dtype=dt))
-                self.apply.append(partial(np.maximum, a, z0, out=a))  # relu(Z) = max(Z, 0)
-            else:
-                self.apply.append(partial(kr.apply[i], a))
         self.floor = np.full((K, n, k), LOG_FLOOR, dtype=dt)
         self.rowsum = np.empty((K, n, 1), dtype=dt)
         self.runmax = np.empty((K, 1, 1), dtype=dt)
@@ -160,35 +143,7 @@ class _Plan:
         self.c2 = np.empty((K, 1, 1), dtype=dt)
         self.s = np.zeros((K, 1, 1), dtype=dt)  # s = fold / n, per run
         self.s_k = np.zeros((K, 1, 1), dtype=dt)  # s / k (MSE and sigmoid-CE carry 1/k)
-        last = len(kr.sizes) - 2
-        self.hidden = [
-            (
-                self.A_in[i - 1] if i else None,
-                kr.blocks[i] if aug else kr.WT[i],
-                None if aug else kr.b[i],
-                self.A[i],
-                self.apply[i],
-                self.ones_col[i],
-            )
-            for i in range(last)
-        ]
-        self.backward = []
-        for i in range(last, -1, -1):
-            prev = i > 0
-            self.backward.append(
-                (
-                    self.A_in[i - 1].swapaxes(1, 2) if prev else None,
-                    self.D[i],
-                    kr.gblocks[i] if aug else kr.gWT[i],
-                    None if aug else kr.gb[i],
-                    kr.W[i] if prev else None,
-                    self.D[i - 1] if prev else None,
-                    kr.bprime[i - 1] if prev else None,
-                    self.A_in[i - 1] if prev else None,
-                    self.D_full[i - 1] if prev else None,
-                    self.T_full[i - 1] if prev else None,
-                )
-            )
+        layer_tuples(kr, self, lambda a: a.swapaxes(1, 2))
 
     def set_scale(self, fold: np.ndarray, k: int) -> None:
         self.s[:, 0, 0] = fold / self.n
@@ -220,13 +175,6 @@ class _StackKernel(KernelBase):
             rows_sum_to_one, augment,
         )  # fmt: skip
         self.K = Theta.shape[0]
-        self.hidden_acts = activations[:-1]
-        self.keeps_one = []
-        for apply in self.apply:
-            probe = np.ones((1, 1), dtype=self.dtype)
-            if apply is not None:
-                apply(probe)
-            self.keeps_one.append(bool(probe[0, 0] == 1.0))
         self.fold = np.ones(self.K)
 
     def loss_divisor(self, n: int) -> float:
@@ -250,15 +198,7 @@ class _StackKernel(KernelBase):
         """Forward + backward for every run; A^L to `AL` (K, n, k); gradients ×(n·s) into G.
         `X_T` is `X.swapaxes(-1, -2)` (made once per batch, not per step)."""
         matmul = np.matmul
-        for a_in, Wm, b, z, apply, ones in p.hidden:
-            matmul(X if a_in is None else a_in, Wm, z)  # Z^l = A^{l-1} (W^l)ᵀ + b^l
-            if b is not None:
-                np.add(z, b, z)
-            if apply is not None:
-                apply()  # A^l = σ(Z^l), in place over [Z^l, 1] (and σ(1) in the ones column …)
-                if ones is not None:
-                    ones[...] = 1.0  # … which is put back
-
+        self.hidden_forward(X, p)
         a_last = p.A_in[-1] if p.hidden else X
         if self.augment:  # Z^L = A^{L-1} (W^L)ᵀ + b^L
             matmul(a_last, self.blocks[-1], AL)
@@ -314,16 +254,7 @@ class _StackKernel(KernelBase):
                 np.subtract(AL, Y, d)  # BP1, matched pair: Δ^L = (A^L − Y)/k
                 np.multiply(d, p.s_k, d)
 
-        for a_in_T, d, gW, gb, W, d_prev, bprime, a_prev, d_full, t_full in p.backward:
-            # BP4: ∂J/∂W^l = (Δ^l)ᵀ A^{l-1} / N, stored transposed; augmented, the last row
-            # is BP3: ∂J/∂b^l = mean of Δ^l (the 1/N is in s)
-            matmul(X_T if a_in_T is None else a_in_T, d, gW)
-            if gb is not None:
-                matmul(p.ones_row, d, gb)  # BP3: 1ᵀΔ^l
-            if W is not None:
-                matmul(d, W, d_prev)  # BP2: Δ^l = (Δ^{l+1} W^{l+1}) ⊙ σ'(Z^l)
-                if bprime is not None:
-                    bprime(a_prev, d_full, t_full)
+        self.backward(X_T, p)
 
     def _general_delta(self, AL: np.ndarray, Y: np.ndarray, p: _Plan, loss_out: np.ndarray) -> None:
         lo = LOSS_TABLE[self.loss]
