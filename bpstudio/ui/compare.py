@@ -57,7 +57,13 @@ from PySide6.QtWidgets import (
 from bpstudio.session import Run, RunStatus
 from bpstudio.session.diff import diff_text
 from bpstudio.session.series import Envelope
-from bpstudio.ui.plots import HOVER_RATE, ValueAxis, readout_stylesheet, settle_view
+from bpstudio.ui.plots import (
+    HOVER_RATE,
+    CountAxis,
+    ValueAxis,
+    readout_stylesheet,
+    settle_view,
+)
 
 X_MODES = ("step", "epoch", "time")
 X_LABELS = {"step": "step", "epoch": "epoch", "time": "training time (s)"}
@@ -414,7 +420,9 @@ class CompareView(QWidget):
         vb = _OverlayViewBox()
         part = {"compareLossPlot": "loss", "compareMetricPlot": "metric"}.get(name, "grad")
         vb.bounds_of = lambda: self.bounds(part)
-        p = pg.PlotWidget(viewBox=vb, axisItems={"left": ValueAxis("left")})
+        p = pg.PlotWidget(
+            viewBox=vb, axisItems={"left": ValueAxis("left"), "bottom": CountAxis("bottom")}
+        )
         p.setObjectName(name)
         p.setTitle(title, size="9pt")
         p.showGrid(x=True, y=True, alpha=0.25)
@@ -596,6 +604,13 @@ class CompareView(QWidget):
                 )
         return lines
 
+    def _x_text(self, x: float) -> str:
+        """The x under the cursor as the read-out names it: a whole step or epoch ("157,812"),
+        seconds to 3 significant digits."""
+        if self.mode == "time":
+            return f"{x:.3g}"
+        return f"{round(x):,}"
+
     def show_readout_at(self, part: str, x: float) -> str:
         """The vertical line at x on every plot and, on ``part``, the read-out; returns its text
         (empty, and nothing shown, when no visible run has a value there)."""
@@ -611,7 +626,7 @@ class CompareView(QWidget):
                 label.hide()
         label = self._readouts[part]
         text = "<br>".join(
-            [f"<span style='color:gray'>{X_LABELS[self.mode]} {x:.4g}</span>"] + lines
+            [f"<span style='color:gray'>{X_LABELS[self.mode]} {self._x_text(x)}</span>"] + lines
         )
         label.setText(text)
         label.adjustSize()

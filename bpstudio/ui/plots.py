@@ -185,6 +185,21 @@ class ValueAxis(pg.AxisItem):
         return out
 
 
+class CountAxis(pg.AxisItem):
+    """An x axis of steps or epochs whose large labels stay short: 20k, 40k, 1.5M rather than
+    20000, 40000, 1500000, which ran into each other on a narrow plot (the Compare dock's)."""
+
+    def tickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:  # noqa: N802
+        if self.logMode or not values or max(abs(v * scale) for v in values) < 10_000:
+            return super().tickStrings(values, scale, spacing)
+        out = []
+        for v in values:
+            v *= scale
+            unit, div = ("M", 1e6) if abs(v) >= 1e6 or spacing * scale >= 1e6 else ("k", 1e3)
+            out.append(f"{v / div:.4g}{unit}" if v else "0")
+        return out
+
+
 class _Series:
     """One curve of a plot: the series it draws and what it drew last."""
 
@@ -225,7 +240,7 @@ class BufferedPlot(pg.PlotWidget):
         super().__init__(
             parent,
             background=theme.plot_theme().background,
-            axisItems={"left": ValueAxis("left")},
+            axisItems={"left": ValueAxis("left"), "bottom": CountAxis("bottom")},
         )
         unshadow_clear(self)
         self.paint_seconds = 0.0  # duration of the last paint event (for a refresh-rate policy)

@@ -234,3 +234,32 @@ def test_panning_one_overlay_plot_moves_the_others_but_new_data_repaints_only_it
     for p in plots:
         lo, hi = p.getPlotItem().vb.viewRange()[0]
         assert (lo, hi) == pytest.approx((100.0, 500.0))
+
+
+def test_compare_dock_opens_a_collapsed_runs_dock(qtbot, window):
+    w = window
+    w.runs_dock_title.set_collapsed(True)  # a short screen starts so
+    w.comparison.show_dock()
+    assert not w.runs_dock_title.collapsed()  # they share a row: collapsed, it held it to 70 px
+    qtbot.waitUntil(lambda: w.comparison.view.loss_plot.height() > 150, timeout=5000)
+
+
+def test_a_progress_refresh_of_one_row_reads_only_that_row(qtbot, window):
+    from bpstudio.session.synthetic import synthetic_run
+
+    w = window
+    w.runs_dock_title.set_collapsed(False)  # on screen (a short screen starts it collapsed)
+    runs = [synthetic_run(w.session, [2, 4, 2], 3, 10, seed=i) for i in range(6)]
+    table = w.findChild(QTableView, "runsTable")
+    qtbot.waitUntil(lambda: table.model().rowCount() == 6, timeout=5000)
+    qtbot.wait(50)  # the columns' fit after the rows came
+    model = w.runs_panel.model
+    described: list = []
+    describe = model._describe
+    model._describe = lambda run: described.append(run) or describe(run)
+    w.runs_panel.refresh_run(runs[-1])
+    qtbot.wait(30)  # its row repaints
+    assert described and len({r.id for r in described}) < 6  # ResizeToContents read every row
+    described.clear()
+    w.runs_panel.refresh_run(runs[-1], fit=True)  # at a pause or the end: fit the columns again
+    qtbot.waitUntil(lambda: len({r.id for r in described}) == 6, timeout=5000)

@@ -52,6 +52,7 @@ def test_bands_and_hover_read_out(qtbot) -> None:
         i = int(np.argmin(np.abs(cx - xq)))
         assert run.name in text and f"<b>{cy[i]:.4g}</b>" in text
     assert view.curves[a.id].color.name() in text
+    assert f"step {round(xq):,}<" in text  # a whole step, not 1.578e+05
     assert view._vlines["grad"].isVisible() and view._vlines["grad"].value() == xq
     assert view._readouts["loss"].isVisible() and not view._readouts["metric"].isVisible()
     grad = view.show_readout_at("grad", xq)

@@ -340,3 +340,12 @@ def test_same_layers_again_keep_the_curves_and_drop_the_data(qtbot) -> None:
     assert not len(plot.curves["W2"].getOriginalDataset()[0] or [])
     plot.set_layers(["W2", "W3", "W4"])
     assert "W4" in plot.curves and plot.curves["W2"] is not curves["W2"]
+
+
+def test_step_axis_labels_stay_short() -> None:
+    from bpstudio.ui.plots import CountAxis
+
+    axis = CountAxis("bottom")
+    assert axis.tickStrings([0.0, 20_000.0, 40_000.0], 1.0, 20_000.0) == ["0", "20k", "40k"]
+    assert axis.tickStrings([1e6, 1.5e6], 1.0, 5e5) == ["1M", "1.5M"]
+    assert axis.tickStrings([0.0, 500.0, 1000.0], 1.0, 500.0) == ["0", "500", "1000"]
