@@ -71,6 +71,12 @@ def test_a_diverged_variant_shows_as_diverged_while_the_others_train(qtbot, wind
         sweeper = w.comparison.sweeper
         qtbot.waitUntil(lambda: not w.loss_plot.is_empty(), timeout=5000)
         assert sweeper.shown in sweep.runs
+
+        def grad_plot_draws_the_shown_variant() -> bool:
+            norms = sweeper.shown.history.grad_norms
+            return "W2" in norms and w.grad_plot.series("W2") is norms["W2"]
+
+        qtbot.waitUntil(grad_plot_draws_the_shown_variant, timeout=5000)  # it was left empty
         assert sweeper.shown.name in w.loss_plot.getPlotItem().titleLabel.text
         row = next(i for i in range(results.rowCount()) if results.item(i, 1).text() == slow.name)
         results.selectRow(row)
@@ -137,3 +143,23 @@ def test_the_childs_checkpoint_grid_is_the_stores():
 
     assert remote.MANY_CHECKPOINT_EVERY == DEFAULT_EVERY
     assert remote.MANY_CHECKPOINT_MAX == DEFAULT_MAX_KEPT
+
+
+def test_a_variant_shown_before_its_first_gradient_norms_draws_them(qtbot, window, monkeypatch):
+    w = window
+    sweep = _sweep(qtbot, w, monkeypatch, SweepSpec("lr", [0.01, 0.1], epochs=100_000))
+    first = sweep.runs[0]
+    sweeper = w.comparison.sweeper
+    try:
+        assert not first.history.grad_norms  # nothing measured yet: the plot starts empty
+        sweeper.show_variant(first, "picked")  # and stays on it (no "best so far" switch)
+
+        def drawn() -> bool:
+            norms = first.history.grad_norms
+            return "W2" in norms and w.grad_plot.series("W2") is norms["W2"]
+
+        qtbot.waitUntil(drawn, timeout=TIMEOUT)  # the plot kept its empty series of the start
+        assert sweeper.shown is first
+    finally:
+        with qtbot.waitSignal(sweeper.ended, timeout=TIMEOUT):
+            w.runs.stop()
