@@ -12,10 +12,10 @@ puts the runs in the comparison view, whose results table sorts them by the vali
 
 While a sweep trains, the main loss / gradient / accuracy plots show one variant (``shown``),
 named in their titles: the one picked in the results table or the Runs table, else the best so
-far by the validation metric (re-chosen once a second; the first variant until there are
-figures). The weight views (surface, diagram, inspector, heatmaps) draw that variant too, with
-the weights it last sent (``display_net``). When the sweep ends, the variant shown is put on
-screen as any run is.
+far by the validation metric (checked once a second; a new best is followed once it has led for
+``FOLLOW_AFTER`` checks in a row; the first variant until there are figures). The weight views
+(surface, diagram, inspector, heatmaps) draw that variant too, with the weights it last sent
+(``display_net``). When the sweep ends, the variant shown is put on screen as any run is.
 
 Leaves out: sweeping two settings at once, α changed live during a sweep (one control for all).
 """
@@ -36,6 +36,9 @@ from bpstudio.session import Run, RunStatus
 
 SWEEP_MIN, SWEEP_MAX = 2, 12
 NOTIFY_MS = 1000  # ≤ 1 Runs-table update a second per run during a sweep
+# The main plots move to a new best variant once it has led for this many checks in a row (one
+# a second): two close variants took the lead in turns, and the plots jumped between them.
+FOLLOW_AFTER = 3
 #: setting → (label, kind); kind: float | int | a tuple of allowed names
 SETTINGS: dict[str, tuple[str, Any]] = {
     "lr": ("α (learning rate)", float),
@@ -199,6 +202,7 @@ class SweepRunner(QObject):
         self._notify.timeout.connect(self._flush_notify)
         self.shown: Run | None = None  # the variant on the main plots
         self.why = "first"  # why it is shown: "first", "best so far" or "picked" (the user's)
+        self._leader: tuple[Run | None, int] = (None, 0)  # the best so far, checks it has led
         # the shown variant's network, with its latest weights: what the surface, the diagram,
         # the inspector and the heatmaps draw during the sweep (``display_net``)
         self._display: tuple[Run, Network] | None = None
@@ -311,10 +315,15 @@ class SweepRunner(QObject):
         if sweep is None or self.why == "picked":
             return
         with_figures = [r for r in sweep.runs if len(r.history)]
-        if with_figures:
-            self.show_variant(
-                min(with_figures, key=lambda r: validation_metric(r)[0]), "best so far"
-            )
+        if not with_figures:
+            return
+        best = min(with_figures, key=lambda r: validation_metric(r)[0])
+        lead, checks = self._leader
+        self._leader = (best, checks + 1 if best is lead else 1)
+        shown = self.shown
+        settled = shown is None or self.why == "first" or shown.stop_reason == "diverged"
+        if best is not shown and (settled or self._leader[1] >= FOLLOW_AFTER):
+            self.show_variant(best, "best so far")
 
     def _run(self, k: int | None) -> Run | None:
         if self.sweep is None or k is None or not 0 <= k < len(self.sweep.runs):
@@ -378,6 +387,7 @@ class SweepRunner(QObject):
     def _end_showing(self) -> None:
         self._set_titles(None)
         self.shown, self.why = None, "first"
+        self._leader = (None, 0)
         if self._display is not None:
             self._display = None
             self.w.param_views.mark_stale()  # back to the window's own network

@@ -163,3 +163,36 @@ def test_a_variant_shown_before_its_first_gradient_norms_draws_them(qtbot, windo
     finally:
         with qtbot.waitSignal(sweeper.ended, timeout=TIMEOUT):
             w.runs.stop()
+
+
+def test_the_main_plots_follow_a_new_best_once_it_has_led_a_while(qtbot, window):
+    from bpstudio.session.synthetic import synthetic_run
+    from bpstudio.ui.sweep import FOLLOW_AFTER, Sweep
+
+    w = window
+    a, b = (synthetic_run(w.session, [2, 4, 2], 3, 10, seed=i) for i in range(2))
+    sweeper = w.comparison.sweeper
+    sweeper.sweep = Sweep(SweepSpec("lr", [0.1, 0.2]), runs=[a, b])
+    try:
+        epoch = [4]
+
+        def lead(run: Run, other: Run) -> None:  # run's validation accuracy beats other's
+            for r, acc in ((run, 0.9), (other, 0.8)):
+                r.history.record_epoch(epoch[0], val_accuracy=acc, val_loss=1 - acc)
+            epoch[0] += 1
+
+        lead(a, b)
+        sweeper._follow_best()
+        assert sweeper.shown is a and sweeper.why == "best so far"
+        for _ in range(FOLLOW_AFTER - 1):  # b leads, but not yet for long: a stays on screen
+            lead(b, a)
+            sweeper._follow_best()
+            assert sweeper.shown is a
+        lead(a, b)  # a back in front: b's lead starts over
+        sweeper._follow_best()
+        for i in range(FOLLOW_AFTER):
+            lead(b, a)
+            sweeper._follow_best()
+            assert (sweeper.shown is b) == (i == FOLLOW_AFTER - 1)
+    finally:
+        sweeper.sweep = None
