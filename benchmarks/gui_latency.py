@@ -39,7 +39,8 @@ median of 30 (so that other jobs on the machine do not count).
 (α on a log range 10⁻³ … 1, Compare…) trains in the window through ``fit_many`` in the child,
 the Compare dock showing the 12 runs' overlaid curves: p95 ≤ 30 ms, max ≤ 100 ms, and the
 curves update live (redraws a second of the overlay, the longest gap between two, the longest
-overlay redraw, the points the 12 loss curves hold at the end).
+overlay redraw, the points the 12 loss curves hold at the end). As ``--long`` does, it says for
+each tick over 60 ms late how much CPU the GUI thread used in the gap and what it was doing.
 
 Prints a table and ``RESULT …`` lines.
 
