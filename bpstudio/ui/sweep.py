@@ -23,6 +23,7 @@ Leaves out: sweeping two settings at once, α changed live during a sweep (one c
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,6 +34,7 @@ from bpstudio.engine import HIDDEN_ACTIVATIONS, OPTIMIZERS, FitConfig, Network
 from bpstudio.engine.initializers import INITIALIZERS
 from bpstudio.engine.remote import Variant
 from bpstudio.session import Run, RunStatus
+from bpstudio.ui.run_controller import fmt_seconds
 
 SWEEP_MIN, SWEEP_MAX = 2, 12
 NOTIFY_MS = 1000  # ≤ 1 Runs-table update a second per run during a sweep
@@ -203,6 +205,8 @@ class SweepRunner(QObject):
         self.shown: Run | None = None  # the variant on the main plots
         self.why = "first"  # why it is shown: "first", "best so far" or "picked" (the user's)
         self._leader: tuple[Run | None, int] = (None, 0)  # the best so far, checks it has led
+        self._rate: tuple[float, int, float] = (0.0, 0, 0.0)  # (time, steps of all runs, steps/s)
+        self._started_at = 0.0
         # the shown variant's network, with its latest weights: what the surface, the diagram,
         # the inspector and the heatmaps draw during the sweep (``display_net``)
         self._display: tuple[Run, Network] | None = None
@@ -242,6 +246,8 @@ class SweepRunner(QObject):
             sweep.runs.append(run)
         self.sweep = sweep
         self.why = ""
+        self._started_at = time.monotonic()
+        self._rate = (self._started_at, 0, 0.0)
         self.show_variant(sweep.runs[0], "first")
         w.runs.start_many(ds, variants, f"data-{id(w)}-{w._data_gen}")
         w.statusBar().showMessage(
@@ -356,6 +362,26 @@ class SweepRunner(QObject):
         for k in dirty:
             sweep.runs[k]._changed("progress")
         self._follow_best()
+        self._show_status()
+
+    def _show_status(self) -> None:
+        """The status bar while a sweep trains: the shown variant's epoch and step, the steps a
+        second of all the variants together, the time since the sweep started."""
+        sweep, w = self.sweep, self.w
+        if sweep is None:
+            return
+        now, total = time.monotonic(), sum(r.steps for r in sweep.runs)
+        t0, s0, rate = self._rate
+        if now > t0 and total >= s0:
+            inst = (total - s0) / (now - t0)
+            rate = inst if rate == 0 else 0.7 * rate + 0.3 * inst
+        self._rate = (now, total, rate)
+        if self.shown is not None:
+            w.epoch_label.setText(f"epoch {self.shown.epochs} ({self.shown.name})")
+            w.step_label.setText(f"step {self.shown.steps:,}")
+        running = sum(1 for r in sweep.runs if r.status is RunStatus.RUNNING)
+        w.rate_label.setText(f"{rate:,.0f} steps/s over {running} runs" if rate else "– steps/s")
+        w.elapsed_label.setText(fmt_seconds(now - self._started_at))
 
     def _on_finished(self, f: Any) -> None:
         run = self._run(f.variant)

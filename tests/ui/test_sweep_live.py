@@ -5,6 +5,8 @@ single run of its length does; the main plots show one variant, named in their t
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 from PySide6.QtWidgets import QTableView
 
@@ -77,6 +79,9 @@ def test_a_diverged_variant_shows_as_diverged_while_the_others_train(qtbot, wind
             return "W2" in norms and w.grad_plot.series("W2") is norms["W2"]
 
         qtbot.waitUntil(grad_plot_draws_the_shown_variant, timeout=5000)  # it was left empty
+        # the status bar reads the sweep, not "– steps/s" (it said nothing while a sweep trained)
+        qtbot.waitUntil(lambda: "steps/s over 2 runs" in w.rate_label.text(), timeout=5000)
+        assert re.fullmatch(r"step [\d,]+", w.step_label.text()), w.step_label.text()
         assert sweeper.shown.name in w.loss_plot.getPlotItem().titleLabel.text
         row = next(i for i in range(results.rowCount()) if results.item(i, 1).text() == slow.name)
         results.selectRow(row)
