@@ -270,6 +270,7 @@ class SweepRunner(QObject):
             self.shown = run
             self.w.book.attach_plots(run)
             self._show_weights(run, run.params)
+            self.w.runs_panel.select_run(run, quiet=True)  # its row, not the last one added
         if (run, why) != getattr(self, "_titled", None):
             self.why = why
             self._set_titles(run)

@@ -189,6 +189,7 @@ def test_the_main_plots_follow_a_new_best_once_it_has_led_a_while(qtbot, window)
         lead(a, b)
         sweeper._follow_best()
         assert sweeper.shown is a and sweeper.why == "best so far"
+        assert w.runs_panel.selected_runs() == [a]  # the Runs table marks the variant shown
         for _ in range(FOLLOW_AFTER - 1):  # b leads, but not yet for long: a stays on screen
             lead(b, a)
             sweeper._follow_best()
@@ -199,5 +200,6 @@ def test_the_main_plots_follow_a_new_best_once_it_has_led_a_while(qtbot, window)
             lead(b, a)
             sweeper._follow_best()
             assert (sweeper.shown is b) == (i == FOLLOW_AFTER - 1)
+        assert w.runs_panel.selected_runs() == [b]
     finally:
         sweeper.sweep = None
