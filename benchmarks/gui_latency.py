@@ -271,6 +271,22 @@ class _Sampler:
         self._gc.callbacks.remove(self._on_gc)
 
 
+def _print_late(late_what: list, limit: int, t_first: float | None = None) -> None:
+    """The ticks over 60 ms apart, (time, gap, GUI-thread CPU in the gap, what it was doing):
+    how many, in how many the GUI thread itself was busy, and the ``limit`` longest."""
+    if late_what:
+        busy = sum(1 for _, gap, cpu, _ in late_what if cpu > 0.5 * gap)
+        print(
+            f"  ticks over 60 ms apart: {len(late_what)}, in {busy} of them the GUI thread ran "
+            "more than half the gap (the others: it waited for a core)"
+        )
+    for when, gap, cpu, what in sorted(late_what, key=lambda r: -r[1])[:limit]:
+        at = "" if t_first is None else f" at {when - t_first:7.1f} s"
+        print(
+            f"  late tick{at}, gap {1000 * gap:.0f} ms, GUI thread CPU {1000 * cpu:.0f} ms: {what}"
+        )
+
+
 def long_run(app, w, seconds: float) -> int:
     """The long "until stopped" case (see the module docstring)."""
     import numpy as np
@@ -435,17 +451,7 @@ def long_run(app, w, seconds: float) -> int:
         if d:
             print(f"  gc generation {gen}: {len(d)} passes, max {1000 * max(d):.1f} ms, "
                   f"total {sum(d):.2f} s")  # fmt: skip
-    if late_what:
-        busy = sum(1 for _, gap, cpu, _ in late_what if cpu > 0.5 * gap)
-        print(
-            f"  ticks over 60 ms apart: {len(late_what)}, in {busy} of them the GUI thread ran "
-            "more than half the gap (the others: it waited for a core)"
-        )
-    for when, gap, cpu, what in sorted(late_what, key=lambda r: -r[1])[:15]:
-        print(
-            f"  late tick at {when - t_first:7.1f} s, gap {1000 * gap:.0f} ms, GUI thread CPU "
-            f"{1000 * cpu:.0f} ms: {what}"
-        )
+    _print_late(late_what, 15, t_first)
     print(f"  load average (1, 5, 15 min) before {load0}, after {load1} on {os.cpu_count()} cores")
     ok = p95 <= 0.030 and mx <= 0.100 and stop_s <= 0.5
     print(
@@ -581,14 +587,7 @@ def sweep_run(app, w, seconds: float) -> int:
         f"(of one core); stop took {stop_s:.2f} s; load average {load:.2f} on "
         f"{os.cpu_count()} cores"
     )
-    if late_what:
-        busy = sum(1 for _, gap, cpu, _ in late_what if cpu > 0.5 * gap)
-        print(
-            f"  ticks over 60 ms apart: {len(late_what)}, in {busy} of them the GUI thread ran "
-            "more than half the gap (the others: it waited for a core)"
-        )
-    for _, gap, cpu, what in sorted(late_what, key=lambda r: -r[1])[:8]:
-        print(f"  late tick: gap {1000 * gap:.0f} ms, GUI thread CPU {1000 * cpu:.0f} ms: {what}")
+    _print_late(late_what, 8)
     live = len(measured) / wall >= 2 and gaps.max() <= 1.0
     ok = 1000 * p95 <= 30 and 1000 * mx <= 100 and live
     print(

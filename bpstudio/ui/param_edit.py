@@ -32,10 +32,10 @@ from typing import Any, NamedTuple
 
 import numpy as np
 from PySide6.QtCore import QObject, QPoint, Qt, QTimer, Signal
-from PySide6.QtGui import QUndoCommand
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QLineEdit, QVBoxLayout, QWidget
 
 from bpstudio.ui.stage_text import idx_text
+from bpstudio.ui.undo import AppliedCommand
 
 REFRESH_MS = 30  # debounce: views redraw at most ~30 times a second while dragging
 SEND_MS = 60  # the paused child gets the latest parameters at most ~16 times a second
@@ -91,33 +91,23 @@ def drag_value(v0: float, dy: float) -> float:
     return float(v0 + dy * 0.01 * max(abs(v0), 0.5))
 
 
-class ParamEditCommand(QUndoCommand):
-    """Set one parameter from ``before`` to ``after`` (already applied when pushed)."""
+class ParamEditCommand(AppliedCommand):
+    """Set one parameter from ``before`` to ``after`` (already applied when pushed); the steps
+    of one drag of the same parameter merge into one."""
 
     def __init__(self, editor: ParamEditor, ref: ParamRef, before: float, after: float, drag: int):
-        super().__init__(f"set {ref.name}")
-        self.editor, self.ref, self.before, self.after, self.drag = editor, ref, before, after, drag
-        self._applied = True
+        super().__init__(f"set {ref.name}", before, after)
+        self.editor, self.ref, self.drag = editor, ref, drag
 
     def id(self) -> int:
         return _UNDO_ID
 
-    def mergeWith(self, other: QUndoCommand) -> bool:  # noqa: N802 - Qt override
-        if not isinstance(other, ParamEditCommand) or not self.drag or other.drag != self.drag:
-            return False
-        if other.ref != self.ref:
-            return False
-        self.after = other.after
-        return True
+    def can_merge(self, other: AppliedCommand) -> bool:
+        o: ParamEditCommand = other  # type: ignore[assignment]
+        return bool(self.drag) and o.drag == self.drag and o.ref == self.ref
 
-    def redo(self) -> None:
-        if self._applied:
-            self._applied = False
-            return
-        self.editor.apply(self.ref, self.after, note="redo")
-
-    def undo(self) -> None:
-        self.editor.apply(self.ref, self.before, note="undo")
+    def apply_value(self, value: Any, how: str) -> None:
+        self.editor.apply(self.ref, value, note=how)
 
 
 class ParamEditor(QObject):

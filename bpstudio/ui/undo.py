@@ -77,7 +77,40 @@ def describe_settings_change(old: dict[str, Any], new: dict[str, Any]) -> tuple[
     return f"change {SETTING_NAMES.get(key, key)}", key
 
 
-class StateCommand(QUndoCommand):
+class AppliedCommand(QUndoCommand):
+    """A command pushed after its change was made (the push's own ``redo`` does nothing): later
+    redos set ``after`` and undos ``before`` through :meth:`apply_value`; a later command of the
+    same type merges into it when :meth:`can_merge` says so (one step for a drag or a typing run).
+    """
+
+    def __init__(self, text: str, before: Any, after: Any) -> None:
+        super().__init__(text)
+        self.before, self.after = before, after
+        self._applied = True
+
+    def apply_value(self, value: Any, how: str) -> None:  # how: "redo" | "undo"
+        raise NotImplementedError
+
+    def can_merge(self, other: AppliedCommand) -> bool:
+        return False
+
+    def mergeWith(self, other: QUndoCommand) -> bool:  # noqa: N802 - Qt override
+        if type(other) is not type(self) or not self.can_merge(other):  # type: ignore[arg-type]
+            return False
+        self.after = other.after  # type: ignore[attr-defined]
+        return True
+
+    def redo(self) -> None:
+        if self._applied:
+            self._applied = False
+            return
+        self.apply_value(self.after, "redo")
+
+    def undo(self) -> None:
+        self.apply_value(self.before, "undo")
+
+
+class StateCommand(AppliedCommand):
     """Switch one piece of state between ``before`` and ``after`` through ``apply``."""
 
     def __init__(
@@ -89,28 +122,18 @@ class StateCommand(QUndoCommand):
         apply: Callable[[Any], None],
         merge_key: str = "",
     ) -> None:
-        super().__init__(text)
-        self.kind, self.before, self.after, self.apply = kind, before, after, apply
+        super().__init__(text, before, after)  # pushed after the panel made the change
+        self.kind, self.apply = kind, apply
         self.merge_key = merge_key
-        self._applied = True  # pushed after the panel made the change
 
     def id(self) -> int:
         return _IDS.get(self.kind, -1) if self.merge_key else -1
 
-    def mergeWith(self, other: QUndoCommand) -> bool:  # noqa: N802 - Qt override
-        if not isinstance(other, StateCommand) or other.merge_key != self.merge_key:
-            return False
-        self.after = other.after
-        return True
+    def can_merge(self, other: AppliedCommand) -> bool:
+        return other.merge_key == self.merge_key  # type: ignore[attr-defined]
 
-    def redo(self) -> None:
-        if self._applied:
-            self._applied = False
-            return
-        self.apply(self.after)
-
-    def undo(self) -> None:
-        self.apply(self.before)
+    def apply_value(self, value: Any, how: str) -> None:
+        self.apply(value)
 
 
 class DeleteRunsCommand(QUndoCommand):
