@@ -114,6 +114,45 @@ def data_extent(
     return [[lo[0], hi[0]], [lo[1], hi[1]]]
 
 
+class PerStepCurve(pg.PlotCurveItem):
+    """A per-step curve of the overlay (a run's mean line or min–max band), drawn by a bare
+    ``PlotCurveItem``: its ``setData`` costs ~8 µs, against ~50 µs through a ``PlotDataItem``
+    (measured, 100 points on a log-y plot), and a redraw of 12 runs sets 8 of these per run.
+    What it takes from ``PlotDataItem``: on a log-y plot it draws log₁₀ y itself (its plot calls
+    ``setLogMode``), it keeps the data as given (``getOriginalDataset``), and ``curve`` is itself
+    (tooltips)."""
+
+    def __init__(self, **opts: Any) -> None:
+        self._log_y = False
+        self._data: tuple[np.ndarray, np.ndarray] = (np.empty(0), np.empty(0))
+        self._opts: dict[str, Any] = {}
+        super().__init__(**opts)
+        self.curve = self
+
+    def setLogMode(self, x: bool | None = None, y: bool | None = None) -> None:  # noqa: N802
+        if y is not None and bool(y) != self._log_y:
+            self._log_y = bool(y)
+            self._draw()
+
+    def setData(self, *args: Any, **opts: Any) -> None:  # noqa: N802 - pyqtgraph API
+        if len(args) != 2:  # pyqtgraph's own calls (construction): as given
+            super().setData(*args, **opts)
+            return
+        self._data = (np.asarray(args[0], dtype=float), np.asarray(args[1], dtype=float))
+        self._opts = opts
+        self._draw()
+
+    def _draw(self) -> None:
+        x, y = self._data
+        if self._log_y:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                y = np.log10(np.where(y > 0, y, np.nan))
+        super().setData(x, y, **self._opts)
+
+    def getOriginalDataset(self) -> tuple[np.ndarray, np.ndarray]:  # noqa: N802
+        return self._data
+
+
 class _OverlayViewBox(pg.ViewBox):
     """A view box whose auto-range reads the extents the Compare view keeps of each run's
     curves (``bounds_of``), not every item's ``dataBounds``: pyqtgraph recomputes those over
@@ -190,7 +229,7 @@ class _RunCurves:
         self.bands: list[pg.PlotDataItem] = []
         self.grad_bands: dict[str, pg.PlotDataItem] = {}
         self.loss_band = self._band(view.loss_plot)
-        self.loss = mk(view.loss_plot, Qt.PenStyle.SolidLine)
+        self.loss = mk(view.loss_plot, Qt.PenStyle.SolidLine, fast=True)
         self.train_epoch = mk(view.loss_plot, Qt.PenStyle.SolidLine, symbol="o")
         self.val = mk(view.loss_plot, Qt.PenStyle.DashLine, symbol="t")
         self.metric = mk(view.metric_plot, Qt.PenStyle.SolidLine, symbol="o")
@@ -199,8 +238,12 @@ class _RunCurves:
         self.width = 1.5
         self.tooltip = run.name
 
-    def _item(self, plot: pg.PlotWidget, style: Any, symbol: str | None = None) -> Any:
-        item = pg.PlotDataItem()
+    def _item(
+        self, plot: pg.PlotWidget, style: Any, symbol: str | None = None, fast: bool = False
+    ) -> Any:
+        """A curve of this run: a per-step one (``fast``) as a ``PerStepCurve``, a per-epoch one
+        (markers while there are few epochs) as a ``PlotDataItem``."""
+        item = PerStepCurve() if fast else pg.PlotDataItem()
         item.symbol_kind = symbol  # type: ignore[attr-defined]
         if symbol:
             item.setSymbol(symbol)
@@ -212,7 +255,7 @@ class _RunCurves:
 
     def _band(self, plot: pg.PlotWidget) -> pg.PlotDataItem:
         """A min–max band under a per-step curve: thin translucent segments, no antialiasing."""
-        band = pg.PlotDataItem(antialias=False, connect="pairs")
+        band = PerStepCurve(antialias=False, connect="pairs")
         shade = QColor(self.color)
         shade.setAlpha(BAND_ALPHA)
         band.setPen(pg.mkPen(shade, width=1, cosmetic=True))
@@ -225,8 +268,9 @@ class _RunCurves:
         self.width = width
         for item in self.items:
             item.setPen(pg.mkPen(self.color, width=width, style=item.style, cosmetic=True))
-            item.setSymbolBrush(self.color)
-            item.setSymbolPen(self.color)
+            if item.symbol_kind:
+                item.setSymbolBrush(self.color)
+                item.setSymbolPen(self.color)
 
     def set_tooltip(self, text: str) -> None:
         """Hovering a curve of this run names it and what differs from the reference."""
@@ -308,7 +352,9 @@ class _RunCurves:
             item = self.grad.get(name)
             if item is None:
                 band = self.grad_bands[name] = self._band(self.view.grad_plot)
-                item = self._item(self.view.grad_plot, LAYER_STYLES[i % len(LAYER_STYLES)])
+                item = self._item(
+                    self.view.grad_plot, LAYER_STYLES[i % len(LAYER_STYLES)], fast=True
+                )
                 self.grad[name] = item
                 item.curve.setToolTip(f"{self.tooltip} · {name}")
                 item.setPen(pg.mkPen(self.color, width=self.width, style=item.style, cosmetic=True))
