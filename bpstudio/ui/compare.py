@@ -12,7 +12,13 @@ Cheap: per-step series are read through ``BinnedSeries.view(columns=…)`` (at m
 pixel column whatever the run's length: the plots' bounded ``Envelope``), drawn as the single-run
 plots draw them: the mean line over a translucent min–max band in the run's colour (one vertical
 segment per drawn point where it covers several steps). A run is redrawn only when its step count
-or epoch count moved; :meth:`refresh` runs from a timer at ≤ 5 Hz while the view is visible.
+or epoch count moved; a timer redraws one plot per tick (each ≤ 4 times a second) while the view
+is visible. What keeps a 12-variant sweep from stalling the window (measured in
+``benchmarks/gui_latency.py --sweep``): the per-step curves are bare ``PlotCurveItem`` s
+(:class:`PerStepCurve`); each plot's auto-range reads the extents kept of each run's curves
+(:class:`_OverlayViewBox`), and is settled before the paint (one paint per redraw); a diverged
+run is drawn but does not set the range (its 10¹⁷⁰ flattened the others, and a log axis over
+300 decades drew thousands of ticks).
 
 Hover read-out: moving over any of the three plots draws a vertical line at the x under the
 cursor on all three and lists, for each visible run (its colour, its name), the value of that
