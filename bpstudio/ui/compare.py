@@ -77,6 +77,7 @@ REFRESH_MS = 83  # one plot per tick: each of the three ≤ 4 times a second
 SYMBOL_LIMIT = 40  # per-epoch curves with more epochs than this are drawn without markers
 COLUMNS = 600  # points per per-step curve at most
 PARTS = ("loss", "metric", "grad")  # the plots; the timer redraws one per tick
+LOG_Y_PARTS = frozenset({"loss", "grad"})  # the plots with a log-y axis
 LAYER_STYLES = (
     Qt.PenStyle.SolidLine,
     Qt.PenStyle.DashLine,
@@ -97,6 +98,12 @@ def band_xy(x: np.ndarray, env: Envelope) -> tuple[np.ndarray, np.ndarray]:
     return np.repeat(x[spread], 2), np.column_stack([env.ymin[spread], env.ymax[spread]]).ravel()
 
 
+def log10_positive(y: np.ndarray) -> np.ndarray:
+    """log₁₀ y where y > 0, NaN elsewhere: what a log-y axis draws."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.log10(np.where(y > 0, y, np.nan))
+
+
 def data_extent(
     pairs: list[tuple[np.ndarray, np.ndarray]], log_y: bool
 ) -> list[list[float] | None] | None:
@@ -107,8 +114,7 @@ def data_extent(
     for x, y in pairs:
         x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
         if log_y:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                y = np.log10(np.where(y > 0, y, np.nan))
+            y = log10_positive(y)
         ok = np.isfinite(x) & np.isfinite(y)
         if not ok.any():
             continue
@@ -150,10 +156,7 @@ class PerStepCurve(pg.PlotCurveItem):
 
     def _draw(self) -> None:
         x, y = self._data
-        if self._log_y:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                y = np.log10(np.where(y > 0, y, np.nan))
-        super().setData(x, y, **self._opts)
+        super().setData(x, log10_positive(y) if self._log_y else y, **self._opts)
 
     def getOriginalDataset(self) -> tuple[np.ndarray, np.ndarray]:  # noqa: N802
         return self._data
@@ -375,9 +378,8 @@ class _RunCurves:
         return True
 
     def _note_extents(self, drawn: dict[str, list[tuple[np.ndarray, np.ndarray]]]) -> None:
-        logs = {"loss": True, "metric": False, "grad": True}
         for part, pairs in drawn.items():
-            self.extent[part] = data_extent(pairs, log_y=logs[part])
+            self.extent[part] = data_extent(pairs, log_y=part in LOG_Y_PARTS)
 
 
 class CompareView(QWidget):
@@ -391,9 +393,9 @@ class CompareView(QWidget):
         self.order: list[Run] = []
         self.current: Run | None = None
         self.reference: Run | None = None
-        self.loss_plot = self._plot("compareLossPlot", "Loss", log=True)
-        self.metric_plot = self._plot("compareMetricPlot", "Accuracy (%)")
-        self.grad_plot = self._plot("compareGradPlot", "Gradient norm ‖∂J/∂Wˡ‖", log=True)
+        self.loss_plot = self._plot("loss", "Loss")
+        self.metric_plot = self._plot("metric", "Accuracy (%)")
+        self.grad_plot = self._plot("grad", "Gradient norm ‖∂J/∂Wˡ‖")
         # One x range for the three when the user pans or zooms one. Not pyqtgraph's setXLink:
         # with it every new point's auto-range of one plot repainted the other two, so each
         # redraw cost three paints (measured in a 12-variant sweep: 41 paints a second of ~10
@@ -468,17 +470,17 @@ class CompareView(QWidget):
                 )
             )
 
-    def _plot(self, name: str, title: str, log: bool = False) -> pg.PlotWidget:
+    def _plot(self, part: str, title: str) -> pg.PlotWidget:
+        """The plot of ``part`` ("loss": compareLossPlot, …), log-y if in ``LOG_Y_PARTS``."""
         vb = _OverlayViewBox()
-        part = {"compareLossPlot": "loss", "compareMetricPlot": "metric"}.get(name, "grad")
         vb.bounds_of = lambda: self.bounds(part)
         p = pg.PlotWidget(
             viewBox=vb, axisItems={"left": ValueAxis("left"), "bottom": CountAxis("bottom")}
         )
-        p.setObjectName(name)
+        p.setObjectName(f"compare{part.title()}Plot")
         p.setTitle(title, size="9pt")
         p.showGrid(x=True, y=True, alpha=0.25)
-        p.setLogMode(y=log)
+        p.setLogMode(y=part in LOG_Y_PARTS)
         p.setLabel("bottom", X_LABELS["step"])
         p.setMinimumWidth(200)
         return p
@@ -739,7 +741,6 @@ class CompareView(QWidget):
             return 0
         columns = max(50, min(COLUMNS, self.loss_plot.width() // 2))
         n = 0
-        plots = {"loss": self.loss_plot, "metric": self.metric_plot, "grad": self.grad_plot}
         for run in self.order:
             c = self.curves[run.id]
             bounded = run.stop_reason != "diverged"
@@ -751,7 +752,7 @@ class CompareView(QWidget):
             n += c.update(self.mode, columns, parts)
         if n:
             for p in parts:
-                settle_view(plots[p].getPlotItem().vb)
+                settle_view(self._plots[p].getPlotItem().vb)
         return n
 
     def curve_count(self, plot: str = "loss") -> int:

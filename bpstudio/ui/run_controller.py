@@ -54,6 +54,11 @@ class StatusReadout(NamedTuple):
     progress: tuple[int, int] | None  # (done, total) steps of this run, when it has an end
 
 
+def eased_rate(previous: float, now: float) -> float:
+    """A steps/s read-out that moves smoothly: 30 % of each new measurement (the first as is)."""
+    return now if previous == 0 else 0.7 * previous + 0.3 * now
+
+
 def fmt_seconds(s: float) -> str:
     s = max(0.0, float(s))
     if s < 60:
@@ -327,10 +332,7 @@ class RunController(QObject):
         if self._rate is not None:
             e0, s0 = self._rate
             if p.elapsed > e0 + 1e-6 and p.step >= s0:
-                inst = (p.step - s0) / (p.elapsed - e0)
-                self.steps_per_s = (
-                    inst if self.steps_per_s == 0 else (0.7 * self.steps_per_s + 0.3 * inst)
-                )
+                self.steps_per_s = eased_rate(self.steps_per_s, (p.step - s0) / (p.elapsed - e0))
         self._rate = (p.elapsed, p.step)
         progress = None
         if self.run_epochs and p.n_batches:

@@ -34,7 +34,7 @@ from bpstudio.engine import HIDDEN_ACTIVATIONS, OPTIMIZERS, FitConfig, Network
 from bpstudio.engine.initializers import INITIALIZERS
 from bpstudio.engine.remote import Variant
 from bpstudio.session import Run, RunStatus
-from bpstudio.ui.run_controller import fmt_seconds
+from bpstudio.ui.run_controller import eased_rate, fmt_seconds
 
 SWEEP_MIN, SWEEP_MAX = 2, 12
 NOTIFY_MS = 1000  # ≤ 1 Runs-table update a second per run during a sweep
@@ -374,8 +374,7 @@ class SweepRunner(QObject):
         now, total = time.monotonic(), sum(r.steps for r in sweep.runs)
         t0, s0, rate = self._rate
         if now > t0 and total >= s0:
-            inst = (total - s0) / (now - t0)
-            rate = inst if rate == 0 else 0.7 * rate + 0.3 * inst
+            rate = eased_rate(rate, (total - s0) / (now - t0))
         self._rate = (now, total, rate)
         if self.shown is not None:
             w.epoch_label.setText(f"epoch {self.shown.epochs} ({self.shown.name})")
